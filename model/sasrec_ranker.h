@@ -1,0 +1,57 @@
+// Batched SASRec inference for serving: top-k over the catalog, or scores for
+// given candidates, for many users in one model call.
+//
+// Thread safety: thread-compatible. Call from one batcher thread per device.
+//
+//   SasrecRanker ranker(bundle->sasrec(), bundle->options().device);
+//   std::vector<RankQuery> queries = ...;
+//   auto results = ranker.Rank(queries);  // results->at(i) answers queries[i]
+#ifndef SASRECLLM_MODEL_SASREC_RANKER_H_
+#define SASRECLLM_MODEL_SASREC_RANKER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "model/sasrec.h"
+#include "model/status.h"
+
+namespace sasrecllm::model {
+
+struct RankQuery {
+  // SASRec item indices (1..item_num), oldest first. Only the last maxlen are
+  // used. May be empty (the model then sees only padding).
+  std::vector<int64_t> history;
+  // When non-empty, rank only these indices (each 1..item_num), else the whole
+  // catalog 1..item_num.
+  std::vector<int64_t> candidates;
+  // Indices never returned (e.g. the history).
+  std::vector<int64_t> exclude;
+  int64_t top_k = 10;
+};
+
+struct ScoredItem {
+  int64_t index = 0;
+  float score = 0.0f;  // dot product of the user representation and the item embedding
+};
+
+class SasrecRanker {
+ public:
+  SasrecRanker(Sasrec model, torch::Device device);
+
+  // One SASRec forward for all queries (histories left-padded to the longest),
+  // then per query the top_k items by score, best first. INVALID_ARGUMENT for an
+  // index out of range.
+  StatusOr<std::vector<std::vector<ScoredItem>>> Rank(const std::vector<RankQuery>& queries);
+
+  // Scores for each query's candidates, in candidate order (top_k and exclude
+  // are ignored).
+  StatusOr<std::vector<std::vector<float>>> Score(const std::vector<RankQuery>& queries);
+
+ private:
+  Sasrec model_;
+  torch::Device device_;
+};
+
+}  // namespace sasrecllm::model
+
+#endif  // SASRECLLM_MODEL_SASREC_RANKER_H_
