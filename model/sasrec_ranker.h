@@ -38,9 +38,14 @@ class SasrecRanker {
  public:
   SasrecRanker(Sasrec model, torch::Device device);
 
-  // One SASRec forward for all queries (histories left-padded to the longest),
-  // then per query the top_k items by score, best first. INVALID_ARGUMENT for an
-  // index out of range.
+  // One SASRec forward for all queries, then per query the top_k items by
+  // score, best first (excluded items and padding index 0 never appear; fewer
+  // than top_k when the rest is excluded). Histories are always left-padded to
+  // maxlen, not to the batch's longest: pmixer's position ids are slot + 1 in
+  // the padded row, so a shorter width would change the scores relative to
+  // training and the reference. INVALID_ARGUMENT naming the query and value for
+  // an index outside 1..item_num or top_k < 1. The model should be in eval().
+  // (Runs under c10::InferenceMode.)
   StatusOr<std::vector<std::vector<ScoredItem>>> Rank(const std::vector<RankQuery>& queries);
 
   // Scores for each query's candidates, in candidate order (top_k and exclude

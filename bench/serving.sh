@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Serving benchmark: Recommend (history 50, top 10) through the real server and
+# client, at concurrency 1, 8 and 32, with dynamic batching on
+# (--max-batch-size 32) and off (--max-batch-size 1).
+#
+#   bench/serving.sh BUILD_DIR BUNDLE [--duration-s 10] [--warmup-s 2] [--threads N]
+#                    [--history-len 50]   (must be <= the bundle's max history)
+#
+# Prints one table row per (batching, concurrency): throughput, p50/p90/p99/max
+# latency, errors, and the raw model's throughput at the same batch size
+# (column "raw q/s": the batch size is the concurrency with batching on, 1 with
+# it off). The raw numbers come from $RAW_BENCH_CMD (default:
+# "BUILD_DIR/sasrecllm bench-sasrec --bundle BUNDLE"), run with
+# "--batch-sizes 1,8,32 --json"; its JSON must hold objects with "batch_size"
+# and "queries_per_s". When that command is missing or fails the column shows
+# "-". The client and the server share the machine: on a small box the numbers
+# measure both.
+set -euo pipefail
+
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[[ $# -ge 2 ]] || usage
+BUILD=$(cd "$1" && pwd)
+BUNDLE=$2
+shift 2
+DURATION=10
+WARMUP=2
+THREADS=$(nproc)
+HISTORY_LEN=50
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --duration-s) DURATION=$2; shift 2 ;;
+    --warmup-s) WARMUP=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    --history-len) HISTORY_LEN=$2; shift 2 ;;
+    *) usage ;;
+  esac
+done
+SERVER=$BUILD/sasrecllm-server
+CLIENT=$BUILD/sasrecllm-client
+for bin in "$SERVER" "$CLIENT"; do
+  [[ -x $bin ]] || { echo "serving.sh: $bin is missing (build it first)" >&2; exit 1; }
+done
+[[ -f $BUNDLE/manifest.json ]] || { echo "serving.sh: $BUNDLE is not a bundle" >&2; exit 1; }
+
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+  if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Raw model throughput (the hook): batch_size -> queries/s, or nothing.
+RAW_BENCH_CMD=${RAW_BENCH_CMD:-"$BUILD/sasrecllm bench-sasrec --bundle $BUNDLE"}
+RAW_JSON=$WORK/raw.json
+if ! $RAW_BENCH_CMD --batch-sizes 1,8,32 --json >"$RAW_JSON" 2>"$WORK/raw.err"; then
+  echo "serving.sh: raw model bench unavailable ($RAW_BENCH_CMD): $(tail -1 "$WORK/raw.err")" >&2
+  : >"$RAW_JSON"
+fi
+
+# start_server MAX_BATCH_SIZE: starts the server on a free port, sets TARGET.
+start_server() {
+  local log=$WORK/server-$1.log
+  "$SERVER" --bundle "$BUNDLE" --host 127.0.0.1 --port 0 --metrics-port 0 \
+    --max-batch-size "$1" --threads "$THREADS" 2>"$log" &
+  SERVER_PID=$!
+  local port=
+  for _ in $(seq 1200); do
+    port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$log" | head -1)
+    [[ -n $port ]] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; exit 1; }
+    sleep 0.1
+  done
+  [[ -n $port ]] || { echo "serving.sh: server did not start" >&2; cat "$log" >&2; exit 1; }
+  TARGET=127.0.0.1:$port
+  "$CLIENT" --target "$TARGET" health --wait-s 60 >/dev/null
+}
+
+stop_server() {
+  kill -TERM "$SERVER_PID"
+  wait "$SERVER_PID" || { echo "serving.sh: server exited $?" >&2; exit 1; }
+  SERVER_PID=
+}
+
+RESULTS=$WORK/results.jsonl
+for batch in 32 1; do
+  start_server "$batch"
+  for conc in 1 8 32; do
+    echo "batching max=$batch concurrency=$conc ..." >&2
+    "$CLIENT" --target "$TARGET" bench --concurrency "$conc" --duration-s "$DURATION" \
+      --warmup-s "$WARMUP" --method recommend --history-len "$HISTORY_LEN" --top-k 10 --json |
+      python3 -c 'import json,sys; r=json.load(sys.stdin); r["max_batch_size"]=int(sys.argv[1]); print(json.dumps(r))' "$batch" \
+      >>"$RESULTS"
+  done
+  stop_server
+done
+
+python3 - "$RESULTS" "$RAW_JSON" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+raw = {}
+try:
+    def walk(x):
+        if isinstance(x, dict):
+            if "batch_size" in x and "queries_per_s" in x:
+                raw[int(x["batch_size"])] = float(x["queries_per_s"])
+            for v in x.values(): walk(v)
+        elif isinstance(x, list):
+            for v in x: walk(v)
+    text = open(sys.argv[2]).read().strip()
+    if text: walk(json.loads(text))
+except Exception:
+    raw = {}
+print(f"Recommend, history {rows[0]['history_len'] if rows else '?'}, top 10 (sasrecllm-client bench, closed loop)")
+hdr = f"{'batching':>9} {'conc':>5} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7} {'raw q/s':>9}"
+print(hdr); print("-" * len(hdr))
+for r in rows:
+    on = r["max_batch_size"] > 1
+    b = min(r["concurrency"], r["max_batch_size"]) if on else 1
+    l = r["latency_ms"]
+    rq = f"{raw[b]:.1f}" if b in raw else "-"
+    print(f"{('on/' + str(r['max_batch_size'])) if on else 'off':>9} {r['concurrency']:>5} "
+          f"{r['throughput_rps']:>9.1f} {l['p50']:>8.2f} {l['p90']:>8.2f} {l['p99']:>8.2f} "
+          f"{l['max']:>8.2f} {r['errors']:>7} {rq:>9}")
+for r in rows:
+    if r["errors"]:
+        print(f"errors at batching {r['max_batch_size']}, concurrency {r['concurrency']}: {r['errors_by_code']}")
+PY

@@ -1,0 +1,99 @@
+#include "client/util.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+
+namespace sasrecllm::client {
+
+std::string StatusCodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK: return "OK";
+    case grpc::StatusCode::CANCELLED: return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED: return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL: return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    default: return absl::StrCat("CODE_", static_cast<int>(code));
+  }
+}
+
+std::vector<std::string> ParseIdList(absl::string_view text) {
+  if (text.empty()) return {};
+  return absl::StrSplit(text, ',');
+}
+
+absl::StatusOr<v1::RankingMode> ParseMode(absl::string_view text) {
+  if (text == "auto") return v1::RANKING_MODE_AUTO;
+  if (text == "sequential") return v1::RANKING_MODE_SEQUENTIAL_ONLY;
+  if (text == "hybrid") return v1::RANKING_MODE_HYBRID;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--mode=", text, ": expected auto, sequential or hybrid"));
+}
+
+std::string ModeName(v1::RankingMode mode) {
+  switch (mode) {
+    case v1::RANKING_MODE_AUTO: return "auto";
+    case v1::RANKING_MODE_SEQUENTIAL_ONLY: return "sequential";
+    case v1::RANKING_MODE_HYBRID: return "hybrid";
+    default: return absl::StrCat("mode_", static_cast<int>(mode));
+  }
+}
+
+std::string JsonString(absl::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += absl::StrFormat("\\u%04x", c);
+        } else {
+          out += static_cast<char>(c);  // UTF-8 passes through unchanged
+        }
+    }
+  }
+  out += "\"";
+  return out;
+}
+
+LatencySummary Summarize(std::vector<double>& latencies_ms) {
+  LatencySummary summary;
+  summary.count = latencies_ms.size();
+  if (latencies_ms.empty()) return summary;
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  const size_t n = latencies_ms.size();
+  auto percentile = [&](double p) {
+    // Nearest rank: the smallest value with at least p of the set at or below it.
+    size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(n)));
+    rank = std::clamp<size_t>(rank, 1, n);
+    return latencies_ms[rank - 1];
+  };
+  summary.mean_ms = std::accumulate(latencies_ms.begin(), latencies_ms.end(), 0.0) / n;
+  summary.p50_ms = percentile(0.50);
+  summary.p90_ms = percentile(0.90);
+  summary.p99_ms = percentile(0.99);
+  summary.max_ms = latencies_ms.back();
+  return summary;
+}
+
+}  // namespace sasrecllm::client

@@ -1,0 +1,191 @@
+#include "model/bundle.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+#include "model/safetensors.h"
+
+namespace sasrecllm::model {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr char kManifestFile[] = "manifest.json";
+constexpr char kCatalogFile[] = "catalog.tsv";
+constexpr char kSasrecFile[] = "sasrec.safetensors";
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Manifest
+// ---------------------------------------------------------------------------
+
+Json BundleManifest::ToJson() const {
+  Json j = Json::Object();
+  j.Set("format", Json(kBundleFormat));
+  j.Set("format_version", Json(kBundleFormatVersion));
+  j.Set("model_version", Json(model_version));
+  j.Set("created_at", Json(created_at));
+  j.Set("sasrec", sasrec.ToJson());
+  j.Set("max_history", Json(max_history));
+  Json comps = Json::Array();
+  for (const auto& c : components) comps.Push(Json(c));
+  j.Set("components", std::move(comps));
+  j.Set("extra", extra.is_object() ? extra : Json::Object());
+  return j;
+}
+
+StatusOr<BundleManifest> BundleManifest::FromJson(const Json& json) {
+  const std::string file = kManifestFile;
+  if (!json.is_object()) return InvalidArgumentError(file + ": expected a JSON object");
+  StatusOr<std::string> format = json.GetString("format");
+  if (!format.ok()) return format.status().WithPrefix(file);
+  if (*format != kBundleFormat) {
+    return InvalidArgumentError(file + ": format is \"" + *format + "\", expected \"" +
+                                kBundleFormat + "\"");
+  }
+  StatusOr<int64_t> version = json.GetInt("format_version");
+  if (!version.ok()) return version.status().WithPrefix(file);
+  if (*version != kBundleFormatVersion) {
+    return FailedPreconditionError(file + ": format_version " + std::to_string(*version) +
+                                   " is not supported (this build reads version " +
+                                   std::to_string(kBundleFormatVersion) + ")");
+  }
+  BundleManifest m;
+  StatusOr<std::string> model_version = json.GetString("model_version");
+  if (!model_version.ok()) return model_version.status().WithPrefix(file);
+  if (model_version->empty()) return InvalidArgumentError(file + ": empty model_version");
+  m.model_version = *model_version;
+  if (json.Find("created_at") != nullptr) {
+    StatusOr<std::string> created = json.GetString("created_at");
+    if (!created.ok()) return created.status().WithPrefix(file);
+    m.created_at = *created;
+  }
+  const Json* sasrec = json.Find("sasrec");
+  if (sasrec == nullptr) return InvalidArgumentError(file + ": missing key \"sasrec\"");
+  StatusOr<SasrecConfig> config = SasrecConfig::FromJson(*sasrec);
+  if (!config.ok()) return config.status().WithPrefix(file + ": sasrec");
+  m.sasrec = *config;
+  m.max_history = m.sasrec.maxlen;
+  if (json.Find("max_history") != nullptr) {
+    StatusOr<int64_t> max_history = json.GetInt("max_history");
+    if (!max_history.ok()) return max_history.status().WithPrefix(file);
+    if (*max_history < 1) {
+      return InvalidArgumentError(file + ": max_history " + std::to_string(*max_history) +
+                                  " must be >= 1");
+    }
+    m.max_history = *max_history;
+  }
+  if (const Json* comps = json.Find("components"); comps != nullptr) {
+    if (!comps->is_array()) return InvalidArgumentError(file + ": key \"components\": expected array");
+    m.components.clear();
+    for (const Json& c : comps->elements()) {
+      if (!c.is_string()) {
+        return InvalidArgumentError(file + ": key \"components\": expected strings, got " + c.Dump());
+      }
+      m.components.push_back(c.AsString());
+    }
+  }
+  if (const Json* extra = json.Find("extra"); extra != nullptr) {
+    if (!extra->is_object()) return InvalidArgumentError(file + ": key \"extra\": expected object");
+    m.extra = *extra;
+  }
+  return m;
+}
+
+// ---------------------------------------------------------------------------
+// Load
+// ---------------------------------------------------------------------------
+
+StatusOr<std::unique_ptr<Bundle>> Bundle::Load(const BundleLoadOptions& options) {
+  const fs::path dir(options.dir);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return NotFoundError("bundle folder " + options.dir + " does not exist");
+  }
+  std::unique_ptr<Bundle> bundle(new Bundle());
+  bundle->options_ = options;
+
+  // manifest.json
+  const std::string manifest_path = (dir / kManifestFile).string();
+  SASRECLLM_ASSIGN_OR_RETURN(std::string manifest_text, ReadFileToString(manifest_path));
+  StatusOr<Json> manifest_json = Json::Parse(manifest_text);
+  if (!manifest_json.ok()) return manifest_json.status().WithPrefix(manifest_path);
+  StatusOr<BundleManifest> manifest = BundleManifest::FromJson(*manifest_json);
+  if (!manifest.ok()) return manifest.status().WithPrefix(options.dir);
+  bundle->manifest_ = std::move(*manifest);
+  const SasrecConfig& config = bundle->manifest_.sasrec;
+  for (const std::string& c : bundle->manifest_.components) {
+    if (c != "sasrec") {
+      return UnimplementedError(manifest_path + ": component \"" + c +
+                                "\" is not supported by this build");
+    }
+  }
+  if (std::find(bundle->manifest_.components.begin(), bundle->manifest_.components.end(),
+                "sasrec") == bundle->manifest_.components.end()) {
+    return InvalidArgumentError(manifest_path + ": components must include \"sasrec\"");
+  }
+
+  // catalog.tsv
+  const std::string catalog_path = (dir / kCatalogFile).string();
+  SASRECLLM_ASSIGN_OR_RETURN(bundle->catalog_, Catalog::ReadTsv(catalog_path));
+  if (bundle->catalog_.max_index() > config.item_num) {
+    const CatalogEntry* e = bundle->catalog_.FindByIndex(bundle->catalog_.max_index());
+    return InvalidArgumentError(catalog_path + ": item \"" + e->item_id + "\" has index " +
+                                std::to_string(e->index) + " beyond item_num = " +
+                                std::to_string(config.item_num) + " in " + kManifestFile);
+  }
+
+  // sasrec.safetensors
+  const std::string sasrec_path = (dir / kSasrecFile).string();
+  SASRECLLM_ASSIGN_OR_RETURN(auto tensors, ReadSafetensors(sasrec_path));
+  try {
+    Sasrec model(config);
+    Status loaded = model->LoadStateDict(tensors);
+    if (!loaded.ok()) {
+      return loaded.WithPrefix(sasrec_path + " (against the sasrec config in " +
+                               std::string(kManifestFile) + ")");
+    }
+    tensors.clear();
+    model->to(options.device, options.dtype);
+    model->eval();
+    bundle->sasrec_ = model;
+  } catch (const c10::Error& e) {
+    std::ostringstream msg;
+    msg << sasrec_path << ": cannot place the model on " << options.device << " as "
+        << options.dtype << ": " << e.what_without_backtrace();
+    return InvalidArgumentError(msg.str());
+  }
+  return bundle;
+}
+
+// ---------------------------------------------------------------------------
+// Write
+// ---------------------------------------------------------------------------
+
+Status WriteBundle(const std::string& dir, const BundleManifest& manifest, const Catalog& catalog,
+                   const Sasrec& sasrec) {
+  if (sasrec.is_empty()) return InvalidArgumentError("WriteBundle: no SASRec model");
+  // The manifest describes the model actually written.
+  BundleManifest m = manifest;
+  m.sasrec = sasrec->config();
+  SASRECLLM_RETURN_IF_ERROR(m.sasrec.Validate());
+  if (m.model_version.empty()) return InvalidArgumentError("WriteBundle: empty model_version");
+  if (catalog.max_index() > m.sasrec.item_num) {
+    const CatalogEntry* e = catalog.FindByIndex(catalog.max_index());
+    return InvalidArgumentError("WriteBundle: catalog item \"" + e->item_id + "\" has index " +
+                                std::to_string(e->index) + " beyond item_num = " +
+                                std::to_string(m.sasrec.item_num));
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return InternalError(dir + ": cannot create folder: " + ec.message());
+  const fs::path d(dir);
+  // Weights and catalog first, manifest last: a folder with a manifest is complete.
+  SASRECLLM_RETURN_IF_ERROR(WriteSafetensors((d / kSasrecFile).string(), sasrec->StateDict(),
+                                             {{"format", "pt"}, {"source", "sasrecllm"}}));
+  SASRECLLM_RETURN_IF_ERROR(catalog.WriteTsv((d / kCatalogFile).string()));
+  return WriteStringToFile((d / kManifestFile).string(), m.ToJson().Dump(2) + "\n");
+}
+
+}  // namespace sasrecllm::model

@@ -1,0 +1,324 @@
+#include "model/safetensors.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <sstream>
+#include <vector>
+
+#include "model/json.h"
+
+namespace sasrecllm::model {
+namespace {
+
+// The format is little-endian; so is every machine this runs on.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors I/O assumes little-endian");
+
+constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // the reference implementation's limit
+
+struct DtypeInfo {
+  const char* name;
+  torch::ScalarType type;
+  int64_t itemsize;
+};
+
+constexpr DtypeInfo kDtypes[] = {
+    {"F64", torch::kFloat64, 8}, {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2},
+    {"BF16", torch::kBFloat16, 2}, {"I64", torch::kInt64, 8}, {"I32", torch::kInt32, 4},
+    {"I16", torch::kInt16, 2},   {"I8", torch::kInt8, 1},     {"U8", torch::kUInt8, 1},
+    {"BOOL", torch::kBool, 1},
+};
+
+const DtypeInfo* FindDtype(const std::string& name) {
+  for (const auto& d : kDtypes) {
+    if (name == d.name) return &d;
+  }
+  return nullptr;
+}
+
+const DtypeInfo* FindDtype(torch::ScalarType type) {
+  for (const auto& d : kDtypes) {
+    if (type == d.type) return &d;
+  }
+  return nullptr;
+}
+
+struct FileCloser {
+  void operator()(std::FILE* f) const {
+    if (f != nullptr) std::fclose(f);
+  }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+struct Entry {
+  std::string name;
+  const DtypeInfo* dtype = nullptr;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0;
+  uint64_t end = 0;
+};
+
+// Parses one tensor's header entry. Errors are relative ("tensor \"x\": ...").
+Status ParseEntry(const std::string& name, const Json& j, Entry* out) {
+  const std::string where = "tensor \"" + name + "\"";
+  if (!j.is_object()) return DataLossError(where + ": header entry is not an object");
+  out->name = name;
+  const Json* dtype = j.Find("dtype");
+  if (dtype == nullptr || !dtype->is_string()) {
+    return DataLossError(where + ": missing or non-string \"dtype\"");
+  }
+  out->dtype = FindDtype(dtype->AsString());
+  if (out->dtype == nullptr) {
+    return InvalidArgumentError(where + ": unsupported dtype \"" + dtype->AsString() +
+                                "\" (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
+  }
+  const Json* shape = j.Find("shape");
+  if (shape == nullptr || !shape->is_array()) {
+    return DataLossError(where + ": missing or non-array \"shape\"");
+  }
+  uint64_t numel = 1;
+  for (const Json& d : shape->elements()) {
+    if (!d.is_integer() || d.AsInt() < 0) {
+      return DataLossError(where + ": shape has a bad dimension " + d.Dump());
+    }
+    const uint64_t dim = static_cast<uint64_t>(d.AsInt());
+    if (dim != 0 && numel > (uint64_t{1} << 62) / dim) {
+      return DataLossError(where + ": shape " + shape->Dump() + " is too large");
+    }
+    numel *= dim;
+    out->shape.push_back(d.AsInt());
+  }
+  const Json* offsets = j.Find("data_offsets");
+  if (offsets == nullptr || !offsets->is_array() || offsets->size() != 2 ||
+      !(*offsets)[0].is_integer() || !(*offsets)[1].is_integer() || (*offsets)[0].AsInt() < 0 ||
+      (*offsets)[1].AsInt() < (*offsets)[0].AsInt()) {
+    return DataLossError(where + ": \"data_offsets\" must be [begin, end] with 0 <= begin <= end" +
+                         (offsets != nullptr ? ", got " + offsets->Dump() : ""));
+  }
+  out->begin = static_cast<uint64_t>((*offsets)[0].AsInt());
+  out->end = static_cast<uint64_t>((*offsets)[1].AsInt());
+  const uint64_t expected = numel * static_cast<uint64_t>(out->dtype->itemsize);
+  if (out->end - out->begin != expected) {
+    return DataLossError(where + ": shape " + shape->Dump() + " x " + out->dtype->name +
+                         " needs " + std::to_string(expected) + " bytes, data_offsets span " +
+                         std::to_string(out->end - out->begin));
+  }
+  return OkStatus();
+}
+
+StatusOr<std::map<std::string, torch::Tensor>> ReadImpl(
+    const std::string& path, std::map<std::string, std::string>* metadata) {
+  File f(std::fopen(path.c_str(), "rb"));
+  if (f == nullptr) {
+    const int err = errno;
+    std::string msg = path + ": cannot open: " + std::strerror(err);
+    return err == ENOENT ? NotFoundError(msg) : DataLossError(msg);
+  }
+  if (std::fseek(f.get(), 0, SEEK_END) != 0) return DataLossError(path + ": cannot seek");
+  const long file_size_long = std::ftell(f.get());
+  if (file_size_long < 0) return DataLossError(path + ": cannot tell the file size");
+  const uint64_t file_size = static_cast<uint64_t>(file_size_long);
+  std::rewind(f.get());
+
+  if (file_size < 8) {
+    return DataLossError(path + ": file is " + std::to_string(file_size) +
+                         " bytes, shorter than the 8-byte header length");
+  }
+  unsigned char len_bytes[8];
+  if (std::fread(len_bytes, 1, 8, f.get()) != 8) return DataLossError(path + ": read error");
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
+  if (header_len > file_size - 8) {
+    return DataLossError(path + ": header length " + std::to_string(header_len) +
+                         " runs beyond the end of the file (" + std::to_string(file_size) +
+                         " bytes)");
+  }
+  if (header_len > kMaxHeaderBytes) {
+    return DataLossError(path + ": header length " + std::to_string(header_len) +
+                         " exceeds the limit of " + std::to_string(kMaxHeaderBytes));
+  }
+  std::string header(header_len, '\0');
+  if (header_len > 0 && std::fread(header.data(), 1, header_len, f.get()) != header_len) {
+    return DataLossError(path + ": read error in the header");
+  }
+  StatusOr<Json> json = Json::Parse(header);
+  if (!json.ok()) {
+    return DataLossError(path + ": bad header JSON: " + json.status().message());
+  }
+  if (!json->is_object()) return DataLossError(path + ": header is not a JSON object");
+
+  std::vector<Entry> entries;
+  for (const auto& [name, value] : json->items()) {
+    if (name == "__metadata__") {
+      if (!value.is_object()) return DataLossError(path + ": \"__metadata__\" is not an object");
+      if (metadata != nullptr) {
+        for (const auto& [k, v] : value.items()) {
+          if (!v.is_string()) {
+            return DataLossError(path + ": \"__metadata__\" value of \"" + k +
+                                 "\" is not a string");
+          }
+          (*metadata)[k] = v.AsString();
+        }
+      }
+      continue;
+    }
+    Entry entry;
+    Status s = ParseEntry(name, value, &entry);
+    if (!s.ok()) return s.WithPrefix(path);
+    entries.push_back(std::move(entry));
+  }
+
+  // The tensors' byte ranges must tile the data section exactly, without
+  // gaps or overlaps.
+  const uint64_t data_size = file_size - 8 - header_len;
+  std::vector<const Entry*> by_offset;
+  for (const Entry& e : entries) by_offset.push_back(&e);
+  std::sort(by_offset.begin(), by_offset.end(), [](const Entry* a, const Entry* b) {
+    return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+  });
+  uint64_t cursor = 0;
+  for (const Entry* e : by_offset) {
+    if (e->begin < cursor) {
+      return DataLossError(path + ": tensor \"" + e->name + "\": data_offsets [" +
+                           std::to_string(e->begin) + ", " + std::to_string(e->end) +
+                           "] overlap the previous tensor (ends at " + std::to_string(cursor) +
+                           ")");
+    }
+    if (e->begin > cursor) {
+      return DataLossError(path + ": tensor \"" + e->name + "\": data_offsets begin at " +
+                           std::to_string(e->begin) + ", leaving a gap from " +
+                           std::to_string(cursor));
+    }
+    if (e->end > data_size) {
+      return DataLossError(path + ": tensor \"" + e->name + "\": data_offsets end at " +
+                           std::to_string(e->end) + " but the data section has only " +
+                           std::to_string(data_size) + " bytes (truncated file?)");
+    }
+    cursor = e->end;
+  }
+  if (cursor != data_size) {
+    return DataLossError(path + ": the tensors cover " + std::to_string(cursor) +
+                         " bytes of a " + std::to_string(data_size) + "-byte data section");
+  }
+
+  // Read each tensor straight into its own storage.
+  std::map<std::string, torch::Tensor> out;
+  try {
+    for (const Entry* e : by_offset) {
+      torch::Tensor t = torch::empty(e->shape, torch::TensorOptions().dtype(e->dtype->type));
+      const uint64_t nbytes = e->end - e->begin;
+      if (nbytes > 0) {
+        // Entries are in offset order and tile the section: already positioned.
+        if (std::fread(t.data_ptr(), 1, nbytes, f.get()) != nbytes) {
+          return DataLossError(path + ": tensor \"" + e->name + "\": short read (truncated?)");
+        }
+      }
+      out.emplace(e->name, std::move(t));
+    }
+  } catch (const c10::Error& err) {
+    return InternalError(path + ": " + err.what_without_backtrace());
+  }
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::map<std::string, torch::Tensor>> ReadSafetensors(const std::string& path) {
+  return ReadImpl(path, nullptr);
+}
+
+StatusOr<std::map<std::string, torch::Tensor>> ReadSafetensors(
+    const std::string& path, std::map<std::string, std::string>* metadata) {
+  return ReadImpl(path, metadata);
+}
+
+Status WriteSafetensors(const std::string& path,
+                        const std::map<std::string, torch::Tensor>& tensors,
+                        const std::map<std::string, std::string>& metadata) {
+  // Contiguous CPU copies (views where already so), in name order.
+  std::vector<std::pair<std::string, torch::Tensor>> ordered;
+  Json header = Json::Object();
+  if (!metadata.empty()) {
+    Json meta = Json::Object();
+    for (const auto& [k, v] : metadata) meta.Set(k, Json(v));
+    header.Set("__metadata__", std::move(meta));
+  }
+  uint64_t offset = 0;
+  try {
+    for (const auto& [name, tensor] : tensors) {
+      if (name.empty() || name == "__metadata__") {
+        return InvalidArgumentError(path + ": invalid tensor name \"" + name + "\"");
+      }
+      if (!tensor.defined()) {
+        return InvalidArgumentError(path + ": tensor \"" + name + "\" is undefined");
+      }
+      const DtypeInfo* dtype = FindDtype(tensor.scalar_type());
+      if (dtype == nullptr) {
+        std::ostringstream msg;
+        msg << path << ": tensor \"" << name << "\" has unsupported dtype "
+            << tensor.scalar_type();
+        return InvalidArgumentError(msg.str());
+      }
+      torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
+      const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * dtype->itemsize;
+      Json entry = Json::Object();
+      entry.Set("dtype", Json(dtype->name));
+      Json shape = Json::Array();
+      for (int64_t d : t.sizes()) shape.Push(Json(d));
+      entry.Set("shape", std::move(shape));
+      Json offsets = Json::Array();
+      offsets.Push(Json(static_cast<int64_t>(offset)));
+      offsets.Push(Json(static_cast<int64_t>(offset + nbytes)));
+      entry.Set("data_offsets", std::move(offsets));
+      header.Set(name, std::move(entry));
+      offset += nbytes;
+      ordered.emplace_back(name, std::move(t));
+    }
+  } catch (const c10::Error& e) {
+    return InternalError(path + ": " + e.what_without_backtrace());
+  }
+  std::string header_text = header.Dump();
+  header_text.append((8 - header_text.size() % 8) % 8, ' ');
+  unsigned char len_bytes[8];
+  uint64_t len = header_text.size();
+  for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>((len >> (8 * i)) & 0xff);
+
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  bool ok = true;
+  int err = 0;
+  {
+    File f(std::fopen(tmp.c_str(), "wb"));
+    if (f == nullptr) {
+      return FailedPreconditionError(path + ": cannot create " + tmp + ": " +
+                                     std::strerror(errno));
+    }
+    ok = std::fwrite(len_bytes, 1, 8, f.get()) == 8;
+    ok = ok && std::fwrite(header_text.data(), 1, header_text.size(), f.get()) ==
+                   header_text.size();
+    for (const auto& [name, t] : ordered) {
+      const size_t nbytes = static_cast<size_t>(t.numel()) * t.element_size();
+      if (!ok || nbytes == 0) continue;
+      ok = std::fwrite(t.data_ptr(), 1, nbytes, f.get()) == nbytes;
+    }
+    ok = ok && std::fflush(f.get()) == 0;
+    ok = ok && ::fsync(::fileno(f.get())) == 0;
+    err = errno;
+    ok = (std::fclose(f.release()) == 0) && ok;
+  }
+  if (!ok) {
+    std::remove(tmp.c_str());
+    return DataLossError(path + ": write failed: " + std::strerror(err));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    err = errno;
+    std::remove(tmp.c_str());
+    return DataLossError(path + ": rename from " + tmp + " failed: " + std::strerror(err));
+  }
+  return OkStatus();
+}
+
+}  // namespace sasrecllm::model

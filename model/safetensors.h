@@ -1,0 +1,48 @@
+// Read and write the safetensors format (Hugging Face): the weight files of
+// pmixer-layout SASRec checkpoints, bundles and Hugging Face LLM folders.
+//
+// Layout: 8-byte little-endian header length N, N bytes of JSON
+//   {"__metadata__": {"k": "v"}, "name": {"dtype": "F32", "shape": [2, 3],
+//    "data_offsets": [begin, end]}, ...}
+// (padded with spaces), then the tensors' bytes, offsets relative to the end of
+// the header. Dtypes: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL.
+//
+//   SASRECLLM_ASSIGN_OR_RETURN(auto tensors, ReadSafetensors(dir + "/model.safetensors"));
+//   SASRECLLM_RETURN_IF_ERROR(WriteSafetensors(path, model->StateDict(), {{"source", "x"}}));
+//
+// Thread safety: free functions, no shared state.
+#ifndef SASRECLLM_MODEL_SAFETENSORS_H_
+#define SASRECLLM_MODEL_SAFETENSORS_H_
+
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+
+#include "model/status.h"
+
+namespace sasrecllm::model {
+
+// Reads every tensor (CPU, contiguous, the file's dtype). Each tensor's bytes
+// are read once, straight into its storage. Errors name the file and, where
+// one is at fault, the tensor: NOT_FOUND (no such file), DATA_LOSS (short
+// file, header length beyond the file, bad header JSON, size / offset
+// mismatches, overlapping or uncovered data, truncated data),
+// INVALID_ARGUMENT (unsupported dtype).
+StatusOr<std::map<std::string, torch::Tensor>> ReadSafetensors(const std::string& path);
+
+// Same, plus the header's "__metadata__" strings into *metadata (may be null).
+StatusOr<std::map<std::string, torch::Tensor>> ReadSafetensors(
+    const std::string& path, std::map<std::string, std::string>* metadata);
+
+// Writes `tensors` (any device; stored contiguous, names sorted, header padded
+// to a multiple of 8) atomically: a temporary file renamed over `path`.
+// INVALID_ARGUMENT for an undefined tensor, an unsupported dtype or an empty
+// or "__metadata__" name.
+Status WriteSafetensors(const std::string& path,
+                        const std::map<std::string, torch::Tensor>& tensors,
+                        const std::map<std::string, std::string>& metadata = {});
+
+}  // namespace sasrecllm::model
+
+#endif  // SASRECLLM_MODEL_SAFETENSORS_H_

@@ -1,0 +1,441 @@
+#include "model/sasrec_trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "model/safetensors.h"
+
+namespace sasrecllm::model {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string FormatDuration(double seconds) {
+  if (!(seconds >= 0) || seconds > 1e7) return "?";
+  auto s = static_cast<int64_t>(seconds + 0.5);
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
+                static_cast<long long>((s / 60) % 60), static_cast<long long>(s % 60));
+  return buf;
+}
+
+// A bounded queue filled by one sampler thread for one epoch.
+class BatchPrefetcher {
+ public:
+  BatchPrefetcher(const SplitData& split, int64_t maxlen, uint64_t seed, int64_t batch_size,
+                  int64_t num_batches, int64_t capacity)
+      : sampler_(split, maxlen, seed), capacity_(std::max<int64_t>(capacity, 1)) {
+    thread_ = std::thread([this, batch_size, num_batches] {
+      for (int64_t i = 0; i < num_batches; ++i) {
+        SasrecBatch batch = sampler_.Next(batch_size);
+        std::unique_lock<std::mutex> lock(mu_);
+        not_full_.wait(lock, [&] { return stop_ || static_cast<int64_t>(queue_.size()) < capacity_; });
+        if (stop_) return;
+        queue_.push_back(std::move(batch));
+        not_empty_.notify_one();
+      }
+    });
+  }
+  ~BatchPrefetcher() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    not_full_.notify_all();
+    thread_.join();
+  }
+
+  SasrecBatch Pop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    not_empty_.wait(lock, [&] { return !queue_.empty(); });
+    SasrecBatch batch = std::move(queue_.front());
+    queue_.pop_front();
+    not_full_.notify_one();
+    return batch;
+  }
+
+ private:
+  SasrecBatchSampler sampler_;
+  const int64_t capacity_;
+  std::mutex mu_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<SasrecBatch> queue_;  // GUARDED_BY(mu_)
+  bool stop_ = false;              // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+Json MetricsJson(const RankMetrics& m) {
+  Json j = Json::Object();
+  j.Set("hr@10", Json(m.hr));
+  j.Set("ndcg@10", Json(m.ndcg));
+  j.Set("users", Json(m.users));
+  return j;
+}
+
+RankMetrics MetricsFromJson(const Json& j) {
+  RankMetrics m;
+  if (const Json* v = j.Find("hr@10")) m.hr = v->AsDouble();
+  if (const Json* v = j.Find("ndcg@10")) m.ndcg = v->AsDouble();
+  if (const Json* v = j.Find("users")) m.users = v->AsInt();
+  return m;
+}
+
+Json EpochJson(const EpochRecord& r) {
+  Json j = Json::Object();
+  j.Set("epoch", Json(r.epoch));
+  j.Set("loss", Json(r.loss));
+  j.Set("seconds", Json(r.seconds));
+  j.Set("seq_per_s", Json(r.seq_per_s));
+  if (r.evaluated) {
+    j.Set("valid", MetricsJson(r.valid));
+    j.Set("test", MetricsJson(r.test));
+  }
+  return j;
+}
+
+EpochRecord EpochFromJson(const Json& j) {
+  EpochRecord r;
+  r.epoch = j["epoch"].AsInt();
+  r.loss = j["loss"].AsDouble();
+  r.seconds = j["seconds"].AsDouble();
+  r.seq_per_s = j["seq_per_s"].AsDouble();
+  if (const Json* v = j.Find("valid")) {
+    r.evaluated = true;
+    r.valid = MetricsFromJson(*v);
+    r.test = MetricsFromJson(j["test"]);
+  }
+  return r;
+}
+
+Json TrainLogJson(const SasrecTrainResult& result, const SasrecTrainOptions& options,
+                  const SplitData& split) {
+  Json j = Json::Object();
+  Json opts = Json::Object();
+  opts.Set("epochs", Json(options.epochs));
+  opts.Set("batch_size", Json(options.batch_size));
+  opts.Set("lr", Json(options.lr));
+  opts.Set("l2_emb", Json(options.l2_emb));
+  opts.Set("seed", Json(static_cast<int64_t>(options.seed)));
+  opts.Set("eval_every", Json(options.eval_every));
+  opts.Set("eval_users", Json(options.eval_users));
+  opts.Set("threads", Json(static_cast<int64_t>(torch::get_num_threads())));
+  j.Set("options", std::move(opts));
+  j.Set("user_num", Json(split.user_num));
+  j.Set("item_num", Json(split.item_num));
+  j.Set("best_epoch", Json(result.best_epoch));
+  j.Set("best_valid", MetricsJson(result.best_valid));
+  j.Set("test_at_best", MetricsJson(result.test_at_best));
+  Json hist = Json::Array();
+  for (const EpochRecord& r : result.history) hist.Push(EpochJson(r));
+  j.Set("epochs", std::move(hist));
+  return j;
+}
+
+torch::Tensor FindItemEmbeddingParameter(Sasrec& model) {
+  for (const auto& item : model->named_parameters()) {
+    if (item.key().find("item_emb") != std::string::npos) return item.value();
+  }
+  return model->ItemEmbeddings();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Sampler
+
+SasrecBatchSampler::SasrecBatchSampler(const SplitData& split, int64_t maxlen, uint64_t seed)
+    : split_(split), maxlen_(maxlen), rng_(seed) {
+  train_sets_.resize(split.user_num + 1);
+  for (int64_t u = 1; u <= split.user_num; ++u) {
+    const auto& train = split.train[u];
+    if (train.size() < 2) continue;
+    users_.push_back(u);
+    auto& set = train_sets_[u];
+    set.assign(train.begin(), train.end());
+    std::sort(set.begin(), set.end());
+    set.erase(std::unique(set.begin(), set.end()), set.end());
+  }
+}
+
+SasrecBatch SasrecBatchSampler::Next(int64_t batch_size) {
+  const int64_t t_len = maxlen_;
+  SasrecBatch b;
+  b.users = torch::empty({batch_size}, torch::kInt64);
+  b.seq = torch::zeros({batch_size, t_len}, torch::kInt64);
+  b.pos = torch::zeros({batch_size, t_len}, torch::kInt64);
+  b.neg = torch::zeros({batch_size, t_len}, torch::kInt64);
+  int64_t* users = b.users.data_ptr<int64_t>();
+  int64_t* seq = b.seq.data_ptr<int64_t>();
+  int64_t* pos = b.pos.data_ptr<int64_t>();
+  int64_t* neg = b.neg.data_ptr<int64_t>();
+  std::uniform_int_distribution<size_t> pick_user(0, users_.size() - 1);
+  std::uniform_int_distribution<int64_t> pick_item(1, split_.item_num);
+  for (int64_t i = 0; i < batch_size; ++i) {
+    const int64_t u = users_[pick_user(rng_)];
+    users[i] = u;
+    const auto& train = split_.train[u];
+    const auto& set = train_sets_[u];
+    int64_t nxt = train.back();
+    int64_t idx = t_len - 1;
+    for (auto it = train.rbegin() + 1; it != train.rend() && idx >= 0; ++it, --idx) {
+      const int64_t off = i * t_len + idx;
+      seq[off] = *it;
+      pos[off] = nxt;
+      int64_t t = pick_item(rng_);
+      while (std::binary_search(set.begin(), set.end(), t)) t = pick_item(rng_);
+      neg[off] = t;
+      nxt = *it;
+    }
+  }
+  return b;
+}
+
+// ---------------------------------------------------------------------------
+// Checkpoints
+
+Status SaveSasrecCheckpoint(const std::string& dir, Sasrec model, const Json& extra) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return InternalError(dir + ": cannot create folder: " + ec.message());
+  Json config = model->config().ToJson();
+  if (extra.is_object()) {
+    for (const auto& [k, v] : extra.items()) config.Set(k, v);
+  }
+  SASRECLLM_RETURN_IF_ERROR(WriteStringToFile(dir + "/config.json", config.Dump(1) + "\n"));
+  return WriteSafetensors(dir + "/model.safetensors", model->StateDict(),
+                          {{"source", "sasrecllm train-sasrec"}});
+}
+
+StatusOr<Sasrec> LoadSasrecCheckpoint(const std::string& dir) {
+  const std::string config_path = dir + "/config.json";
+  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(config_path));
+  StatusOr<Json> json = Json::Parse(text);
+  if (!json.ok()) return json.status().WithPrefix(config_path);
+  StatusOr<SasrecConfig> config = SasrecConfig::FromJson(*json);
+  if (!config.ok()) return config.status().WithPrefix(config_path);
+  SASRECLLM_RETURN_IF_ERROR(config->Validate().WithPrefix(config_path));
+  const std::string weights_path = dir + "/model.safetensors";
+  auto tensors = ReadSafetensors(weights_path);
+  if (!tensors.ok()) return tensors.status();
+  Sasrec model(*config);
+  SASRECLLM_RETURN_IF_ERROR(model->LoadStateDict(*tensors).WithPrefix(weights_path));
+  model->eval();
+  return model;
+}
+
+// ---------------------------------------------------------------------------
+// Training
+
+Status SasrecTrainOptions::Validate() const {
+  if (epochs < 0) return InvalidArgumentError("epochs must be >= 0, got " + std::to_string(epochs));
+  if (batch_size < 1) {
+    return InvalidArgumentError("batch_size must be >= 1, got " + std::to_string(batch_size));
+  }
+  if (!(lr > 0)) return InvalidArgumentError("lr must be > 0");
+  if (l2_emb < 0) return InvalidArgumentError("l2_emb must be >= 0");
+  if (eval_every < 0) return InvalidArgumentError("eval_every must be >= 0");
+  if (resume && out_dir.empty()) return InvalidArgumentError("resume needs out_dir");
+  return OkStatus();
+}
+
+StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConfig& config_in,
+                                        const SasrecTrainOptions& options) {
+  SASRECLLM_RETURN_IF_ERROR(options.Validate());
+  SasrecConfig config = config_in;
+  if (config.item_num == 0) config.item_num = split.item_num;
+  if (config.item_num < split.item_num) {
+    return InvalidArgumentError("config item_num " + std::to_string(config.item_num) +
+                                " < data item_num " + std::to_string(split.item_num));
+  }
+  SASRECLLM_RETURN_IF_ERROR(config.Validate());
+  int64_t eligible = 0;
+  for (int64_t u = 1; u <= split.user_num; ++u) eligible += split.train[u].size() >= 2 ? 1 : 0;
+  if (eligible == 0) return FailedPreconditionError("no user has >= 2 training items");
+
+  auto log = [&](const std::string& line) {
+    if (options.log != nullptr) *options.log << line << std::endl;
+  };
+  const std::string last_dir = options.out_dir.empty() ? "" : options.out_dir + "/last";
+  Json extra = Json::Object();
+  extra.Set("user_num", Json(split.user_num));
+
+  try {
+    torch::manual_seed(options.seed);
+    SasrecTrainResult result;
+    result.model = Sasrec(config);
+    Sasrec& model = result.model;
+    model->to(options.device);
+    torch::optim::Adam optimizer(
+        model->parameters(),
+        torch::optim::AdamOptions(options.lr).betas(std::make_tuple(0.9, 0.98)));
+    int64_t start_epoch = 1;
+    double best_ndcg = -1.0;
+    std::map<std::string, torch::Tensor> best_state;  // kept when evaluated this run
+
+    if (options.resume && fs::exists(last_dir + "/state.json")) {
+      SASRECLLM_ASSIGN_OR_RETURN(Sasrec loaded, LoadSasrecCheckpoint(last_dir));
+      if (loaded->config().item_num != config.item_num ||
+          loaded->config().hidden_units != config.hidden_units ||
+          loaded->config().maxlen != config.maxlen ||
+          loaded->config().num_blocks != config.num_blocks) {
+        return FailedPreconditionError(last_dir +
+                                       ": checkpoint config differs from the requested model");
+      }
+      SASRECLLM_RETURN_IF_ERROR(model->LoadStateDict(loaded->StateDict()));
+      torch::load(optimizer, last_dir + "/optimizer.pt");
+      SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(last_dir + "/state.json"));
+      SASRECLLM_ASSIGN_OR_RETURN(Json state, Json::Parse(text));
+      start_epoch = state["epoch"].AsInt() + 1;
+      result.best_epoch = state["best_epoch"].AsInt();
+      result.best_valid = MetricsFromJson(state["best_valid"]);
+      result.test_at_best = MetricsFromJson(state["test_at_best"]);
+      if (result.best_epoch > 0) best_ndcg = result.best_valid.ndcg;
+      for (const Json& e : state["history"].elements()) result.history.push_back(EpochFromJson(e));
+      log("resumed from " + last_dir + " after epoch " + std::to_string(start_epoch - 1));
+    } else if (options.resume) {
+      log("nothing to resume in " + last_dir + "; starting fresh");
+    }
+
+    const int64_t steps = std::max<int64_t>(1, split.user_num / options.batch_size);
+    const torch::Tensor item_emb = FindItemEmbeddingParameter(model);
+    const Clock::time_point run_start = Clock::now();
+    int64_t epochs_done_this_run = 0;
+    for (int64_t epoch = start_epoch; epoch <= options.epochs; ++epoch) {
+      torch::manual_seed(options.seed + 1000003ULL * epoch);
+      model->train();
+      BatchPrefetcher prefetch(split, config.maxlen, options.seed * 7919ULL + epoch,
+                               options.batch_size, steps, options.prefetch);
+      const Clock::time_point epoch_start = Clock::now();
+      Clock::time_point last_log = epoch_start;
+      double loss_sum = 0.0;
+      for (int64_t step = 1; step <= steps; ++step) {
+        SasrecBatch b = prefetch.Pop();
+        const torch::Device device = item_emb.device();
+        torch::Tensor seq = b.seq.to(device), pos = b.pos.to(device), neg = b.neg.to(device);
+        auto [pos_logits, neg_logits] = model->forward(seq, pos, neg);  // [B, T] each
+        torch::Tensor mask = pos.ne(0).to(pos_logits.scalar_type());    // [B, T]
+        torch::Tensor count = mask.sum();
+        // BCE(x, 1) = softplus(-x); BCE(x, 0) = softplus(x).
+        torch::Tensor loss = (torch::softplus(-pos_logits) * mask).sum() / count +
+                             (torch::softplus(neg_logits) * mask).sum() / count;
+        if (options.l2_emb > 0) loss = loss + options.l2_emb * item_emb.norm();
+        optimizer.zero_grad();
+        loss.backward();
+        optimizer.step();
+        loss_sum += loss.item<double>();
+
+        if (options.log != nullptr && SecondsSince(last_log) >= options.log_interval_s) {
+          last_log = Clock::now();
+          const double el = SecondsSince(epoch_start);
+          const double sps = step * options.batch_size / el;
+          const double per_epoch = el / step * steps;
+          const double remaining =
+              per_epoch * (options.epochs - epoch) + (steps - step) * (el / step);
+          char buf[256];
+          std::snprintf(buf, sizeof(buf),
+                        "epoch %lld/%lld [%lld/%lld] loss %.4f %.0f seq/s ETA %s",
+                        static_cast<long long>(epoch), static_cast<long long>(options.epochs),
+                        static_cast<long long>(step), static_cast<long long>(steps),
+                        loss_sum / step, sps, FormatDuration(remaining).c_str());
+          log(buf);
+        }
+      }
+      EpochRecord rec;
+      rec.epoch = epoch;
+      rec.loss = loss_sum / steps;
+      rec.seconds = SecondsSince(epoch_start);
+      rec.seq_per_s = steps * options.batch_size / rec.seconds;
+      ++epochs_done_this_run;
+
+      const bool eval_now = (options.eval_every > 0 && epoch % options.eval_every == 0) ||
+                            epoch == options.epochs;
+      if (eval_now) {
+        const Clock::time_point eval_start = Clock::now();
+        EvalOptions eo;
+        eo.max_users = options.eval_users;
+        eo.seed = options.seed;
+        eo.split = EvalSplit::kValid;
+        SASRECLLM_ASSIGN_OR_RETURN(rec.valid, EvaluateSasrec(model, split, eo));
+        eo.split = EvalSplit::kTest;
+        SASRECLLM_ASSIGN_OR_RETURN(rec.test, EvaluateSasrec(model, split, eo));
+        rec.evaluated = true;
+        const bool best = rec.valid.ndcg > best_ndcg;
+        if (best) {
+          best_ndcg = rec.valid.ndcg;
+          result.best_epoch = epoch;
+          result.best_valid = rec.valid;
+          result.test_at_best = rec.test;
+          best_state.clear();
+          for (const auto& [name, t] : model->StateDict()) best_state[name] = t.clone();
+          if (!options.out_dir.empty()) {
+            Json e = extra;
+            e.Set("epoch", Json(epoch));
+            SASRECLLM_RETURN_IF_ERROR(SaveSasrecCheckpoint(options.out_dir, model, e));
+          }
+        }
+        char buf[256];
+        std::snprintf(buf, sizeof(buf),
+                      "epoch %lld eval (%.1f s): valid HR@10 %.4f NDCG@10 %.4f | test HR@10 "
+                      "%.4f NDCG@10 %.4f%s",
+                      static_cast<long long>(epoch), SecondsSince(eval_start), rec.valid.hr,
+                      rec.valid.ndcg, rec.test.hr, rec.test.ndcg, best ? " (best)" : "");
+        log(buf);
+      }
+      result.history.push_back(rec);
+      {
+        const double el = SecondsSince(run_start);
+        const double remaining = el / epochs_done_this_run * (options.epochs - epoch);
+        char buf[256];
+        std::snprintf(buf, sizeof(buf), "epoch %lld/%lld done: loss %.4f, %.1f s, %.0f seq/s, ETA %s",
+                      static_cast<long long>(epoch), static_cast<long long>(options.epochs),
+                      rec.loss, rec.seconds, rec.seq_per_s, FormatDuration(remaining).c_str());
+        log(buf);
+      }
+
+      if (!options.out_dir.empty()) {
+        Json e = extra;
+        e.Set("epoch", Json(epoch));
+        SASRECLLM_RETURN_IF_ERROR(SaveSasrecCheckpoint(last_dir, model, e));
+        torch::save(optimizer, last_dir + "/optimizer.pt");
+        Json state = Json::Object();
+        state.Set("epoch", Json(epoch));
+        state.Set("best_epoch", Json(result.best_epoch));
+        state.Set("best_valid", MetricsJson(result.best_valid));
+        state.Set("test_at_best", MetricsJson(result.test_at_best));
+        Json hist = Json::Array();
+        for (const EpochRecord& r : result.history) hist.Push(EpochJson(r));
+        state.Set("history", std::move(hist));
+        SASRECLLM_RETURN_IF_ERROR(
+            WriteStringToFile(last_dir + "/state.json", state.Dump(1) + "\n"));
+        SASRECLLM_RETURN_IF_ERROR(WriteStringToFile(
+            options.out_dir + "/train_log.json", TrainLogJson(result, options, split).Dump(1) + "\n"));
+      }
+    }
+    if (!best_state.empty()) {
+      SASRECLLM_RETURN_IF_ERROR(model->LoadStateDict(best_state));
+    } else if (result.best_epoch > 0 && !options.out_dir.empty()) {
+      SASRECLLM_ASSIGN_OR_RETURN(result.model, LoadSasrecCheckpoint(options.out_dir));
+    } else if (result.best_epoch == 0 && !options.out_dir.empty()) {
+      SASRECLLM_RETURN_IF_ERROR(SaveSasrecCheckpoint(options.out_dir, model, extra));
+    }
+    result.model->eval();
+    return result;
+  } catch (const c10::Error& e) {
+    return InternalError(std::string("SASRec training failed: ") + e.what_without_backtrace());
+  }
+}
+
+}  // namespace sasrecllm::model

@@ -1,0 +1,119 @@
+// SASRec training with the paper's protocol, as pmixer/SASRec.pytorch's main.py.
+//
+// Each step draws batch_size users (with >= 2 train items) uniformly; for a
+// user, seq = the last maxlen train items before the final train item,
+// left-padded with 0; pos = the next item at each position; neg = a random item
+// in 1..item_num outside the user's train set wherever pos != 0. Loss: BCE with
+// logits on pos (label 1) plus on neg (label 0), each averaged over positions
+// with pos != 0, plus l2_emb * ||item_emb||. Adam(lr, betas 0.9/0.98). One
+// epoch = num_users / batch_size steps. Batches are built on a sampler thread
+// while the model trains.
+//
+// Output folder (pmixer layout, loadable by `sasrecllm export --sasrec`):
+//   out/config.json, out/model.safetensors   best-on-validation model
+//   out/train_log.json                        per-epoch loss, speed, metrics
+//   out/last/{config.json, model.safetensors, optimizer.pt, state.json}
+//                                             the latest epoch, for --resume
+//
+//   SasrecTrainOptions opts;  opts.out_dir = "run";  opts.epochs = 200;
+//   SASRECLLM_ASSIGN_OR_RETURN(SasrecTrainResult r, TrainSasrec(split, config, opts));
+//
+// Thread safety: TrainSasrec owns its model; call it from one thread.
+#ifndef SASRECLLM_MODEL_SASREC_TRAINER_H_
+#define SASRECLLM_MODEL_SASREC_TRAINER_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <ostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "model/interaction_data.h"
+#include "model/json.h"
+#include "model/sasrec.h"
+#include "model/sasrec_eval.h"
+#include "model/status.h"
+
+namespace sasrecllm::model {
+
+// ---------------------------------------------------------------------------
+// The training sampler (pmixer's WarpSampler, one thread's worth).
+
+struct SasrecBatch {
+  torch::Tensor users;  // [B] int64
+  torch::Tensor seq;    // [B, T] int64, left-padded with 0
+  torch::Tensor pos;    // [B, T] int64, next item at each position, 0 = none
+  torch::Tensor neg;    // [B, T] int64, a negative where pos != 0, else 0
+};
+
+class SasrecBatchSampler {
+ public:
+  // `split` must outlive the sampler. Users with < 2 train items are never
+  // drawn. Precondition: at least one user has >= 2 train items.
+  SasrecBatchSampler(const SplitData& split, int64_t maxlen, uint64_t seed);
+
+  SasrecBatch Next(int64_t batch_size);
+  int64_t num_eligible_users() const { return static_cast<int64_t>(users_.size()); }
+
+ private:
+  const SplitData& split_;
+  int64_t maxlen_;
+  std::mt19937_64 rng_;
+  std::vector<int64_t> users_;                    // eligible user ids
+  std::vector<std::vector<int64_t>> train_sets_;  // sorted unique train items per user
+};
+
+// ---------------------------------------------------------------------------
+// Training
+
+struct SasrecTrainOptions {
+  int64_t epochs = 200;        // Default: 200
+  int64_t batch_size = 128;    // Default: 128
+  double lr = 0.001;           // Default: 0.001
+  double l2_emb = 0.0;         // Default: 0
+  uint64_t seed = 42;          // Default: 42
+  int64_t eval_every = 20;     // Default: 20 epochs (0 = only after the last epoch)
+  int64_t eval_users = 0;      // Default: 0 = all users (see EvalOptions::max_users)
+  std::string out_dir;         // Default: "" = write nothing
+  bool resume = false;         // continue from out_dir/last
+  int64_t prefetch = 8;        // batches queued by the sampler thread; Default: 8
+  torch::Device device = torch::kCPU;  // where the model trains; Default: CPU
+  std::ostream* log = nullptr; // progress lines; Default: none
+  double log_interval_s = 10;  // Default: a progress line every 10 s
+
+  Status Validate() const;
+};
+
+struct EpochRecord {
+  int64_t epoch = 0;
+  double loss = 0.0;       // mean training loss over the epoch
+  double seconds = 0.0;
+  double seq_per_s = 0.0;  // training sequences per second
+  bool evaluated = false;
+  RankMetrics valid, test;
+};
+
+struct SasrecTrainResult {
+  Sasrec model{nullptr};   // the best-on-validation model (the last when never evaluated)
+  int64_t best_epoch = 0;  // 0 when never evaluated
+  RankMetrics best_valid;
+  RankMetrics test_at_best;
+  std::vector<EpochRecord> history;
+};
+
+StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConfig& config,
+                                        const SasrecTrainOptions& options);
+
+// ---------------------------------------------------------------------------
+// Checkpoints in pmixer layout (config.json + model.safetensors).
+
+// `extra` members are added to config.json (e.g. "user_num").
+Status SaveSasrecCheckpoint(const std::string& dir, Sasrec model, const Json& extra);
+// Reads dir/config.json and dir/model.safetensors; errors name the file.
+StatusOr<Sasrec> LoadSasrecCheckpoint(const std::string& dir);
+
+}  // namespace sasrecllm::model
+
+#endif  // SASRECLLM_MODEL_SASREC_TRAINER_H_

@@ -1,0 +1,227 @@
+// sasrecllm-server: serves a model bundle over gRPC (sasrecllm.v1.Recommender,
+// grpc.health.v1.Health, reflection) and Prometheus metrics on /metrics.
+//
+//   build/sasrecllm-server --bundle build/demo/bundle --port 50051 --metrics-port 9464
+//
+// Start-up: load the bundle (any error: print it and exit 1, nothing served),
+// warm up, start serving, mark health SERVING, print "listening on HOST:PORT".
+// SIGTERM / SIGINT: health NOT_SERVING, new RPCs UNAVAILABLE, finish every
+// accepted request, shut down within --drain-timeout-s, exit 0.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+#include <algorithm>
+
+#include <torch/torch.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "model/bundle.h"
+#include "server/metrics.h"
+#include "server/recommender_service.h"
+
+ABSL_FLAG(std::string, bundle, "", "Model bundle folder (required).");
+ABSL_FLAG(std::string, host, "0.0.0.0", "Address to listen on for gRPC.");
+ABSL_FLAG(int, port, 50051, "gRPC port; 0 picks a free port (printed at start).");
+ABSL_FLAG(int, metrics_port, 9464,
+          "Prometheus port, served at /metrics on --host; 0 turns metrics serving off.");
+ABSL_FLAG(std::string, device, "cpu", "Device for the model: cpu, cuda or cuda:N.");
+ABSL_FLAG(std::string, dtype, "float32", "Model dtype: float32, bfloat16 or float16.");
+ABSL_FLAG(int, max_batch_size, 32, "Most requests per model batch.");
+ABSL_FLAG(int, max_queue_delay_us, 2000,
+          "Longest time (microseconds) the oldest queued request waits for a batch to fill.");
+ABSL_FLAG(int, max_queue_size, 1024,
+          "Most queued requests; beyond it requests fail at once with RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, retrieval_k, 20,
+          "Candidates that SASRec retrieves for LLM re-ranking (used by the LLM stage, "
+          "which this server does not run yet).");
+ABSL_FLAG(int, max_top_k, 1000, "Largest top_k a request may ask for.");
+ABSL_FLAG(int, max_candidates, 1000, "Most candidates a request may send.");
+ABSL_FLAG(int, threads, 0, "Torch intra-op threads; 0 = hardware concurrency.");
+ABSL_FLAG(int, drain_timeout_s, 30,
+          "On SIGTERM/SIGINT, how long (seconds) in-flight RPCs may take to finish.");
+
+namespace {
+
+using sasrecllm::server::Metrics;
+using sasrecllm::server::RecommenderService;
+using sasrecllm::server::ServiceOptions;
+
+constexpr char kServiceName[] = "sasrecllm.v1.Recommender";
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "sasrecllm-server: %s\n", message.c_str());
+  return 1;
+}
+
+bool ParseDtype(const std::string& name, torch::ScalarType* dtype) {
+  if (name == "float32") {
+    *dtype = torch::kFloat32;
+  } else if (name == "bfloat16") {
+    *dtype = torch::kBFloat16;
+  } else if (name == "float16") {
+    *dtype = torch::kFloat16;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+int Run() {
+  const std::string bundle_dir = absl::GetFlag(FLAGS_bundle);
+  if (bundle_dir.empty()) return Fail("--bundle DIR is required (see --help)");
+
+  sasrecllm::model::BundleLoadOptions load_options;
+  load_options.dir = bundle_dir;
+  const std::string device_name = absl::GetFlag(FLAGS_device);
+  if (device_name != "cpu" && device_name != "cuda" && device_name.rfind("cuda:", 0) != 0) {
+    return Fail(absl::StrCat("--device=", device_name, ": expected cpu, cuda or cuda:N"));
+  }
+  try {
+    load_options.device = torch::Device(device_name);
+  } catch (const std::exception& e) {
+    return Fail(absl::StrCat("--device=", device_name, ": ", e.what()));
+  }
+  if (load_options.device.is_cuda() && !torch::cuda::is_available()) {
+    return Fail(absl::StrCat("--device=", device_name,
+                             ": CUDA is not available in this build or on this machine"));
+  }
+  const std::string dtype_name = absl::GetFlag(FLAGS_dtype);
+  if (!ParseDtype(dtype_name, &load_options.dtype)) {
+    return Fail(absl::StrCat("--dtype=", dtype_name, ": expected float32, bfloat16 or float16"));
+  }
+  int threads = absl::GetFlag(FLAGS_threads);
+  if (threads < 0) return Fail(absl::StrCat("--threads=", threads, ": must be >= 0"));
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  torch::set_num_threads(threads);
+  if (absl::GetFlag(FLAGS_retrieval_k) < 1) {
+    return Fail(absl::StrCat("--retrieval-k=", absl::GetFlag(FLAGS_retrieval_k), ": must be >= 1"));
+  }
+  if (absl::GetFlag(FLAGS_drain_timeout_s) < 0) {
+    return Fail(absl::StrCat("--drain-timeout-s=", absl::GetFlag(FLAGS_drain_timeout_s),
+                             ": must be >= 0"));
+  }
+
+  auto bundle = sasrecllm::model::Bundle::Load(load_options);
+  if (!bundle.ok()) {
+    return Fail(absl::StrCat("cannot load bundle ", bundle_dir, ": ", bundle.status().ToString()));
+  }
+  std::shared_ptr<const sasrecllm::model::Bundle> shared_bundle(std::move(bundle).value());
+
+  Metrics metrics({shared_bundle->manifest().model_version, device_name, dtype_name});
+
+  ServiceOptions options;
+  options.limits.max_top_k = absl::GetFlag(FLAGS_max_top_k);
+  options.limits.max_candidates = absl::GetFlag(FLAGS_max_candidates);
+  options.batcher.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
+  options.batcher.max_queue_delay = absl::Microseconds(absl::GetFlag(FLAGS_max_queue_delay_us));
+  options.batcher.max_queue_size = absl::GetFlag(FLAGS_max_queue_size);
+  options.device = device_name;
+  options.dtype = dtype_name;
+  auto service = RecommenderService::Create(options, shared_bundle, &metrics);
+  if (!service.ok()) return Fail(service.status().ToString());
+  if (absl::Status s = (*service)->Warmup(); !s.ok()) {
+    return Fail(absl::StrCat("warm-up failed: ", s.ToString()));
+  }
+
+  const std::string host = absl::GetFlag(FLAGS_host);
+  const int metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  if (metrics_port != 0) {
+    absl::StatusOr<int> bound = metrics.Serve(absl::StrCat(host, ":", metrics_port));
+    if (!bound.ok()) return Fail(bound.status().ToString());
+    std::fprintf(stderr, "metrics on http://%s:%d/metrics\n", host.c_str(), *bound);
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  builder.AddListeningPort(absl::StrCat(host, ":", absl::GetFlag(FLAGS_port)),
+                           grpc::InsecureServerCredentials(), &selected_port);
+  builder.RegisterService(service->get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || selected_port == 0) {
+    return Fail(absl::StrCat("cannot listen on ", host, ":", absl::GetFlag(FLAGS_port)));
+  }
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  // The model is loaded and warmed up: serve.
+  health->SetServingStatus("", true);
+  health->SetServingStatus(kServiceName, true);
+  std::fprintf(stderr, "listening on %s:%d\n", host.c_str(), selected_port);
+
+  // Signals are blocked in every thread (see main); this one waits for them.
+  std::thread signal_thread([&] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int signal_number = 0;
+    sigwait(&set, &signal_number);
+    std::fprintf(stderr, "received %s: draining\n", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    health->SetServingStatus("", false);
+    health->SetServingStatus(kServiceName, false);
+    (*service)->Drain();  // new RPCs: UNAVAILABLE; every accepted one finishes
+    server->Shutdown(std::chrono::system_clock::now() +
+                     std::chrono::seconds(absl::GetFlag(FLAGS_drain_timeout_s)));
+  });
+  server->Wait();
+  signal_thread.join();
+  std::fprintf(stderr, "stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // --help lists this file's flags (absl otherwise looks for a file named
+  // after the binary).
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view path) {
+    return absl::EndsWith(path, "server/main.cc");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
+  absl::SetProgramUsageMessage(
+      "Serves a SASRecLLM model bundle over gRPC.\n"
+      "  sasrecllm-server --bundle DIR [--port 50051] [--metrics-port 9464] [--device cpu]\n"
+      "Prints \"listening on HOST:PORT\" on stderr when ready; SIGTERM/SIGINT drain and exit 0.\n"
+      "Flag names may be spelt with dashes or underscores (--metrics-port = --metrics_port).");
+  // absl flags are named with underscores; accept the documented dashed
+  // spellings (--metrics-port) by rewriting flag names before parsing.
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string& a = args[i];
+    if (a == "--") break;
+    if (a.rfind("--", 0) != 0) continue;
+    const size_t end = std::min(a.find('='), a.size());
+    for (size_t j = 2; j < end; ++j) {
+      if (a[j] == '-') a[j] = '_';
+    }
+  }
+  std::vector<char*> fixed_argv;
+  for (std::string& a : args) fixed_argv.push_back(a.data());
+  fixed_argv.push_back(nullptr);
+  absl::ParseCommandLine(argc, fixed_argv.data());
+  // Block SIGINT/SIGTERM before any thread starts so that every thread
+  // inherits the mask and only the signal thread (sigwait) receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return Run();
+}

@@ -1,0 +1,103 @@
+#include "server/validation.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace sasrecllm::server {
+namespace {
+
+absl::Status CheckHistory(const google::protobuf::RepeatedPtrField<std::string>& history,
+                          const RequestLimits& limits) {
+  if (history.size() > limits.max_history) {
+    return absl::InvalidArgumentError(absl::StrCat("history has ", history.size(),
+                                                   " items; the limit is max_history=",
+                                                   limits.max_history));
+  }
+  for (int i = 0; i < history.size(); ++i) {
+    if (history[i].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("history[", i, "] is an empty item id"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckCandidates(const google::protobuf::RepeatedPtrField<std::string>& candidates,
+                             const RequestLimits& limits) {
+  if (candidates.size() > limits.max_candidates) {
+    return absl::InvalidArgumentError(absl::StrCat("candidates has ", candidates.size(),
+                                                   " items; the limit is max_candidates=",
+                                                   limits.max_candidates));
+  }
+  for (int i = 0; i < candidates.size(); ++i) {
+    if (candidates[i].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("candidates[", i, "] is an empty item id"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RequestLimits::Validate() const {
+  if (max_top_k < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("max_top_k must be >= 1, got ", max_top_k));
+  }
+  if (max_candidates < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_candidates must be >= 1, got ", max_candidates));
+  }
+  if (max_history < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_history must be >= 1, got ", max_history));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRecommendRequest(const v1::RecommendRequest& request,
+                                      const RequestLimits& limits) {
+  if (request.top_k() < 0 || request.top_k() > limits.max_top_k) {
+    return absl::InvalidArgumentError(absl::StrCat("top_k=", request.top_k(),
+                                                   " is out of range [0, ", limits.max_top_k,
+                                                   "] (0 means ", kDefaultTopK, ")"));
+  }
+  absl::Status s = CheckHistory(request.history(), limits);
+  if (!s.ok()) return s;
+  return CheckCandidates(request.candidates(), limits);
+}
+
+absl::Status ValidateScoreRequest(const v1::ScoreRequest& request, const RequestLimits& limits) {
+  absl::Status s = CheckHistory(request.history(), limits);
+  if (!s.ok()) return s;
+  if (request.candidates().empty()) {
+    return absl::InvalidArgumentError("candidates is empty; Score needs at least one");
+  }
+  return CheckCandidates(request.candidates(), limits);
+}
+
+absl::StatusOr<v1::RankingMode> ResolveMode(v1::RankingMode requested, bool has_llm) {
+  switch (requested) {
+    case v1::RANKING_MODE_AUTO:
+      return has_llm ? v1::RANKING_MODE_HYBRID : v1::RANKING_MODE_SEQUENTIAL_ONLY;
+    case v1::RANKING_MODE_SEQUENTIAL_ONLY:
+      return v1::RANKING_MODE_SEQUENTIAL_ONLY;
+    case v1::RANKING_MODE_HYBRID:
+      if (!has_llm) {
+        return absl::FailedPreconditionError(
+            "mode=RANKING_MODE_HYBRID but the bundle has no LLM; use RANKING_MODE_AUTO or "
+            "RANKING_MODE_SEQUENTIAL_ONLY");
+      }
+      // The LLM stage is not implemented in the server yet.
+      return absl::UnimplementedError("mode=RANKING_MODE_HYBRID is not served yet");
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("mode=", static_cast<int>(requested), " is not a known RankingMode"));
+  }
+}
+
+int EffectiveTopK(const v1::RecommendRequest& request) {
+  return request.top_k() == 0 ? kDefaultTopK : request.top_k();
+}
+
+}  // namespace sasrecllm::server

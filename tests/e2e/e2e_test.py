@@ -1,0 +1,386 @@
+#!/usr/bin/env python3
+"""End-to-end test of the SASRecLLM service: real tool, real server, real client.
+
+    python3 tests/e2e/e2e_test.py BUILD_DIR [--keep]
+
+1. `sasrecllm data synthesize` + `train-sasrec` (1 epoch, tiny) + `export` -> bundle.
+2. Starts `sasrecllm-server --port 0` (the port is parsed from "listening on
+   HOST:PORT") with a free metrics port and waits for health SERVING.
+3. Calls every RPC through `sasrecllm-client` (recommend, score and its batch
+   form, info, health Check and Watch, bench) and checks the answers.
+4. Checks INVALID_ARGUMENT for negative / huge top_k, over-long history, too
+   many candidates and empty ids; that unknown history ids are counted, not
+   fatal; and usage errors exit 2.
+5. Reads /metrics and checks the fixed metric names.
+6. SIGTERM -> exit code 0.
+7. A second server with --max-queue-size 1 and a long --max-queue-delay-us
+   answers RESOURCE_EXHAUSTED under a burst from `sasrecllm-client bench`.
+
+Python 3 standard library only. Any mismatch exits 1 (it never skips).
+"""
+
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+FAILURES = []
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def check(condition, message):
+    """Records a failure (the run goes on, to report every mismatch)."""
+    if condition:
+        log(f"  ok   {message}")
+    else:
+        log(f"  FAIL {message}")
+        FAILURES.append(message)
+    return condition
+
+
+class Fatal(Exception):
+    pass
+
+
+def run(args, timeout=600, check_rc=True):
+    """Runs a command; returns (rc, stdout, stderr)."""
+    log("$ " + " ".join(args if len(" ".join(args)) < 300 else args[:6] + ["..."]))
+    proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=timeout)
+    if check_rc and proc.returncode != 0:
+        raise Fatal(f"{args[0]} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running sasrecllm-server; stderr is collected by a thread."""
+
+    def __init__(self, binary, bundle, extra_args, log_path):
+        self.metrics_port = free_port()
+        args = [binary, "--bundle", bundle, "--host", "127.0.0.1", "--port", "0",
+                "--metrics-port", str(self.metrics_port)] + extra_args
+        log("$ " + " ".join(args))
+        self.log_file = open(log_path, "w")
+        self.proc = subprocess.Popen(args, stdout=self.log_file, stderr=subprocess.PIPE,
+                                     text=True)
+        self.port = None
+        self.lines = []
+        self.ready = threading.Event()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.append(line)
+            self.log_file.write(line)
+            self.log_file.flush()
+            m = re.search(r"listening on (\S+):(\d+)", line)
+            if m and self.port is None:
+                self.port = int(m.group(2))
+                self.ready.set()
+        self.ready.set()  # exited: wake the waiter
+
+    def wait_listening(self, timeout=120):
+        if not self.ready.wait(timeout) or self.port is None:
+            self.kill()
+            raise Fatal("server did not print 'listening on HOST:PORT':\n" + "".join(self.lines))
+        return f"127.0.0.1:{self.port}"
+
+    def terminate(self, timeout=60):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            rc = None
+        self.reader.join(5)
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Client:
+    def __init__(self, binary, target):
+        self.binary = binary
+        self.target = target
+
+    def __call__(self, *args, timeout=120):
+        cmd = [self.binary, "--target", self.target] + [str(a) for a in args]
+        log("$ sasrecllm-client " + " ".join(cmd[3:] if len(" ".join(cmd)) < 300
+                                             else cmd[3:8] + ["..."]))
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+
+    def json(self, *args):
+        rc, out, err = self(*args, "--json")
+        if rc != 0:
+            raise Fatal(f"client {args} exited {rc}: {err}")
+        return json.loads(out)
+
+    def expect_error(self, code, what, *args):
+        rc, _, err = self(*args)
+        check(rc == 1 and code in err, f"{what}: exit 1 with {code} (got exit {rc}: {err.strip()})")
+
+
+def make_bundle(build, work):
+    tool = os.path.join(build, "sasrecllm")
+    data, model, bundle = (os.path.join(work, d) for d in ("data", "model", "bundle"))
+    run([tool, "data", "synthesize", "--out", data, "--users", "300", "--items", "120",
+         "--seed", "7"])
+    run([tool, "train-sasrec", "--data", os.path.join(data, "sequences.txt"), "--out", model,
+         "--epochs", "1", "--hidden-units", "16", "--maxlen", "20", "--eval-users", "50",
+         "--threads", "2", "--seed", "7"])
+    run([tool, "export", "--sasrec", model, "--items", os.path.join(data, "items.tsv"),
+         "--out", bundle, "--model-version", "e2e-tiny"])
+    item_ids = []
+    with open(os.path.join(data, "items.tsv")) as f:
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            if cols and cols[0] and not cols[0].startswith("#") and cols[0] != "item_id":
+                item_ids.append(cols[0])
+    if len(item_ids) < 30:
+        raise Fatal(f"items.tsv has only {len(item_ids)} items")
+    return bundle, item_ids
+
+
+def check_rpcs(client, items, work):
+    log("== health")
+    rc, out, err = client("health", "--wait-s", "60")
+    check(rc == 0 and out.strip() == "SERVING", f"health is SERVING (exit {rc}, {out!r}{err!r})")
+    rc, out, _ = client("health", "--service", "sasrecllm.v1.Recommender")
+    check(rc == 0 and out.strip() == "SERVING", "health of sasrecllm.v1.Recommender is SERVING")
+    rc, _, err = client("health", "--service", "no.such.Service")
+    check(rc == 1 and "NOT_FOUND" in err, f"health of an unknown service: exit 1, NOT_FOUND ({err.strip()})")
+    rc, out, _ = client("--timeout-ms", "1500", "health", "--watch")
+    check(rc == 0 and out.split()[:1] == ["SERVING"], f"health --watch streams SERVING ({out!r})")
+
+    log("== info")
+    info = client.json("info")
+    catalog_size = int(info.get("catalog_size", 0))
+    check(catalog_size >= len(items) - 1, f"catalog_size {catalog_size} ~ {len(items)} items")
+    check(info.get("model_version") == "e2e-tiny", f"model_version {info.get('model_version')}")
+    check(any(c.get("name") == "sasrec" for c in info.get("components", [])), "has a sasrec component")
+    max_history = int(info.get("max_history", 0))
+    max_candidates = int(info.get("max_candidates", 0))
+    max_top_k = int(info.get("max_top_k", 0))
+    check(max_history > 0 and max_candidates > 0 and max_top_k > 0,
+          f"limits reported: history {max_history}, candidates {max_candidates}, top_k {max_top_k}")
+    rc, out, _ = client("info")
+    check(rc == 0 and "model_version:" in out, "info prints a text summary")
+
+    log("== recommend")
+    history = items[:min(8, max_history)]
+    r = client.json("recommend", "--history", ",".join(history), "--top-k", "5",
+                    "--user-id", "e2e")
+    got = r.get("items", [])
+    check(len(got) == 5, f"recommend returns top_k=5 items (got {len(got)})")
+    scores = [x.get("score", 0) for x in got]
+    check(scores == sorted(scores, reverse=True), f"scores are descending {scores}")
+    check(not set(x["item_id"] for x in got) & set(history), "history items are excluded")
+    check(all(x.get("title") for x in got), "items carry titles")
+    check(r.get("mode") == "RANKING_MODE_SEQUENTIAL_ONLY", f"ran mode {r.get('mode')}")
+    check(all(abs(x.get("score", 0) - x.get("retrieval_score", 1)) < 1e-5 for x in got),
+          "sequential score == retrieval_score")
+    cands = items[10:20]
+    r = client.json("recommend", "--history", ",".join(history), "--top-k", "3",
+                    "--candidates", ",".join(cands))
+    got = [x["item_id"] for x in r.get("items", [])]
+    check(len(got) == 3 and set(got) <= set(cands), f"candidates restrict the ranking {got}")
+    r = client.json("recommend", "--history", ",".join(history), "--top-k", str(len(items)),
+                    "--no-exclude-history", "--mode", "sequential")
+    got = {x["item_id"] for x in r.get("items", [])}
+    check(set(history) <= got, "--no-exclude-history lets history items back in")
+    r = client.json("recommend", "--history", ",".join(history + ["no-such-item-xyz"]))
+    check(r.get("unknown_history_items") == 1 and len(r.get("items", [])) == 10,
+          f"unknown history id counted, not fatal; default top_k 10 ({r.get('unknown_history_items')})")
+    rc, out, _ = client("recommend", "--history", ",".join(history), "--top-k", "3")
+    check(rc == 0 and "rank" in out and len(out.strip().splitlines()) == 5,
+          "recommend prints a table")
+
+    log("== score")
+    r = client.json("score", "--history", ",".join(history), "--candidates",
+                    ",".join(cands + ["no-such-item-xyz"]), "--mode", "sequential")
+    scores = r.get("scores", [])
+    check([s["item_id"] for s in scores] == cands + ["no-such-item-xyz"],
+          "score answers in candidate order")
+    known = [s for s in scores if s.get("known")]
+    check(len(known) == len(cands), f"{len(known)} known candidates, the unknown one flagged")
+    check(all(0 <= s.get("probability", -1) <= 1 for s in scores), "probabilities in [0, 1]")
+    check(all(abs(s["probability"] - 1 / (1 + math.exp(-s.get("logit", 0)))) < 1e-4 for s in known),
+          "sequential probability == sigmoid(logit)")
+    rc, out, _ = client("score", "--history", ",".join(history), "--candidates", ",".join(cands))
+    check(rc == 0 and "probability" in out and len(out.strip().splitlines()) == 2 + len(cands),
+          "score prints a table")
+    tsv_in, tsv_out = os.path.join(work, "score_in.tsv"), os.path.join(work, "score_out.tsv")
+    with open(tsv_in, "w") as f:
+        f.write("# history\tcandidates\n")
+        f.write(f"{','.join(items[:5])}\t{','.join(items[5:8])}\n")
+        f.write(f"{','.join(items[3:9])}\t{items[20]}\tuser-2\n")
+        f.write(f"{items[1]}\t{','.join(items[30:34])}\n")
+    rc, _, err = client("score", "--input", tsv_in, "--output", tsv_out, "--concurrency", "2")
+    lines = open(tsv_out).read().splitlines() if rc == 0 else []
+    ok = rc == 0 and len(lines) == 4 and lines[0].startswith("#")
+    if ok:
+        for line, n in zip(lines[1:], (3, 1, 4)):
+            cols = line.split("\t")
+            ok = ok and len(cols) == 4 and len(cols[1].split(",")) == n and \
+                all(0 <= float(p) <= 1 for p in cols[1].split(","))
+    check(ok, f"score --input/--output answers line by line ({err.strip()} {lines})")
+
+    log("== invalid arguments")
+    h = ",".join(history)
+    client.expect_error("INVALID_ARGUMENT", "negative top_k", "recommend", "--history", h, "--top-k", "-1")
+    client.expect_error("INVALID_ARGUMENT", "huge top_k", "recommend", "--history", h,
+                        "--top-k", str(max_top_k + 1))
+    long_history = [items[i % len(items)] for i in range(max_history + 1)]
+    client.expect_error("INVALID_ARGUMENT", "over-long history", "recommend", "--history",
+                        ",".join(long_history))
+    many = [items[i % len(items)] for i in range(max_candidates + 1)]
+    client.expect_error("INVALID_ARGUMENT", "too many candidates", "recommend", "--history", h,
+                        "--candidates", ",".join(many))
+    client.expect_error("INVALID_ARGUMENT", "too many score candidates", "score", "--history", h,
+                        "--candidates", ",".join(many))
+    client.expect_error("INVALID_ARGUMENT", "empty history id", "recommend", "--history",
+                        f"{items[0]},,{items[1]}")
+    client.expect_error("INVALID_ARGUMENT", "empty candidate id", "score", "--history", h,
+                        "--candidates", f"{items[0]},,{items[1]}")
+    client.expect_error("INVALID_ARGUMENT", "score without candidates", "score", "--history", h)
+    rc, _, _ = client("recommend", "--history", h, "--mode", "bogus")
+    check(rc == 2, f"a bad --mode is a usage error, exit 2 (got {rc})")
+    rc, _, _ = client("frobnicate")
+    check(rc == 2, f"an unknown command is a usage error, exit 2 (got {rc})")
+
+    log("== bench")
+    b = client.json("bench", "--concurrency", "4", "--duration-s", "2", "--warmup-s", "0.5",
+                    "--history-len", str(min(20, max_history)), "--top-k", "10")
+    check(b.get("ok", 0) > 0 and b.get("errors") == 0 and b.get("throughput_rps", 0) > 0,
+          f"closed-loop bench: {b.get('ok')} ok, {b.get('errors')} errors, "
+          f"{b.get('throughput_rps')} req/s, p99 {b.get('latency_ms', {}).get('p99')} ms")
+    b = client.json("bench", "--rate", "40", "--duration-s", "1", "--warmup-s", "0",
+                    "--method", "score", "--num-candidates", "5", "--history-len", "5",
+                    "--max-item", str(len(items)))
+    check(30 <= b.get("ok", 0) <= 50 and b.get("errors") == 0,
+          f"open-loop score bench at 40 req/s: {b.get('ok')} ok, {b.get('errors')} errors")
+
+
+EXPECTED_METRICS = [
+    "sasrecllm_requests_total", "sasrecllm_request_duration_seconds",
+    "sasrecllm_queue_duration_seconds", "sasrecllm_batch_size",
+    "sasrecllm_inference_duration_seconds", "sasrecllm_queue_depth",
+    "sasrecllm_inflight_requests", "sasrecllm_llm_tokens_total", "sasrecllm_model_info",
+    "process_cpu_seconds_total", "process_resident_memory_bytes",
+]
+
+
+def check_metrics(port):
+    log("== metrics")
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    for name in EXPECTED_METRICS:
+        check(re.search(rf"^(# TYPE )?{name}\b", text, re.M) is not None, f"/metrics has {name}")
+
+    def counter(code):
+        total = 0.0
+        for m in re.finditer(r"^sasrecllm_requests_total\{([^}]*)\} (\S+)$", text, re.M):
+            if f'code="{code}"' in m.group(1) and "Recommend" in m.group(1):
+                total += float(m.group(2))
+        return total
+
+    check(counter("OK") > 0, f"sasrecllm_requests_total counts OK Recommend calls ({counter('OK')})")
+    check(counter("INVALID_ARGUMENT") > 0,
+          f"sasrecllm_requests_total counts INVALID_ARGUMENT ({counter('INVALID_ARGUMENT')})")
+    check(re.search(r'^sasrecllm_model_info\{[^}]*version="e2e-tiny"[^}]*\} 1', text, re.M)
+          is not None, "sasrecllm_model_info{version=\"e2e-tiny\",...} 1")
+    check(re.search(r'^sasrecllm_batch_size_count\{[^}]*stage="sasrec"[^}]*\} [1-9]', text, re.M)
+          is not None, "sasrecllm_batch_size{stage=\"sasrec\"} observed batches")
+
+
+def check_queue_full(build, bundle, client_binary, work):
+    log("== RESOURCE_EXHAUSTED with a one-slot queue")
+    server = Server(os.path.join(build, "sasrecllm-server"), bundle,
+                    ["--max-queue-size", "1", "--max-batch-size", "32",
+                     "--max-queue-delay-us", "1000000", "--threads", "1"],
+                    os.path.join(work, "server-queue.log"))
+    try:
+        client = Client(client_binary, server.wait_listening())
+        rc, _, _ = client("health", "--wait-s", "60")
+        check(rc == 0, "queue-limited server is SERVING")
+        b = client.json("bench", "--concurrency", "8", "--duration-s", "3", "--warmup-s", "0",
+                        "--history-len", "5", "--max-item", "50")
+        exhausted = b.get("errors_by_code", {}).get("RESOURCE_EXHAUSTED", 0)
+        check(exhausted > 0, f"a burst against --max-queue-size 1 gets RESOURCE_EXHAUSTED "
+                             f"({b.get('errors_by_code')}, ok {b.get('ok')})")
+    finally:
+        rc = server.terminate()
+    check(rc == 0, f"queue-limited server exits 0 on SIGTERM (got {rc})")
+
+
+def main():
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+        print(__doc__)
+        return 2
+    build = os.path.abspath(sys.argv[1])
+    keep = "--keep" in sys.argv[2:]
+    for name in ("sasrecllm", "sasrecllm-server", "sasrecllm-client"):
+        path = os.path.join(build, name)
+        if not os.access(path, os.X_OK):
+            log(f"FAIL: {path} is missing; build it first (cmake --build {build})")
+            return 1
+    client_binary = os.path.join(build, "sasrecllm-client")
+    work = tempfile.mkdtemp(prefix="sasrecllm-e2e-")
+    log(f"work dir: {work}")
+    server = None
+    try:
+        bundle, items = make_bundle(build, work)
+        server = Server(os.path.join(build, "sasrecllm-server"), bundle, ["--threads", "2"],
+                        os.path.join(work, "server.log"))
+        client = Client(client_binary, server.wait_listening())
+        check_rpcs(client, items, work)
+        check_metrics(server.metrics_port)
+        log("== SIGTERM")
+        rc = server.terminate()
+        check(rc == 0, f"server exits 0 on SIGTERM (got {rc})")
+        check(any("listening on" in l for l in server.lines), "server printed 'listening on'")
+        server = None
+        check_queue_full(build, bundle, client_binary, work)
+    except (Fatal, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
+        FAILURES.append(f"fatal: {e}")
+        log(f"FATAL: {e}")
+    finally:
+        if server is not None:
+            server.kill()
+            log("server log:\n" + "".join(server.lines[-30:]))
+        if not keep and not FAILURES:
+            shutil.rmtree(work, ignore_errors=True)
+    if FAILURES:
+        log(f"\n{len(FAILURES)} check(s) failed (work dir kept: {work}):")
+        for f in FAILURES:
+            log(f"  - {f}")
+        return 1
+    log("\nall end-to-end checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

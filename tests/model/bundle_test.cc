@@ -1,0 +1,142 @@
+#include "model/bundle.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "model/safetensors.h"
+
+namespace sasrecllm::model {
+namespace {
+
+namespace fs = std::filesystem;
+
+class BundleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (fs::temp_directory_path() /
+            ("sasrecllm_bundle_" +
+             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())))
+               .string();
+    fs::remove_all(dir_);
+    config_.item_num = 6;
+    config_.maxlen = 5;
+    config_.hidden_units = 8;
+    config_.num_blocks = 2;
+    config_.num_heads = 2;
+    torch::manual_seed(7);
+    model_ = Sasrec(config_);
+    manifest_.model_version = "test-1";
+    manifest_.created_at = "2026-01-01T00:00:00Z";
+    manifest_.sasrec = config_;
+    manifest_.max_history = 5;
+    manifest_.extra.Set("dataset", Json("synthetic"));
+    catalog_ = *Catalog::FromEntries(
+        {{1, "a", "A"}, {2, "b", "B"}, {3, "c", ""}, {6, "f", "F"}, {0, "cold", "Cold"}});
+    ASSERT_TRUE(WriteBundle(dir_, manifest_, catalog_, model_).ok());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string File(const std::string& name) const { return dir_ + "/" + name; }
+
+  void ExpectLoadError(const std::string& needle1, const std::string& needle2 = "") {
+    auto b = Bundle::Load({dir_});
+    ASSERT_FALSE(b.ok());
+    EXPECT_NE(b.status().message().find(needle1), std::string::npos) << b.status();
+    EXPECT_NE(b.status().message().find(needle2), std::string::npos) << b.status();
+  }
+
+  void RewriteManifest(const std::function<void(Json*)>& edit) {
+    Json j = manifest_.ToJson();
+    edit(&j);
+    ASSERT_TRUE(WriteStringToFile(File("manifest.json"), j.Dump(2)).ok());
+  }
+
+  std::string dir_;
+  SasrecConfig config_;
+  Sasrec model_{nullptr};
+  BundleManifest manifest_;
+  Catalog catalog_;
+};
+
+TEST_F(BundleTest, WriteThenLoadGivesIdenticalPredictions) {
+  auto b = Bundle::Load({dir_});
+  ASSERT_TRUE(b.ok()) << b.status();
+  const Bundle& bundle = **b;
+  EXPECT_EQ(bundle.manifest().model_version, "test-1");
+  EXPECT_EQ(bundle.manifest().created_at, "2026-01-01T00:00:00Z");
+  EXPECT_EQ(bundle.manifest().max_history, 5);
+  EXPECT_EQ(bundle.manifest().sasrec.hidden_units, 8);
+  EXPECT_EQ(bundle.manifest().components, std::vector<std::string>{"sasrec"});
+  EXPECT_EQ(bundle.manifest().extra["dataset"].AsString(), "synthetic");
+  EXPECT_EQ(bundle.catalog().size(), 5);
+  EXPECT_EQ(bundle.catalog().FindById("f")->index, 6);
+  EXPECT_FALSE(bundle.sasrec()->is_training());
+  model_->eval();
+  torch::Tensor seqs = torch::tensor(std::vector<int64_t>{0, 0, 1, 2, 3, 6, 5, 4, 3, 2}).view({2, 5});
+  torch::Tensor items = torch::tensor(std::vector<int64_t>{1, 2, 3, 4, 5, 6}).repeat({2, 1});
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(model_->Predict(seqs, items), bundle.sasrec()->Predict(seqs, items)));
+}
+
+TEST_F(BundleTest, LoadHonoursDtype) {
+  BundleLoadOptions options;
+  options.dir = dir_;
+  options.dtype = torch::kFloat64;
+  auto b = Bundle::Load(options);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ((*b)->sasrec()->ItemEmbeddings().scalar_type(), torch::kFloat64);
+}
+
+TEST_F(BundleTest, RefusesMissingFiles) {
+  for (const char* name : {"manifest.json", "catalog.tsv", "sasrec.safetensors"}) {
+    SetUp();
+    fs::remove(File(name));
+    ExpectLoadError(File(name));
+  }
+  EXPECT_EQ(Bundle::Load({dir_ + "/nope"}).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(BundleTest, RefusesCorruptSafetensors) {
+  auto raw = ReadFileToString(File("sasrec.safetensors"));
+  ASSERT_TRUE(WriteStringToFile(File("sasrec.safetensors"), raw->substr(0, raw->size() - 10)).ok());
+  ExpectLoadError(File("sasrec.safetensors"), "truncated");
+}
+
+TEST_F(BundleTest, RefusesWrongFormatOrVersion) {
+  RewriteManifest([](Json* j) { j->Set("format", Json("something-else")); });
+  ExpectLoadError("manifest.json", "something-else");
+  RewriteManifest([](Json* j) { j->Set("format_version", Json(99)); });
+  ExpectLoadError("manifest.json", "format_version 99");
+  RewriteManifest([](Json* j) { j->Set("model_version", Json(3)); });
+  ExpectLoadError("manifest.json", "model_version");
+  ASSERT_TRUE(WriteStringToFile(File("manifest.json"), "{not json").ok());
+  ExpectLoadError("manifest.json", "offset");
+  RewriteManifest([](Json* j) { j->Set("components", Json::Array()); });
+  ExpectLoadError("manifest.json", "sasrec");
+}
+
+TEST_F(BundleTest, RefusesShapesThatDisagreeWithTheManifest) {
+  RewriteManifest([](Json* j) {
+    Json s = (*j)["sasrec"];
+    s.Set("hidden_units", Json(16));
+    j->Set("sasrec", s);
+  });
+  ExpectLoadError("sasrec.safetensors", "item_emb.weight");
+  RewriteManifest([](Json* j) {
+    Json s = (*j)["sasrec"];
+    s.Set("num_blocks", Json(1));
+    j->Set("sasrec", s);
+  });
+  ExpectLoadError("sasrec.safetensors", "unexpected tensor");
+}
+
+TEST_F(BundleTest, RefusesCatalogIndicesBeyondItemNum) {
+  ASSERT_TRUE(WriteStringToFile(File("catalog.tsv"), "index\titem_id\ttitle\n1\ta\tA\n7\tg\tG\n").ok());
+  ExpectLoadError("catalog.tsv", "index 7");
+  auto big = Catalog::FromEntries({{9, "x", ""}});
+  EXPECT_FALSE(WriteBundle(dir_, manifest_, *big, model_).ok());
+}
+
+}  // namespace
+}  // namespace sasrecllm::model
