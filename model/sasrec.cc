@@ -80,6 +80,17 @@ Json SasrecConfig::ToJson() const {
 
 namespace {
 
+// Inverted dropout, as torch::dropout: keeps each element with probability
+// 1 - p and scales it by 1 / (1 - p). torch::dropout draws its mask with
+// bernoulli_, which on the CPU here is about 3x slower than comparing uniform
+// samples (7.8 ms vs 2.7 ms for a [128, 50, 50] tensor); SASRec training runs
+// seven dropouts per step, so the mask is drawn this way.
+torch::Tensor Dropout(const torch::Tensor& x, double p, bool training) {
+  if (!training || p == 0.0) return x;
+  torch::Tensor scaled_keep = torch::rand_like(x).ge_(p).mul_(1.0 / (1.0 - p));  // x's shape
+  return x * scaled_keep;
+}
+
 // torch.nn.MultiheadAttention's parameters under its names, with the forward
 // written out by hand (torch::nn::MultiheadAttention is much slower here).
 class CausalSelfAttentionImpl : public torch::nn::Module {
@@ -117,7 +128,7 @@ class CausalSelfAttentionImpl : public torch::nn::Module {
         torch::baddbmm(causal_mask, q, k.transpose(1, 2), /*beta=*/1.0,
                        /*alpha=*/1.0 / std::sqrt(static_cast<double>(head_dim)));
     torch::Tensor probs = torch::softmax(scores, -1);
-    probs = torch::dropout(probs, dropout_, is_training());
+    probs = Dropout(probs, dropout_, is_training());
     torch::Tensor out = torch::bmm(probs, v);  // [B * nh, T, hd]
     out = out.view({batch, num_heads_, len, head_dim}).transpose(1, 2).reshape({batch, len, hidden_});
     return out_proj(out);  // [B, T, H]
@@ -146,9 +157,9 @@ class PointWiseFeedForwardImpl : public torch::nn::Module {
   // x: [B, T, H] -> [B, T, H]
   torch::Tensor forward(const torch::Tensor& x) {
     torch::Tensor h = torch::linear(x, conv1->weight.squeeze(-1), conv1->bias);
-    h = torch::relu(torch::dropout(h, dropout_, is_training()));
+    h = torch::relu(Dropout(h, dropout_, is_training()));
     h = torch::linear(h, conv2->weight.squeeze(-1), conv2->bias);
-    return torch::dropout(h, dropout_, is_training());
+    return Dropout(h, dropout_, is_training());
   }
 
   torch::nn::Conv1d conv1{nullptr};  // weight [H, H, 1], bias [H]
@@ -234,7 +245,7 @@ torch::Tensor SasrecImpl::LogToFeats(const torch::Tensor& log_seqs_in) {
   torch::Tensor poss = torch::arange(1, len + 1, log_seqs.options()).unsqueeze(0) *
                        log_seqs.ne(0).to(torch::kLong);
   seqs = seqs + l.pos_emb(poss);
-  seqs = torch::dropout(seqs, config_.dropout_rate, is_training());
+  seqs = Dropout(seqs, config_.dropout_rate, is_training());
 
   // Causal only (no key-padding mask, as pmixer): [T, T], -inf above the diagonal.
   torch::Tensor causal_mask =

@@ -294,6 +294,10 @@ TEST(SasrecTest, ReproducesPmixerReferenceScores) {
   Status loaded = model->LoadStateDict(*tensors);
   ASSERT_TRUE(loaded.ok()) << loaded;
   model->eval();
+  // SASRECLLM_TEST_DEVICE=cuda runs this check on the GPU (scripts/gpu-check.sh).
+  const char* device_env = std::getenv("SASRECLLM_TEST_DEVICE");
+  const torch::Device device(device_env != nullptr ? device_env : "cpu");
+  model->to(device);
 
   std::ifstream in(dir + "/reference_scores.tsv");
   ASSERT_TRUE(in) << dir << "/reference_scores.tsv";
@@ -344,7 +348,8 @@ TEST(SasrecTest, ReproducesPmixerReferenceScores) {
   torch::Tensor log_seqs = torch::tensor(seqs, torch::kLong).view({users, maxlen});
   torch::Tensor items = torch::tensor(cands, torch::kLong).view({users, num_cands});
   torch::NoGradGuard no_grad;
-  torch::Tensor logits = model->Predict(log_seqs, items).contiguous();  // [300, 101]
+  torch::Tensor logits =
+      model->Predict(log_seqs.to(device), items.to(device)).cpu().contiguous();  // [300, 101]
   const float* got = logits.data_ptr<float>();
   // Relative error against max(|ref|, 1): the logits are O(1..10), and for a
   // logit near zero float32 round-off (~1e-6 absolute over a 50-term dot
