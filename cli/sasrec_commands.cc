@@ -5,6 +5,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -216,24 +217,33 @@ int RunExport(int argc, char** argv, int first) {
   const model::SasrecConfig& config = (*sasrec)->config();
 
   std::unordered_map<int64_t, std::string> titles;
+  // Items the model never saw (ids beyond item_num, e.g. only in valid/test)
+  // go into the catalog as cold items: index 0, known by title only.
+  std::vector<model::CatalogEntry> cold;
   if (!flags.GetString("items").empty()) {
     StatusOr<std::vector<model::ItemTitle>> items = model::ReadItemsTsv(flags.GetString("items"));
     if (!items.ok()) return Fail(items.status());
     for (auto& item : *items) {
       if (item.item_id > config.item_num) {
-        return Fail(InvalidArgumentError(flags.GetString("items") + ": item_id " +
-                                         std::to_string(item.item_id) + " > model item_num " +
-                                         std::to_string(config.item_num)));
+        cold.push_back({0, std::to_string(item.item_id), std::move(item.title)});
+        continue;
       }
       titles[item.item_id] = std::move(item.title);
     }
   }
+  if (!cold.empty()) {
+    std::cerr << "export: " << cold.size() << " item(s) of " << flags.GetString("items")
+              << " are beyond the model's item_num " << config.item_num
+              << ": cataloged as cold (title only)\n";
+  }
   std::vector<model::CatalogEntry> entries;
-  entries.reserve(config.item_num);
+  entries.reserve(config.item_num + cold.size());
   for (int64_t i = 1; i <= config.item_num; ++i) {
     auto it = titles.find(i);
     entries.push_back({i, std::to_string(i), it == titles.end() ? "" : it->second});
   }
+  entries.insert(entries.end(), std::make_move_iterator(cold.begin()),
+                 std::make_move_iterator(cold.end()));
   StatusOr<model::Catalog> catalog = model::Catalog::FromEntries(std::move(entries));
   if (!catalog.ok()) return Fail(catalog.status());
 
