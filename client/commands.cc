@@ -215,7 +215,7 @@ struct ScoreLine {
 std::string FormatFloats(const v1::ScoreResponse& response, bool logits) {
   std::vector<std::string> parts;
   for (const v1::ScoredCandidate& c : response.scores()) {
-    parts.push_back(absl::StrFormat("%.6g", logits ? c.logit() : c.probability()));
+    parts.push_back(absl::StrFormat("%.9g", logits ? c.logit() : c.probability()));  // float round trip
   }
   return absl::StrJoin(parts, ",");
 }

@@ -336,6 +336,54 @@ def check_queue_full(build, bundle, client_binary, work):
     check(rc == 0, f"queue-limited server exits 0 on SIGTERM (got {rc})")
 
 
+def shared_dir():
+    return os.environ.get("SASRECLLM_SHARED") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared")
+
+
+def check_pmixer_reference(build, client_binary, work):
+    """pmixer's own Games checkpoint, exported and served: Score through the
+    running server reproduces pmixer's predict() logits for its 300 users."""
+    log("== pmixer reference scores through the server")
+    ref_dir = os.path.join(shared_dir(), "models", "sasrec-pmixer-games")
+    if not os.path.isdir(ref_dir):
+        if os.environ.get("SASRECLLM_ALLOW_MISSING_SHARED") == "1":
+            log(f"  skip {ref_dir} missing (SASRECLLM_ALLOW_MISSING_SHARED=1)")
+            return
+        raise Fatal(f"{ref_dir} is missing: set SASRECLLM_SHARED, or "
+                    "SASRECLLM_ALLOW_MISSING_SHARED=1 to skip this check")
+    bundle = os.path.join(work, "pmixer-bundle")
+    run([os.path.join(build, "sasrecllm"), "export", "--sasrec", ref_dir, "--out", bundle])
+    refs = []
+    tsv_in, tsv_out = os.path.join(work, "pmixer_in.tsv"), os.path.join(work, "pmixer_out.tsv")
+    with open(os.path.join(ref_dir, "reference_scores.tsv")) as f, open(tsv_in, "w") as out:
+        for line in f:
+            user, history, candidates, scores = line.rstrip("\n").split("\t")
+            out.write(f"{history.replace(' ', ',')}\t{candidates.replace(' ', ',')}\t{user}\n")
+            refs.append([float(x) for x in scores.split()])
+    server = Server(os.path.join(build, "sasrecllm-server"), bundle, ["--threads", "2"],
+                    os.path.join(work, "pmixer-server.log"))
+    try:
+        client = Client(client_binary, server.wait_listening())
+        rc, _, err = client("score", "--input", tsv_in, "--output", tsv_out,
+                            "--mode", "sequential", "--concurrency", "8", timeout=300)
+        check(rc == 0, f"score --input over the 300 reference users ({err.strip()[:200]})")
+        lines = open(tsv_out).read().splitlines() if rc == 0 else []
+        check(len(lines) == len(refs), f"{len(lines)} answers for {len(refs)} users")
+        worst = 0.0
+        for line, ref in zip(lines, refs):
+            got = [float(x) for x in line.split("\t")[2].split(",")]
+            if len(got) != len(ref):
+                worst = float("inf")
+                break
+            worst = max([worst] + [abs(g - r) / max(abs(r), 1.0) for g, r in zip(got, ref)])
+        check(bool(lines) and worst < 1e-4,
+              f"served logits match pmixer's reference: max relative error {worst:.2e} < 1e-4")
+    finally:
+        rc = server.terminate()
+        check(rc == 0, f"reference server exits 0 on SIGTERM (got {rc})")
+
+
 def main():
     if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
         print(__doc__)
@@ -364,6 +412,7 @@ def main():
         check(any("listening on" in l for l in server.lines), "server printed 'listening on'")
         server = None
         check_queue_full(build, bundle, client_binary, work)
+        check_pmixer_reference(build, client_binary, work)
     except (Fatal, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
         FAILURES.append(f"fatal: {e}")
         log(f"FATAL: {e}")
