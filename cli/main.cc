@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "model/llm/commands.h"
 
 namespace {
 
@@ -22,6 +23,9 @@ constexpr char kHelp[] =
     "  eval-sasrec             HR@10 / NDCG@10 of a SASRec checkpoint (paper protocol)\n"
     "  export                  write a serving bundle from a pmixer-layout SASRec folder\n"
     "  bench-sasrec            raw batched SASRec ranking throughput of a bundle (no gRPC)\n"
+    "  convert-llama2c         llama2.c checkpoint + tokenizer -> Hugging Face-layout LLM folder\n"
+    "  generate                greedy or sampled text from an LLM folder (as llama2.c's run)\n"
+    "  tokenize                text -> token ids, or ids -> text with --decode\n"
     "\n"
     "Run `sasrecllm COMMAND --help` for a command's flags.\n"
     "Exit codes: 0 ok, 1 error, 2 usage error.\n";
@@ -44,6 +48,9 @@ int main(int argc, char** argv) {
   if (command == "eval-sasrec") return RunEvalSasrec(argc, argv, 2);
   if (command == "export") return RunExport(argc, argv, 2);
   if (command == "bench-sasrec") return RunBenchSasrec(argc, argv, 2);
+  if (command == "convert-llama2c") return sasrecllm::llm::RunConvertLlama2c(argc, argv, 2);
+  if (command == "generate") return sasrecllm::llm::RunGenerate(argc, argv, 2);
+  if (command == "tokenize") return sasrecllm::llm::RunTokenize(argc, argv, 2);
   std::cerr << "error: unknown command \"" << command << "\"\n\n" << kHelp;
   return kExitUsage;
 }

@@ -10,7 +10,7 @@ int RunConvertLlama2c(int argc, char** argv, int first) {
   StatusOr<Flags> flags = Flags::Parse(argc, argv, first, {}, {"help"});
   if (!flags.ok() || flags->Has("help") || flags->positional().size() != 3) {
     if (!flags.ok()) std::cerr << flags.status() << "\n";
-    std::cerr << "usage: convert-llama2c CHECKPOINT.bin TOKENIZER.bin OUT_DIR\n"
+    std::cerr << "usage: sasrecllm convert-llama2c CHECKPOINT.bin TOKENIZER.bin OUT_DIR\n"
                  "  writes OUT_DIR/config.json, model.safetensors, tokenizer.bin\n";
     return 2;
   }

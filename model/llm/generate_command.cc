@@ -13,7 +13,7 @@ namespace sasrecllm::llm {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: generate --model DIR [--prompt TEXT] [--steps N (256)] [--temperature T (1.0)]\n"
+    "usage: sasrecllm generate --model DIR [--prompt TEXT] [--steps N (256)] [--temperature T (1.0)]\n"
     "                [--top-p P (0.9)] [--seed S (time)] [--threads N (1)]\n"
     "                [--tokenizer FILE (DIR/tokenizer.bin)] [--dtype float32|bfloat16|float16]\n"
     "                [--device cpu|cuda[:N]]\n";

@@ -10,8 +10,8 @@ namespace sasrecllm::llm {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: tokenize --tokenizer FILE [--bos] [--eos] TEXT   (prints ids)\n"
-    "       tokenize --tokenizer FILE --decode \"ID ID ...\"  (prints text)\n";
+    "usage: sasrecllm tokenize --tokenizer FILE [--bos] [--eos] TEXT   (prints ids)\n"
+    "       sasrecllm tokenize --tokenizer FILE --decode \"ID ID ...\"  (prints text)\n";
 
 Status Run(const Flags& flags) {
   if (!flags.Has("tokenizer")) return InvalidArgumentError("--tokenizer is required");
