@@ -160,19 +160,19 @@ void RecommenderService::Enqueue(Work work) {
   call->set_ticket(*ticket);
 }
 
+absl::StatusOr<v1::RankingMode> RecommenderService::Admit(const absl::Status& validation,
+                                                          v1::RankingMode requested) const {
+  if (draining_.load()) return absl::UnavailableError("the server is shutting down");
+  if (!validation.ok()) return validation;
+  return ResolveMode(requested, /*has_llm=*/false);
+}
+
 grpc::ServerUnaryReactor* RecommenderService::Recommend(grpc::CallbackServerContext* context,
                                                         const v1::RecommendRequest* request,
                                                         v1::RecommendResponse* response) {
   Call* call = new Call(this, context, kRecommend);
-  if (draining_.load()) {
-    call->FinishWith(absl::UnavailableError("the server is shutting down"));
-    return call;
-  }
-  if (absl::Status s = ValidateRecommendRequest(*request, options_.limits); !s.ok()) {
-    call->FinishWith(s);
-    return call;
-  }
-  absl::StatusOr<v1::RankingMode> mode = ResolveMode(request->mode(), /*has_llm=*/false);
+  absl::StatusOr<v1::RankingMode> mode =
+      Admit(ValidateRecommendRequest(*request, options_.limits), request->mode());
   if (!mode.ok()) {
     call->FinishWith(mode.status());
     return call;
@@ -209,15 +209,8 @@ grpc::ServerUnaryReactor* RecommenderService::Score(grpc::CallbackServerContext*
                                                     const v1::ScoreRequest* request,
                                                     v1::ScoreResponse* response) {
   Call* call = new Call(this, context, kScore);
-  if (draining_.load()) {
-    call->FinishWith(absl::UnavailableError("the server is shutting down"));
-    return call;
-  }
-  if (absl::Status s = ValidateScoreRequest(*request, options_.limits); !s.ok()) {
-    call->FinishWith(s);
-    return call;
-  }
-  absl::StatusOr<v1::RankingMode> mode = ResolveMode(request->mode(), /*has_llm=*/false);
+  absl::StatusOr<v1::RankingMode> mode =
+      Admit(ValidateScoreRequest(*request, options_.limits), request->mode());
   if (!mode.ok()) {
     call->FinishWith(mode.status());
     return call;

@@ -100,6 +100,11 @@ class RecommenderService final : public v1::Recommender::CallbackService {
   int MapHistory(const google::protobuf::RepeatedPtrField<std::string>& history,
                  std::vector<int64_t>* indices) const;
   // Enqueues `work` or finishes its call with the batcher's refusal.
+  // The checks a model call passes before it is queued: the server is not
+  // draining (else UNAVAILABLE), `validation` is OK, and the bundle can run
+  // `requested`. Returns the mode to run.
+  absl::StatusOr<v1::RankingMode> Admit(const absl::Status& validation,
+                                        v1::RankingMode requested) const;
   void Enqueue(Work work);
   void RunBatch(std::vector<Work> batch);
 
