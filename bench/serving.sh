@@ -3,7 +3,7 @@
 # client, at concurrency 1, 8 and 32, with dynamic batching on
 # (--max-batch-size 32) and off (--max-batch-size 1).
 #
-#   bench/serving.sh BUILD_DIR BUNDLE [--duration-s 10] [--warmup-s 2] [--threads N]
+#   bench/serving.sh BUILD_DIR BUNDLE [--duration-s 10] [--warmup-s 2] [--threads N (server torch threads; default: its own)]
 #                    [--history-len 50]   (must be <= the bundle's max history)
 #
 # Prints one table row per (batching, concurrency): throughput, p50/p90/p99/max
@@ -24,7 +24,7 @@ BUNDLE=$2
 shift 2
 DURATION=10
 WARMUP=2
-THREADS=$(nproc)
+THREADS=0  # the server's default: cores - 1
 HISTORY_LEN=50
 while [[ $# -gt 0 ]]; do
   case $1 in
