@@ -29,9 +29,13 @@ cmake --build build-gpu -j "$(nproc)" >> "$OUT/build.log" 2>&1
 rc=$?; tail -5 "$OUT/build.log"; [ $rc -eq 0 ] || { grep -m20 -B2 -A6 "error" "$OUT/build.log"; exit 1; }
 
 log "model tests (SASRECLLM_TEST_DEVICE=cuda)"
+# Full output (gtest prints and flushes each test), so that a crash shows where.
 for t in build-gpu/tests/*_tests; do
-  SASRECLLM_TEST_DEVICE=cuda timeout 240 "$t" --gtest_brief=1 > "$OUT/$(basename "$t").log" 2>&1
-  echo "$(basename "$t"): exit $? $(grep -E '^\[  (PASSED|FAILED)' "$OUT/$(basename "$t").log" | tr '\n' ' ')" | tee -a "$OUT/summary.txt"
+  name=$(basename "$t")
+  SASRECLLM_TEST_DEVICE=cuda timeout 240 "$t" > "$OUT/$name.log" 2>&1
+  rc=$?
+  echo "$name: exit $rc; last lines:" | tee -a "$OUT/summary.txt"
+  tail -n 4 "$OUT/$name.log" | tee -a "$OUT/summary.txt"
 done
 
 log "SASRec ranking throughput (Games checkpoint)"
