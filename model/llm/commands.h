@@ -5,7 +5,7 @@
 //   convert-llama2c CHECKPOINT TOKENIZER OUT_DIR
 //   generate --model DIR [--prompt TEXT] [--steps N] [--temperature T] [--top-p P]
 //            [--seed S] [--threads N] [--tokenizer FILE] [--dtype D]
-//   tokenize --tokenizer FILE [--bos] [--eos] [--decode] TEXT
+//   tokenize --tokenizer FILE [--bos] [--eos] [--decode] TEXT  (FILE: tokenizer.bin or *.model)
 #ifndef SASRECLLM_MODEL_LLM_COMMANDS_H_
 #define SASRECLLM_MODEL_LLM_COMMANDS_H_
 
