@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 namespace sasrecllm {
@@ -614,15 +615,16 @@ StatusOr<std::string> ReadFileToString(const std::string& path) {
   return contents;
 }
 
-Status WriteStringToFile(const std::string& path, std::string_view contents) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+Status WriteFileAtomically(const std::string& path,
+                           const std::function<bool(std::FILE*)>& write_contents) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (f == nullptr) {
     return FailedPreconditionError(path + ": cannot create " + tmp + ": " +
                                    std::strerror(errno));
   }
-  size_t written = contents.empty() ? 0 : std::fwrite(contents.data(), 1, contents.size(), f);
-  bool ok = written == contents.size();
+  errno = 0;
+  bool ok = write_contents(f);
   ok = (std::fflush(f) == 0) && ok;
   ok = (::fsync(::fileno(f)) == 0) && ok;
   int err = errno;
@@ -637,6 +639,12 @@ Status WriteStringToFile(const std::string& path, std::string_view contents) {
     return DataLossError(path + ": rename from " + tmp + " failed: " + std::strerror(err));
   }
   return OkStatus();
+}
+
+Status WriteStringToFile(const std::string& path, std::string_view contents) {
+  return WriteFileAtomically(path, [&](std::FILE* f) {
+    return contents.empty() || std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
+  });
 }
 
 }  // namespace sasrecllm

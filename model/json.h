@@ -12,6 +12,8 @@
 #define SASRECLLM_MODEL_JSON_H_
 
 #include <cstdint>
+#include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -94,6 +96,11 @@ class Json {
 StatusOr<std::string> ReadFileToString(const std::string& path);
 // Writes atomically (temp file + rename), so a crash never leaves half a file.
 Status WriteStringToFile(const std::string& path, std::string_view contents);
+// The same for contents written by `write_contents` into the temp file (it
+// returns false on a failed write): e.g. tensors streamed without one big
+// string. Errors name `path`.
+Status WriteFileAtomically(const std::string& path,
+                           const std::function<bool(std::FILE*)>& write_contents);
 
 }  // namespace sasrecllm
 

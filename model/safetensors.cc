@@ -287,38 +287,16 @@ Status WriteSafetensors(const std::string& path,
   uint64_t len = header_text.size();
   for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>((len >> (8 * i)) & 0xff);
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  bool ok = true;
-  int err = 0;
-  {
-    File f(std::fopen(tmp.c_str(), "wb"));
-    if (f == nullptr) {
-      return FailedPreconditionError(path + ": cannot create " + tmp + ": " +
-                                     std::strerror(errno));
-    }
-    ok = std::fwrite(len_bytes, 1, 8, f.get()) == 8;
-    ok = ok && std::fwrite(header_text.data(), 1, header_text.size(), f.get()) ==
-                   header_text.size();
+  return WriteFileAtomically(path, [&](std::FILE* f) {
+    bool ok = std::fwrite(len_bytes, 1, 8, f) == 8 &&
+              std::fwrite(header_text.data(), 1, header_text.size(), f) == header_text.size();
     for (const auto& [name, t] : ordered) {
       const size_t nbytes = static_cast<size_t>(t.numel()) * t.element_size();
       if (!ok || nbytes == 0) continue;
-      ok = std::fwrite(t.data_ptr(), 1, nbytes, f.get()) == nbytes;
+      ok = std::fwrite(t.data_ptr(), 1, nbytes, f) == nbytes;
     }
-    ok = ok && std::fflush(f.get()) == 0;
-    ok = ok && ::fsync(::fileno(f.get())) == 0;
-    err = errno;
-    ok = (std::fclose(f.release()) == 0) && ok;
-  }
-  if (!ok) {
-    std::remove(tmp.c_str());
-    return DataLossError(path + ": write failed: " + std::strerror(err));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    std::remove(tmp.c_str());
-    return DataLossError(path + ": rename from " + tmp + " failed: " + std::strerror(err));
-  }
-  return OkStatus();
+    return ok;
+  });
 }
 
 }  // namespace sasrecllm::model
