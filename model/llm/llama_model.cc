@@ -257,6 +257,10 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& dir,
   }
   StatusOr<std::unique_ptr<LlamaModel>> model = Create(config, weights, options);
   if (!model.ok()) return model.status().WithPrefix(dir);
+  if (options.merge_adapter && FileExists(dir + "/adapter_config.json")) {
+    SASRECLLM_ASSIGN_OR_RETURN(LoraAdapter adapter, LoraAdapter::LoadPeft(dir, config));
+    return (*model)->Merged(adapter);
+  }
   return model;
 }
 
@@ -328,7 +332,8 @@ StatusOr<torch::Tensor> LlamaModel::Forward(const torch::Tensor& input_ids, KvCa
 }
 
 StatusOr<torch::Tensor> LlamaModel::Forward(const ForwardArgs& args, KvCache* cache) const {
-  torch::NoGradGuard no_grad;
+  c10::optional<torch::NoGradGuard> no_grad;
+  if (!args.train) no_grad.emplace();
   try {
     // Validate the arguments (INVALID_ARGUMENT), then run.
     ForwardArgs a = args;
@@ -378,6 +383,17 @@ StatusOr<torch::Tensor> LlamaModel::Forward(const ForwardArgs& args, KvCache* ca
     if (a.last_positions.defined() &&
         (a.last_positions.dim() != 1 || a.last_positions.size(0) != b)) {
       return InvalidArgumentError("Forward: last_positions must be [B]");
+    }
+    if (a.logit_ids.defined() &&
+        (a.logit_ids.dim() != 1 || a.logit_ids.numel() == 0 ||
+         a.logit_ids.min().item<int64_t>() < 0 ||
+         a.logit_ids.max().item<int64_t>() >= config_.vocab_size)) {
+      return InvalidArgumentError("Forward: logit_ids must be a non-empty [K] of ids in [0, " +
+                                  std::to_string(config_.vocab_size) + ")");
+    }
+    if (a.lora != nullptr && a.lora->Find(config_.num_hidden_layers - 1,
+                                          a.lora->config().target_modules.front()) == nullptr) {
+      return InvalidArgumentError("Forward: the LoRA adapter was not made for this model");
     }
     if (cache != nullptr) cache->Truncate(past);
     a.start_pos = past;
@@ -429,13 +445,13 @@ torch::Tensor LlamaModel::ForwardImpl(const ForwardArgs& args, KvCache* cache) c
     const LayerWeights& w = layers_[l];
     // --- attention block
     torch::Tensor h = RmsNorm(x, w.input_layernorm);  // [B, T, D]
-    torch::Tensor q = torch::linear(h, w.q_proj, w.q_bias)
+    torch::Tensor q = Project(args, l, "q_proj", h, w.q_proj, w.q_bias)
                           .view({b, t, n_heads, hd})
                           .transpose(1, 2);  // [B, H, T, hd]
-    torch::Tensor k = torch::linear(h, w.k_proj, w.k_bias)
+    torch::Tensor k = Project(args, l, "k_proj", h, w.k_proj, w.k_bias)
                           .view({b, t, n_kv, hd})
                           .transpose(1, 2);  // [B, KV, T, hd]
-    torch::Tensor v = torch::linear(h, w.v_proj, w.v_bias)
+    torch::Tensor v = Project(args, l, "v_proj", h, w.v_proj, w.v_bias)
                           .view({b, t, n_kv, hd})
                           .transpose(1, 2);  // [B, KV, T, hd]
     q = q * cos + RotateHalf(q) * sin;       // [B, H, T, hd]
@@ -457,12 +473,12 @@ torch::Tensor LlamaModel::ForwardImpl(const ForwardArgs& args, KvCache* cache) c
     torch::Tensor probs = torch::softmax(scores, -1).to(dtype);      // [B, KV, rep, T, S]
     torch::Tensor attn = torch::matmul(probs, values.unsqueeze(2));  // [B, KV, rep, T, hd]
     attn = attn.reshape({b, n_heads, t, hd}).transpose(1, 2).reshape({b, t, n_heads * hd});
-    x = x + torch::linear(attn, w.o_proj);  // [B, T, D]
+    x = x + Project(args, l, "o_proj", attn, w.o_proj);  // [B, T, D]
     // --- SwiGLU MLP block
     h = RmsNorm(x, w.post_attention_layernorm);                                // [B, T, D]
-    torch::Tensor gated = torch::silu(torch::linear(h, w.gate_proj)) *
-                          torch::linear(h, w.up_proj);                         // [B, T, F]
-    x = x + torch::linear(gated, w.down_proj);                                 // [B, T, D]
+    torch::Tensor gated = torch::silu(Project(args, l, "gate_proj", h, w.gate_proj)) *
+                          Project(args, l, "up_proj", h, w.up_proj);           // [B, T, F]
+    x = x + Project(args, l, "down_proj", gated, w.down_proj);                 // [B, T, D]
   }
   if (cache != nullptr) cache->length_ = s;
 
@@ -477,8 +493,65 @@ torch::Tensor LlamaModel::ForwardImpl(const ForwardArgs& args, KvCache* cache) c
       x = x.narrow(1, t - 1, 1);  // [B, 1, D]
     }
   }
-  x = RmsNorm(x, norm_);                                 // [B, T', D]
-  return torch::linear(x, lm_head_).to(torch::kFloat);   // [B, T', V] float32
+  x = RmsNorm(x, norm_);  // [B, T', D]
+  if (args.logit_ids.defined()) {
+    torch::Tensor rows = lm_head_.index_select(0, args.logit_ids.to(device, torch::kLong));  // [K, D]
+    return torch::linear(x, rows).to(torch::kFloat);  // [B, T', K] float32
+  }
+  return torch::linear(x, lm_head_).to(torch::kFloat);  // [B, T', V] float32
+}
+
+torch::Tensor LlamaModel::Project(const ForwardArgs& args, int64_t layer, const char* module,
+                                  const torch::Tensor& x, const torch::Tensor& weight,
+                                  const torch::Tensor& bias) const {
+  torch::Tensor y = torch::linear(x, weight, bias);
+  if (args.lora == nullptr) return y;
+  const LoraAdapter::Pair* pair = args.lora->Find(layer, module);
+  if (pair == nullptr) return y;
+  return y + args.lora->Delta(*pair, x, args.train);
+}
+
+StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Merged(const LoraAdapter& lora) const {
+  if (lora.Find(config_.num_hidden_layers - 1, lora.config().target_modules.front()) == nullptr ||
+      lora.Find(config_.num_hidden_layers, lora.config().target_modules.front()) != nullptr) {
+    return InvalidArgumentError("Merged: the LoRA adapter's layer count does not match the model's " +
+                                std::to_string(config_.num_hidden_layers));
+  }
+  torch::NoGradGuard no_grad;
+  try {
+    std::unique_ptr<LlamaModel> merged(new LlamaModel(config_, options_));
+    merged->embed_tokens_ = embed_tokens_;
+    merged->norm_ = norm_;
+    merged->lm_head_ = lm_head_;
+    merged->inv_freq_ = inv_freq_;
+    merged->layers_ = layers_;
+    const double scaling = lora.config().scaling();
+    for (int64_t l = 0; l < config_.num_hidden_layers; ++l) {
+      LayerWeights& w = merged->layers_[l];
+      std::pair<const char*, torch::Tensor*> targets[] = {
+          {"q_proj", &w.q_proj},       {"k_proj", &w.k_proj}, {"v_proj", &w.v_proj},
+          {"o_proj", &w.o_proj},       {"gate_proj", &w.gate_proj},
+          {"up_proj", &w.up_proj},     {"down_proj", &w.down_proj}};
+      for (auto& [module, weight] : targets) {
+        const LoraAdapter::Pair* pair = lora.Find(l, module);
+        if (pair == nullptr) continue;
+        torch::Tensor delta = torch::matmul(pair->b.to(torch::kCPU, torch::kFloat),
+                                            pair->a.to(torch::kCPU, torch::kFloat)) *
+                              scaling;  // [out, in]
+        if (delta.sizes() != weight->sizes()) {
+          return InvalidArgumentError(std::string("Merged: layer ") + std::to_string(l) + " " +
+                                      module + " adapter shape does not match the weight");
+        }
+        // A new tensor: the base model's weight is shared, never written.
+        *weight = (weight->to(torch::kCPU, torch::kFloat) + delta)
+                      .to(options_.device, options_.dtype)
+                      .contiguous();
+      }
+    }
+    return merged;
+  } catch (const c10::Error& e) {
+    return InternalError(std::string("LlamaModel::Merged: ") + e.what_without_backtrace());
+  }
 }
 
 }  // namespace sasrecllm::llm

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "model/llm/llama_config.h"
+#include "model/llm/lora.h"
 #include "model/status.h"
 
 namespace sasrecllm::llm {
@@ -95,6 +96,15 @@ struct ForwardArgs {
   // Optional [B] int64: with kLast, the input position (0..T-1) whose logits
   // are returned for each row (e.g. the last real token of right-padded rows).
   torch::Tensor last_positions;
+  // Optional [K] int64 vocabulary ids: logits only for these columns
+  // ([B, T', K]), e.g. the "Yes" token of a scoring prompt.
+  torch::Tensor logit_ids;
+  // Optional LoRA adapter applied on the fly (unmerged): y = xW^T + delta.
+  const LoraAdapter* lora = nullptr;
+  // Training: autograd on (gradients reach inputs_embeds and the adapter;
+  // the model's own weights never require grad) and LoRA dropout active.
+  // Default: false (inference, no autograd graph).
+  bool train = false;
 };
 
 class LlamaModel {
@@ -102,6 +112,9 @@ class LlamaModel {
   struct Options {
     torch::Dtype dtype = torch::kFloat32;  // Default: float32 (weights and activations)
     torch::Device device = torch::Device(torch::kCPU);  // Default: CPU
+    // Load(): merge DIR/adapter_config.json + adapter_model.safetensors (a
+    // PEFT LoRA adapter) into the weights when present. Default: true.
+    bool merge_adapter = true;
   };
 
   // Builds a model from HF-named weights ("model.embed_tokens.weight", ...).
@@ -113,7 +126,8 @@ class LlamaModel {
       const Options& options);
 
   // Loads DIR/config.json and DIR/model.safetensors, or the shards listed in
-  // DIR/model.safetensors.index.json ("weight_map"). Errors name the file.
+  // DIR/model.safetensors.index.json ("weight_map"), and merges a PEFT
+  // adapter found in DIR (see Options::merge_adapter). Errors name the file.
   static StatusOr<std::unique_ptr<LlamaModel>> Load(const std::string& dir,
                                                     const Options& options);
 
@@ -134,6 +148,12 @@ class LlamaModel {
   // Shorthand: ids [B, T] int64, all logits.
   StatusOr<torch::Tensor> Forward(const torch::Tensor& input_ids, KvCache* cache,
                                   int64_t start_pos = -1) const;
+
+  // A copy of this model with `lora` merged into its weights
+  // (W' = W + scaling * B A, computed in float32): the same outputs as
+  // Forward with args.lora = &lora, at no extra cost. Unadapted weights are
+  // shared with this model (they are never modified).
+  StatusOr<std::unique_ptr<LlamaModel>> Merged(const LoraAdapter& lora) const;
 
   // embed_tokens(ids): [B, T] int64 -> [B, T, D] model dtype. For building
   // inputs_embeds with some positions replaced.
@@ -161,6 +181,11 @@ class LlamaModel {
   // cos, sin: [B, 1, T, hd] float32 for positions [B, T].
   std::pair<torch::Tensor, torch::Tensor> Rotary(const torch::Tensor& positions) const;
   torch::Tensor ForwardImpl(const ForwardArgs& args, KvCache* cache) const;
+  // linear(x, weight, bias) plus layer `layer`'s LoRA term for `module` when
+  // args.lora adapts it.
+  torch::Tensor Project(const ForwardArgs& args, int64_t layer, const char* module,
+                        const torch::Tensor& x, const torch::Tensor& weight,
+                        const torch::Tensor& bias = torch::Tensor()) const;
 
   LlamaConfig config_;
   Options options_;
