@@ -70,12 +70,13 @@ int Llama2cTokenizer::Lookup(const std::string& s) const {
   return it == index_.end() ? -1 : it->second;
 }
 
-std::vector<int> Llama2cTokenizer::Encode(const std::string& input, bool bos, bool eos) const {
+std::vector<int> Llama2cTokenizer::Encode(const std::string& input, bool bos, bool eos,
+                                          bool dummy_prefix) const {
   const std::string text(input.c_str());  // C-string semantics
   std::vector<int> tokens;
   if (bos) tokens.push_back(kBos);
   // add_dummy_prefix is true by default in sentencepiece.
-  if (!text.empty()) {
+  if (dummy_prefix && !text.empty()) {
     const int dummy = Lookup(" ");
     tokens.push_back(dummy >= 0 ? dummy : static_cast<unsigned char>(' ') + 3);
   }

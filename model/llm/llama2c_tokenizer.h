@@ -44,7 +44,10 @@ class Llama2cTokenizer {
   // non-empty, UTF-8 code points looked up with byte fallback (+3), then
   // greedy merges of the adjacent pair with the highest score; optional EOS.
   // `text` is treated as a C string (it ends at its first NUL).
-  std::vector<int> Encode(const std::string& text, bool bos, bool eos) const;
+  // dummy_prefix = false leaves out the " " token (for text that continues
+  // text encoded before); the merges then run over the text alone.
+  std::vector<int> Encode(const std::string& text, bool bos, bool eos,
+                          bool dummy_prefix = true) const;
 
   // run.c decode(): the piece for `token`, without its leading space when
   // `prev_token` is BOS, "<0xXX>" turned into that byte. Ids out of range
@@ -62,6 +65,10 @@ class Llama2cTokenizer {
   // tokens are dropped); safe = false keeps every byte, so UTF-8 text that
   // fell back to bytes comes back whole.
   std::string DecodeSequence(const std::vector<int>& ids, bool safe = true) const;
+
+  // The lowest id whose piece is exactly `piece` (spaces are " ", as in
+  // " Yes"), else -1.
+  int PieceToId(const std::string& piece) const { return Lookup(piece); }
 
  private:
   Llama2cTokenizer() = default;

@@ -50,4 +50,12 @@ void SasrecllmSpmInfo(const void* processor, int* vocab_size, int* bos, int* eos
   *eos = p->eos_id();
 }
 
+// The id of `piece`, -1 when it is not in the vocabulary (SentencePiece
+// itself answers unk_id for those).
+int SasrecllmSpmPieceToId(const void* processor, const std::string* piece) {
+  const auto* p = static_cast<const sentencepiece::SentencePieceProcessor*>(processor);
+  const int id = p->PieceToId(*piece);
+  return id >= 0 && id < p->GetPieceSize() && p->IdToPiece(id) == *piece ? id : -1;
+}
+
 }  // extern "C"

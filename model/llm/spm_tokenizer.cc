@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 
 #include <filesystem>
@@ -16,6 +18,7 @@ struct SpmTokenizer::Api {
   bool (*encode)(const void*, const std::string*, std::vector<int>*) = nullptr;
   bool (*decode)(const void*, const std::vector<int>*, std::string*) = nullptr;
   void (*info)(const void*, int*, int*, int*) = nullptr;
+  int (*piece_to_id)(const void*, const std::string*) = nullptr;
 };
 
 namespace {
@@ -37,7 +40,10 @@ StatusOr<const SpmTokenizer::Api*> LoadApi() {
     api->encode = reinterpret_cast<decltype(api->encode)>(::dlsym(handle, "SasrecllmSpmEncode"));
     api->decode = reinterpret_cast<decltype(api->decode)>(::dlsym(handle, "SasrecllmSpmDecode"));
     api->info = reinterpret_cast<decltype(api->info)>(::dlsym(handle, "SasrecllmSpmInfo"));
-    if (!api->load || !api->free || !api->encode || !api->decode || !api->info) {
+    api->piece_to_id =
+        reinterpret_cast<decltype(api->piece_to_id)>(::dlsym(handle, "SasrecllmSpmPieceToId"));
+    if (!api->load || !api->free || !api->encode || !api->decode || !api->info ||
+        !api->piece_to_id) {
       return new StatusOr<const SpmTokenizer::Api*>(
           FailedPreconditionError("SentencePiece plugin " + shim + " lacks a Sasrecllm* symbol"));
     }
@@ -74,15 +80,42 @@ SpmTokenizer::~SpmTokenizer() {
   if (processor_ != nullptr) api_->free(processor_);
 }
 
-std::vector<int> SpmTokenizer::Encode(std::string_view text, bool bos, bool eos) const {
+std::vector<int> SpmTokenizer::EncodeRaw(const std::string& text) const {
   std::vector<int> ids;
-  const std::string input(text);
   // Encoding with a loaded model only fails on internal errors; give no ids
   // rather than half a sequence.
-  if (!api_->encode(processor_, &input, &ids)) ids.clear();
+  if (!api_->encode(processor_, &text, &ids)) ids.clear();
+  return ids;
+}
+
+std::vector<int> SpmTokenizer::Encode(std::string_view text, bool bos, bool eos,
+                                      bool leading_space) const {
+  std::vector<int> ids;
+  if (leading_space || text.empty()) {
+    ids = EncodeRaw(std::string(text));
+  } else {
+    // See the header: "\n" + text, less the ids of "\n".
+    const std::vector<int> marker = EncodeRaw("\n");
+    ids = EncodeRaw("\n" + std::string(text));
+    if (!marker.empty() && ids.size() >= marker.size() &&
+        std::equal(marker.begin(), marker.end(), ids.begin())) {
+      ids.erase(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(marker.size()));
+    } else {
+      ids = EncodeRaw(std::string(text));
+      const int lone_prefix = PieceToId("\xE2\x96\x81");  // "▁"
+      if (text[0] != ' ' && !ids.empty() && lone_prefix >= 0 && ids[0] == lone_prefix) {
+        ids.erase(ids.begin());
+      }
+    }
+  }
   if (bos && bos_id_ >= 0) ids.insert(ids.begin(), bos_id_);
   if (eos && eos_id_ >= 0) ids.push_back(eos_id_);
   return ids;
+}
+
+int SpmTokenizer::PieceToId(std::string_view piece) const {
+  const std::string p(piece);
+  return api_->piece_to_id(processor_, &p);
 }
 
 std::string SpmTokenizer::Decode(const std::vector<int>& ids) const {

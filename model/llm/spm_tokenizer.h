@@ -43,13 +43,30 @@ class SpmTokenizer {
   // The ids of `text` (with the model's dummy-prefix space), preceded by BOS
   // when `bos` and followed by EOS when `eos`. Empty text gives no ids but
   // the requested BOS/EOS. Never fails: unknown text falls back to bytes.
-  std::vector<int> Encode(std::string_view text, bool bos, bool eos) const;
+  //
+  // leading_space = false: without the dummy prefix, for text that continues
+  // text encoded before (Encode("Hello") + Encode(" world", ..., false) ==
+  // Encode("Hello world")). SentencePiece cannot switch add_dummy_prefix off
+  // per call, so this encodes "\n" + text and drops the ids that "\n" alone
+  // encodes to (Hugging Face's LlamaTokenizer, legacy=False, does the same
+  // with "<unk>"): the dummy "▁" goes before the newline, and in Llama-2's
+  // vocabulary a newline is a byte-fallback token that no piece spans. When
+  // a piece does span it (a vocabulary with "\n" pieces, a normalizer that
+  // rewrites newlines), it encodes `text` with the prefix and drops a first
+  // token that is a lone "▁" when `text` does not start with a space; a first
+  // piece that merged the "▁" into a word then keeps it.
+  std::vector<int> Encode(std::string_view text, bool bos, bool eos,
+                          bool leading_space = true) const;
 
   // The text of `ids`: byte-fallback tokens become their bytes, "▁" a space,
   // the dummy-prefix space of the first token is dropped, control tokens
   // (BOS, EOS) give nothing. Ids outside [0, vocab_size()) give "".
   // Decode(Encode(text)) == text for the Llama-2 model (identity normalizer).
   std::string Decode(const std::vector<int>& ids) const;
+
+  // The id of `piece` (spelled the vocabulary's way: "▁Yes"), -1 when it is
+  // not a piece of the vocabulary.
+  int PieceToId(std::string_view piece) const;
 
   int vocab_size() const { return vocab_size_; }
   int bos_id() const { return bos_id_; }  // -1 when the model has none
@@ -60,6 +77,8 @@ class SpmTokenizer {
 
  private:
   SpmTokenizer() = default;
+  // The ids of `text` as SentencePiece encodes it; none on an internal error.
+  std::vector<int> EncodeRaw(const std::string& text) const;
 
   const Api* api_ = nullptr;
   void* processor_ = nullptr;  // owned sentencepiece::SentencePieceProcessor
