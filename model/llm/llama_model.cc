@@ -264,6 +264,32 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& dir,
   return model;
 }
 
+std::map<std::string, torch::Tensor> LlamaModel::Weights() const {
+  std::map<std::string, torch::Tensor> w;
+  w["model.embed_tokens.weight"] = embed_tokens_;
+  w["model.norm.weight"] = norm_;
+  if (!config_.tie_word_embeddings) w["lm_head.weight"] = lm_head_;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const LayerWeights& lw = layers_[l];
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    w[p + "input_layernorm.weight"] = lw.input_layernorm;
+    w[p + "self_attn.q_proj.weight"] = lw.q_proj;
+    w[p + "self_attn.k_proj.weight"] = lw.k_proj;
+    w[p + "self_attn.v_proj.weight"] = lw.v_proj;
+    w[p + "self_attn.o_proj.weight"] = lw.o_proj;
+    if (lw.q_bias.defined()) {
+      w[p + "self_attn.q_proj.bias"] = lw.q_bias;
+      w[p + "self_attn.k_proj.bias"] = lw.k_bias;
+      w[p + "self_attn.v_proj.bias"] = lw.v_bias;
+    }
+    w[p + "post_attention_layernorm.weight"] = lw.post_attention_layernorm;
+    w[p + "mlp.gate_proj.weight"] = lw.gate_proj;
+    w[p + "mlp.up_proj.weight"] = lw.up_proj;
+    w[p + "mlp.down_proj.weight"] = lw.down_proj;
+  }
+  return w;
+}
+
 StatusOr<KvCache> LlamaModel::NewCache(int64_t batch_size, int64_t capacity) const {
   if (batch_size <= 0 || capacity < 0) {
     return InvalidArgumentError("NewCache: batch_size must be > 0 and capacity >= 0, got " +
@@ -465,9 +491,10 @@ torch::Tensor LlamaModel::ForwardImpl(const ForwardArgs& args, KvCache* cache) c
     }
     // Grouped-query attention without materialising repeated K/V: query head
     // h = kv * n_rep + r reads kv head kv (HF repeat_kv, llama2.c kv_mul).
-    torch::Tensor qg = q.reshape({b, n_kv, n_rep, t, hd});  // [B, KV, rep, T, hd]
-    torch::Tensor scores =
-        torch::matmul(qg, keys.unsqueeze(2).transpose(-1, -2)) * scale;  // [B, KV, rep, T, S]
+    // The 1/sqrt(hd) scale is applied to q ([.., T, hd]) rather than to the
+    // scores ([.., T, S]): one pass over a much smaller tensor.
+    torch::Tensor qg = (q * scale).reshape({b, n_kv, n_rep, t, hd});     // [B, KV, rep, T, hd]
+    torch::Tensor scores = torch::matmul(qg, keys.unsqueeze(2).transpose(-1, -2));  // [B, KV, rep, T, S]
     scores = scores.to(torch::kFloat)
                  .masked_fill(blocked, std::numeric_limits<float>::lowest());
     torch::Tensor probs = torch::softmax(scores, -1).to(dtype);      // [B, KV, rep, T, S]

@@ -155,6 +155,11 @@ class LlamaModel {
   // shared with this model (they are never modified).
   StatusOr<std::unique_ptr<LlamaModel>> Merged(const LoraAdapter& lora) const;
 
+  // Every weight under its HF name ("model.layers.0.self_attn.q_proj.weight",
+  // ...; lm_head.weight only when untied), in the model's dtype and device:
+  // what Create() takes, e.g. to write a merged model to model.safetensors.
+  std::map<std::string, torch::Tensor> Weights() const;
+
   // embed_tokens(ids): [B, T] int64 -> [B, T, D] model dtype. For building
   // inputs_embeds with some positions replaced.
   StatusOr<torch::Tensor> Embed(const torch::Tensor& input_ids) const;
