@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <unordered_map>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -100,6 +101,21 @@ const Json& Json::operator[](std::string_view key) const {
   static const Json* const kNull = new Json();
   const Json* v = Find(key);
   return v != nullptr ? *v : *kNull;
+}
+
+Json Json::ObjectFrom(std::vector<std::pair<std::string, Json>> members) {
+  Json out = Object();
+  std::unordered_map<std::string, size_t> index;  // key -> position in out.object_
+  index.reserve(members.size());
+  for (auto& [key, value] : members) {
+    auto [it, inserted] = index.emplace(key, out.object_.size());
+    if (inserted) {
+      out.object_.emplace_back(std::move(key), std::move(value));
+    } else {
+      out.object_[it->second].second = std::move(value);
+    }
+  }
+  return out;
 }
 
 void Json::Set(std::string key, Json v) {
@@ -271,11 +287,11 @@ class Parser {
 
   Status ParseObject(Json* out, int depth) {
     ++pos_;  // '{'
-    Json obj = Json::Object();
+    std::vector<std::pair<std::string, Json>> members;
     SkipWhitespace();
     if (pos_ < text_.size() && text_[pos_] == '}') {
       ++pos_;
-      *out = std::move(obj);
+      *out = Json::Object();
       return OkStatus();
     }
     while (true) {
@@ -288,7 +304,7 @@ class Parser {
       ++pos_;
       Json value;
       SASRECLLM_RETURN_IF_ERROR(ParseValue(&value, depth + 1));
-      obj.Set(std::move(key), std::move(value));  // a repeated key: the last one wins
+      members.emplace_back(std::move(key), std::move(value));  // a repeated key: the last one wins
       SkipWhitespace();
       if (pos_ < text_.size() && text_[pos_] == ',') {
         ++pos_;
@@ -300,7 +316,7 @@ class Parser {
       }
       return Error("expected ',' or '}'");
     }
-    *out = std::move(obj);
+    *out = Json::ObjectFrom(std::move(members));
     return OkStatus();
   }
 

@@ -68,6 +68,10 @@ class Json {
   const Json* Find(std::string_view key) const;  // nullptr when absent / not an object
   const Json& operator[](std::string_view key) const;  // null Json when absent
   void Set(std::string key, Json v);
+  // Builds an object from members in order; a repeated key keeps its first
+  // position and its last value (what Set does one at a time), in O(n)
+  // instead of Set's O(n) per member.
+  static Json ObjectFrom(std::vector<std::pair<std::string, Json>> members);
   const std::vector<std::pair<std::string, Json>>& items() const { return object_; }
   const std::vector<Json>& elements() const { return array_; }
 
