@@ -101,6 +101,12 @@ Status ParseEntry(const std::string& name, const Json& j, Entry* out) {
   }
   out->begin = static_cast<uint64_t>((*offsets)[0].AsInt());
   out->end = static_cast<uint64_t>((*offsets)[1].AsInt());
+  // Checked before multiplying: 2^62 x F32 would wrap to 0 bytes and match an
+  // empty [x, x] range.
+  if (numel > (uint64_t{1} << 62) / static_cast<uint64_t>(out->dtype->itemsize)) {
+    return DataLossError(where + ": shape " + shape->Dump() + " x " + out->dtype->name +
+                         " is too large");
+  }
   const uint64_t expected = numel * static_cast<uint64_t>(out->dtype->itemsize);
   if (out->end - out->begin != expected) {
     return DataLossError(where + ": shape " + shape->Dump() + " x " + out->dtype->name +

@@ -1,0 +1,303 @@
+// `sasrecllm bench-llm`: the LLM runtime's throughput next to the machine's
+// matmul peak, for stories260K (a converted folder, --model) and a random
+// ~100M-parameter Llama built in memory (DefaultRandomLlamaConfig): prefill
+// and greedy decode at batch 1 and 16, then prompt-prefix sharing against
+// recomputation. Prints figures; asserts nothing. What the FLOP counts
+// include: see ForwardFlops in llm_bench.h. The random model runs with fewer
+// repeats and decode steps (--large-repeats 1, --large-decode-steps 16) so
+// that the default run takes a few minutes on 2 shared cores.
+//
+//   sasrecllm convert-llama2c stories260K.bin tok512.bin /tmp/s260k
+//   sasrecllm bench-llm --model /tmp/s260k --json bench.json
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "model/json.h"
+#include "model/llm/commands.h"
+#include "model/llm/flags.h"
+#include "model/llm/llama_model.h"
+#include "model/llm/llm_bench.h"
+#include "model/llm/random_init.h"
+
+namespace sasrecllm::llm {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: sasrecllm bench-llm [--model DIR (stories260K HF folder; skipped when absent)]\n"
+    "                [--threads N (all cores)] [--dtype float32|bfloat16|float16]\n"
+    "                [--device cpu|cuda[:N]] [--repeats N (3; best of N)]\n"
+    "                [--prompt-len 128] [--decode-steps 64] [--large-repeats 1]\n"
+    "                [--large-decode-steps 16] [--skip-large] [--seed 0] [--json FILE]\n"
+    "  prints the matmul peak, prefill / decode tokens/s and GFLOP/s at batch 1 and 16,\n"
+    "  and prefix sharing (200-token prefix, 20 continuations of 20 tokens) vs recompute,\n"
+    "  for stories260K (--model) and a random 134M-parameter Llama (--large-*: fewer\n"
+    "  repeats and decode steps, to keep a 2-core run within a few minutes).\n";
+
+constexpr int64_t kPeakMatmulSize = 2048;
+constexpr int64_t kBatches[] = {1, 16};
+constexpr int64_t kPrefixLen = 200;
+constexpr int64_t kContinuations = 20;
+constexpr int64_t kSuffixLen = 20;
+
+struct BenchSettings {
+  torch::Dtype dtype = torch::kFloat32;
+  std::string dtype_name = "float32";
+  torch::Device device = torch::Device(torch::kCPU);
+  int64_t prompt_len = 128;
+  uint64_t seed = 0;
+};
+
+struct ThroughputRow {
+  std::string phase;  // "prefill" | "decode"
+  int64_t batch = 0;
+  int64_t tokens = 0;  // tokens processed in the timed region (all rows)
+  double seconds = 0;
+  double flops = 0;
+};
+
+struct ModelReport {
+  std::string name;
+  int64_t params = 0;
+  int repeats = 0;
+  int64_t decode_steps = 0;
+  std::vector<ThroughputRow> rows;
+  PrefixSharingTiming sharing;
+};
+
+void Progress(const std::string& line) { std::cerr << "bench-llm: " << line << "\n"; }
+
+StatusOr<ModelReport> BenchModel(const std::string& name, const LlamaModel& model, int repeats,
+                                 int64_t decode_steps, const BenchSettings& s) {
+  ModelReport report;
+  report.name = name;
+  report.params = CountLlamaParameters(model.config()).total;
+  report.repeats = repeats;
+  report.decode_steps = decode_steps;
+  // Warm-up (first-call allocations, thread pool start), untimed: with one
+  // repeat there is no other.
+  SASRECLLM_RETURN_IF_ERROR(BenchPrefillDecode(model, 1, 16, 2, 1, s.seed).status());
+  for (int64_t batch : kBatches) {
+    Progress(name + ": prefill " + std::to_string(s.prompt_len) + " + decode " +
+             std::to_string(decode_steps) + " at batch " + std::to_string(batch) + " (x" +
+             std::to_string(repeats) + ")");
+    SASRECLLM_ASSIGN_OR_RETURN(
+        PrefillDecodeTiming t,
+        BenchPrefillDecode(model, batch, s.prompt_len, decode_steps, repeats, s.seed));
+    report.rows.push_back({"prefill", batch, t.prefill_tokens, t.prefill_seconds, t.prefill_flops});
+    report.rows.push_back({"decode", batch, t.decode_tokens, t.decode_seconds, t.decode_flops});
+  }
+  Progress(name + ": prefix sharing, " + std::to_string(kPrefixLen) + "-token prefix, " +
+           std::to_string(kContinuations) + " x " + std::to_string(kSuffixLen) + " (x" +
+           std::to_string(repeats) + ")");
+  SASRECLLM_ASSIGN_OR_RETURN(report.sharing, BenchPrefixSharing(model, kPrefixLen, kContinuations,
+                                                                kSuffixLen, repeats, s.seed));
+  return report;
+}
+
+void PrintReports(const std::vector<ModelReport>& reports, double peak_gflops,
+                  const BenchSettings& s) {
+  std::printf("\n%-12s %8s %4s %-8s %5s %7s %10s %11s %9s %6s\n", "model", "params", "best",
+              "phase", "batch", "tokens", "time_ms", "tokens/s", "GFLOP/s", "%peak");
+  for (const ModelReport& r : reports) {
+    for (const ThroughputRow& row : r.rows) {
+      const double gflops = row.flops / row.seconds / 1e9;
+      std::printf("%-12s %7.2fM %4d %-8s %5lld %7lld %10.1f %11.1f %9.2f %5.1f%%\n", r.name.c_str(),
+                  r.params / 1e6, r.repeats, row.phase.c_str(), static_cast<long long>(row.batch),
+                  static_cast<long long>(row.tokens), row.seconds * 1e3, row.tokens / row.seconds,
+                  gflops, 100.0 * gflops / peak_gflops);
+    }
+  }
+  std::printf(
+      "\nprefix sharing: %lld-token prefix, %lld continuations x %lld tokens, "
+      "last-position logits\n",
+      static_cast<long long>(kPrefixLen), static_cast<long long>(kContinuations),
+      static_cast<long long>(kSuffixLen));
+  std::printf("%-12s %12s %14s %8s %16s\n", "model", "shared_ms", "recompute_ms", "speedup",
+              "max|dlogit|");
+  for (const ModelReport& r : reports) {
+    const PrefixSharingTiming& p = r.sharing;
+    std::printf("%-12s %12.1f %14.1f %7.2fx %16.3g\n", r.name.c_str(), p.shared_seconds * 1e3,
+                p.recompute_seconds * 1e3, p.recompute_seconds / p.shared_seconds,
+                p.max_abs_logit_diff);
+  }
+  std::printf(
+      "\n(a) shared = prefill [1, %lld] + RepeatInterleaveBatch(%lld) + [%lld, %lld];"
+      " (b) recompute = [%lld, %lld] without a cache\n",
+      static_cast<long long>(kPrefixLen), static_cast<long long>(kContinuations),
+      static_cast<long long>(kContinuations), static_cast<long long>(kSuffixLen),
+      static_cast<long long>(kContinuations), static_cast<long long>(kPrefixLen + kSuffixLen));
+  std::printf(
+      "times: best of `best` runs after a warm-up; decode = greedy steps of [B, 1]"
+      " after a %lld-token prompt (tokens = B x steps); GFLOP/s counts projections,"
+      " lm_head and causal attention (see llm_bench.h)\n",
+      static_cast<long long>(s.prompt_len));
+}
+
+Json ReportsToJson(const std::vector<ModelReport>& reports, double peak_gflops,
+                   const BenchSettings& s, int threads) {
+  Json j = Json::Object();
+  j.Set("device", Json(s.device.str()));
+  j.Set("dtype", Json(s.dtype_name));
+  j.Set("threads", Json(threads));
+  j.Set("matmul_size", Json(kPeakMatmulSize));
+  j.Set("matmul_peak_gflops", Json(peak_gflops));
+  Json models = Json::Array();
+  for (const ModelReport& r : reports) {
+    Json m = Json::Object();
+    m.Set("name", Json(r.name));
+    m.Set("params", Json(r.params));
+    m.Set("repeats", Json(r.repeats));
+    m.Set("prompt_len", Json(s.prompt_len));
+    m.Set("decode_steps", Json(r.decode_steps));
+    Json rows = Json::Array();
+    for (const ThroughputRow& row : r.rows) {
+      Json o = Json::Object();
+      const double gflops = row.flops / row.seconds / 1e9;
+      o.Set("phase", Json(row.phase));
+      o.Set("batch", Json(row.batch));
+      o.Set("tokens", Json(row.tokens));
+      o.Set("seconds", Json(row.seconds));
+      o.Set("tokens_per_second", Json(row.tokens / row.seconds));
+      o.Set("gflops", Json(gflops));
+      o.Set("percent_of_peak", Json(100.0 * gflops / peak_gflops));
+      rows.Push(std::move(o));
+    }
+    m.Set("throughput", std::move(rows));
+    Json p = Json::Object();
+    p.Set("prefix_len", Json(kPrefixLen));
+    p.Set("continuations", Json(kContinuations));
+    p.Set("suffix_len", Json(kSuffixLen));
+    p.Set("shared_seconds", Json(r.sharing.shared_seconds));
+    p.Set("recompute_seconds", Json(r.sharing.recompute_seconds));
+    p.Set("speedup", Json(r.sharing.recompute_seconds / r.sharing.shared_seconds));
+    p.Set("max_abs_logit_diff", Json(r.sharing.max_abs_logit_diff));
+    m.Set("prefix_sharing", std::move(p));
+    models.Push(std::move(m));
+  }
+  j.Set("models", std::move(models));
+  return j;
+}
+
+Status Run(const Flags& flags) {
+  BenchSettings s;
+  s.dtype_name = flags.Get("dtype", "float32");
+  SASRECLLM_ASSIGN_OR_RETURN(s.dtype, ParseDtype(s.dtype_name));
+  try {
+    s.device = torch::Device(flags.Get("device", "cpu"));
+  } catch (const c10::Error& e) {
+    return InvalidArgumentError("--device \"" + flags.Get("device") +
+                                "\": " + e.what_without_backtrace());
+  }
+  if (s.device.is_cuda() && !torch::cuda::is_available()) {
+    return InvalidArgumentError("--device " + s.device.str() + ": CUDA is not available");
+  }
+  const int64_t default_threads = std::max(1u, std::thread::hardware_concurrency());
+  SASRECLLM_ASSIGN_OR_RETURN(int64_t threads, flags.GetInt("threads", default_threads));
+  SASRECLLM_ASSIGN_OR_RETURN(int64_t repeats, flags.GetInt("repeats", 3));
+  SASRECLLM_ASSIGN_OR_RETURN(s.prompt_len, flags.GetInt("prompt-len", 128));
+  SASRECLLM_ASSIGN_OR_RETURN(int64_t decode_steps, flags.GetInt("decode-steps", 64));
+  SASRECLLM_ASSIGN_OR_RETURN(int64_t large_repeats, flags.GetInt("large-repeats", 1));
+  SASRECLLM_ASSIGN_OR_RETURN(int64_t large_decode_steps, flags.GetInt("large-decode-steps", 16));
+  SASRECLLM_ASSIGN_OR_RETURN(int64_t seed, flags.GetInt("seed", 0));
+  for (const auto& [name, value] : {std::pair<const char*, int64_t>{"threads", threads},
+                                    {"repeats", repeats},
+                                    {"prompt-len", s.prompt_len},
+                                    {"decode-steps", decode_steps},
+                                    {"large-repeats", large_repeats},
+                                    {"large-decode-steps", large_decode_steps}}) {
+    if (value < 1) {
+      return InvalidArgumentError(std::string("--") + name + " must be >= 1, got " +
+                                  std::to_string(value));
+    }
+  }
+  s.seed = static_cast<uint64_t>(seed);
+  torch::set_num_threads(static_cast<int>(threads));
+
+  std::printf("bench-llm: device %s, %s, %d intra-op threads (%u cores)\n", s.device.str().c_str(),
+              s.dtype_name.c_str(), torch::get_num_threads(), std::thread::hardware_concurrency());
+  Progress("matmul peak: " + std::to_string(kPeakMatmulSize) + "^3 torch::mm");
+  const int peak_repeats = std::max<int>(5, static_cast<int>(repeats));
+  SASRECLLM_ASSIGN_OR_RETURN(double peak,
+                             MeasureMatmulGflops(kPeakMatmulSize, peak_repeats, s.dtype, s.device));
+  std::printf("matmul peak: %lld x %lld x %lld %s torch::mm, best of %d: %.1f GFLOP/s\n",
+              static_cast<long long>(kPeakMatmulSize), static_cast<long long>(kPeakMatmulSize),
+              static_cast<long long>(kPeakMatmulSize), s.dtype_name.c_str(), peak_repeats, peak);
+  std::fflush(stdout);
+
+  LlamaModel::Options options;
+  options.dtype = s.dtype;
+  options.device = s.device;
+  std::vector<ModelReport> reports;
+  if (flags.Has("model")) {
+    Progress("loading " + flags.Get("model"));
+    SASRECLLM_ASSIGN_OR_RETURN(auto model, LlamaModel::Load(flags.Get("model"), options));
+    if (model->config().max_position_embeddings < kPrefixLen + kSuffixLen ||
+        model->config().max_position_embeddings < s.prompt_len + decode_steps) {
+      Progress("note: the benchmark runs past the model's max_position_embeddings " +
+               std::to_string(model->config().max_position_embeddings));
+    }
+    SASRECLLM_ASSIGN_OR_RETURN(
+        ModelReport r,
+        BenchModel("stories260K", *model, static_cast<int>(repeats), decode_steps, s));
+    reports.push_back(std::move(r));
+  } else {
+    std::printf(
+        "stories260K: skipped (no --model DIR; make one with `sasrecllm convert-llama2c "
+        "stories260K.bin tok512.bin DIR`)\n");
+  }
+  if (!flags.Has("skip-large")) {
+    const LlamaConfig config = DefaultRandomLlamaConfig();
+    Progress("building the random " + std::to_string(CountLlamaParameters(config).total) +
+             "-parameter model in memory");
+    std::unique_ptr<LlamaModel> model;
+    {
+      SASRECLLM_ASSIGN_OR_RETURN(auto weights, RandomLlamaWeights(config, s.seed));
+      SASRECLLM_ASSIGN_OR_RETURN(model, LlamaModel::Create(config, weights, options));
+    }
+    char name[32];
+    std::snprintf(name, sizeof(name), "random-%.0fM", CountLlamaParameters(config).total / 1e6);
+    SASRECLLM_ASSIGN_OR_RETURN(
+        ModelReport r,
+        BenchModel(name, *model, static_cast<int>(large_repeats), large_decode_steps, s));
+    reports.push_back(std::move(r));
+  }
+  if (reports.empty()) return OkStatus();
+  PrintReports(reports, peak, s);
+  if (flags.Has("json")) {
+    SASRECLLM_RETURN_IF_ERROR(WriteStringToFile(
+        flags.Get("json"),
+        ReportsToJson(reports, peak, s, torch::get_num_threads()).Dump(2) + "\n"));
+    Progress("wrote " + flags.Get("json"));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+int RunBenchLlm(int argc, char** argv, int first) {
+  StatusOr<Flags> flags =
+      Flags::Parse(argc, argv, first,
+                   {"model", "threads", "dtype", "device", "repeats", "prompt-len", "decode-steps",
+                    "large-repeats", "large-decode-steps", "seed", "json"},
+                   {"skip-large", "help"});
+  if (!flags.ok() || flags->Has("help") || !flags->positional().empty()) {
+    if (!flags.ok()) std::cerr << "bench-llm: " << flags.status() << "\n";
+    std::cerr << kUsage;
+    return 2;
+  }
+  Status s = Run(*flags);
+  if (!s.ok()) {
+    std::cerr << "bench-llm: " << s << "\n";
+    return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  return 0;
+}
+
+}  // namespace sasrecllm::llm
