@@ -11,6 +11,9 @@ int RunTrainSasrec(int argc, char** argv, int first);   // train-sasrec
 int RunEvalSasrec(int argc, char** argv, int first);    // eval-sasrec
 int RunExport(int argc, char** argv, int first);        // export
 int RunBenchSasrec(int argc, char** argv, int first);   // bench-sasrec
+int RunTrainHybrid(int argc, char** argv, int first);   // train-hybrid
+int RunEvalHybrid(int argc, char** argv, int first);    // eval-hybrid
+int RunExportHybrid(int argc, char** argv, int first);  // export --hybrid
 
 }  // namespace sasrecllm::cli
 

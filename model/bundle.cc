@@ -32,6 +32,7 @@ Json BundleManifest::ToJson() const {
   for (const auto& c : components) comps.Push(Json(c));
   j.Set("components", std::move(comps));
   j.Set("extra", extra.is_object() ? extra : Json::Object());
+  if (hybrid.is_object()) j.Set("hybrid", hybrid);
   return j;
 }
 
@@ -90,6 +91,10 @@ StatusOr<BundleManifest> BundleManifest::FromJson(const Json& json) {
     if (!extra->is_object()) return InvalidArgumentError(file + ": key \"extra\": expected object");
     m.extra = *extra;
   }
+  if (const Json* hybrid = json.Find("hybrid"); hybrid != nullptr) {
+    if (!hybrid->is_object()) return InvalidArgumentError(file + ": key \"hybrid\": expected object");
+    m.hybrid = *hybrid;
+  }
   return m;
 }
 
@@ -115,10 +120,25 @@ StatusOr<std::unique_ptr<Bundle>> Bundle::Load(const BundleLoadOptions& options)
   if (!manifest.ok()) return manifest.status().WithPrefix(options.dir);
   bundle->manifest_ = std::move(*manifest);
   const SasrecConfig& config = bundle->manifest_.sasrec;
+  // The hybrid components are loaded by model/hybrid (hybrid_bundle.h); here
+  // their files must at least be there.
   for (const std::string& c : bundle->manifest_.components) {
-    if (c != "sasrec") {
+    std::string needed;
+    if (c == "mapping") {
+      needed = (dir / "mapping.safetensors").string();
+    } else if (c == "llm") {
+      needed = (dir / "llm" / "config.json").string();
+      if (!bundle->manifest_.hybrid.is_object()) {
+        return InvalidArgumentError(manifest_path + ": component \"llm\" needs the \"hybrid\" "
+                                    "object (prompt template, yes_token_id)");
+      }
+    } else if (c != "sasrec") {
       return UnimplementedError(manifest_path + ": component \"" + c +
                                 "\" is not supported by this build");
+    }
+    if (!needed.empty() && !std::filesystem::exists(needed)) {
+      return NotFoundError(manifest_path + ": component \"" + c + "\" but " + needed +
+                           " is missing");
     }
   }
   if (std::find(bundle->manifest_.components.begin(), bundle->manifest_.components.end(),

@@ -7,7 +7,8 @@
 //                          "components": ["sasrec"] ...}
 //     catalog.tsv         see catalog.h
 //     sasrec.safetensors  pmixer state_dict names (see sasrec.h)
-//   (mapping.safetensors and llm/ come with the hybrid model, later.)
+//     mapping.safetensors the mapping layer     } components "mapping", "llm":
+//     llm/                HF-layout LLM, LoRA merged } model/hybrid/hybrid_bundle.h
 //
 // Loading checks everything before returning: a missing file, a corrupt
 // safetensors, a tensor whose shape disagrees with the manifest, a catalog
@@ -40,6 +41,9 @@ struct BundleManifest {
   int64_t max_history = 50;        // longest history a request may send; Default: sasrec.maxlen
   std::vector<std::string> components = {"sasrec"};
   Json extra = Json::Object();     // free-form provenance (data set, metrics, command)
+  // With the "mapping" and "llm" components: {"template": "...", "max_titles": 10,
+  // "yes_token_id": N, ...} (see model/hybrid/hybrid_bundle.h). Null otherwise.
+  Json hybrid;
 
   Json ToJson() const;
   // Errors name the key ("manifest.json: missing key \"sasrec\"").

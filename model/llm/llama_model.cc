@@ -358,8 +358,7 @@ StatusOr<torch::Tensor> LlamaModel::Forward(const torch::Tensor& input_ids, KvCa
 }
 
 StatusOr<torch::Tensor> LlamaModel::Forward(const ForwardArgs& args, KvCache* cache) const {
-  c10::optional<torch::NoGradGuard> no_grad;
-  if (!args.train) no_grad.emplace();
+  torch::AutoGradMode grad_mode(args.train);  // autograd only while training
   try {
     // Validate the arguments (INVALID_ARGUMENT), then run.
     ForwardArgs a = args;

@@ -1,0 +1,104 @@
+#include "model/hybrid/hybrid_bundle.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "model/hybrid/hybrid_checkpoint.h"
+#include "model/safetensors.h"
+
+namespace sasrecllm::hybrid {
+namespace fs = std::filesystem;
+
+Status ExportHybridBundle(const std::string& checkpoint_dir, const std::string& bundle_dir,
+                          const model::Catalog& catalog, model::BundleManifest manifest) {
+  SASRECLLM_ASSIGN_OR_RETURN(Json info, ReadHybridInfo(checkpoint_dir));
+  HybridLoadOptions load;
+  load.merge_lora = true;
+  SASRECLLM_ASSIGN_OR_RETURN(std::unique_ptr<HybridModel> model,
+                             LoadHybridCheckpoint(checkpoint_dir, load));
+  if (!model->uses_sasrec()) {
+    return FailedPreconditionError(checkpoint_dir +
+                                   ": a text-only checkpoint has no SASRec to serve stage 1");
+  }
+  const HybridModel::Parts& parts = model->parts();
+  manifest.sasrec = parts.sasrec->config();
+  manifest.max_history = parts.sasrec->config().maxlen;
+  manifest.components = {"sasrec", "mapping", "llm"};
+  Json hybrid = Json::Object();
+  hybrid.Set("template", Json(parts.prompt_template.text()));
+  hybrid.Set("max_titles", Json(parts.max_titles));
+  hybrid.Set("yes_token_id", Json(model->yes_token_id()));
+  hybrid.Set("tokenizer", Json(parts.tokenizer->kind()));
+  for (const char* key : {"strategy", "stage", "valid_auc"}) {
+    if (const Json* v = info.Find(key); v != nullptr) hybrid.Set(key, *v);
+  }
+  manifest.hybrid = hybrid;
+
+  // Everything but the manifest first: a reader never sees a manifest that
+  // names files not yet written.
+  std::error_code ec;
+  fs::create_directories(bundle_dir + "/llm", ec);
+  if (ec) return InternalError(bundle_dir + "/llm: cannot create folder: " + ec.message());
+  SASRECLLM_RETURN_IF_ERROR(SaveMapping(parts.mapping, bundle_dir + "/mapping.safetensors"));
+  const std::string llm_dir = info["llm"].AsString();
+  std::map<std::string, torch::Tensor> weights = parts.llm->Weights();
+  SASRECLLM_RETURN_IF_ERROR(model::WriteSafetensors(bundle_dir + "/llm/model.safetensors", weights,
+                                                    {{"source", "sasrecllm export (LoRA merged)"}}));
+  SASRECLLM_RETURN_IF_ERROR(
+      WriteStringToFile(bundle_dir + "/llm/config.json", parts.llm->config().ToJson().Dump(2) + "\n"));
+  bool copied = false;
+  for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer.bin"}) {
+    if (!fs::exists(llm_dir + "/" + name)) continue;
+    fs::copy_file(llm_dir + "/" + name, bundle_dir + "/llm/" + name,
+                  fs::copy_options::overwrite_existing, ec);
+    if (ec) return InternalError("cannot copy " + llm_dir + "/" + name + ": " + ec.message());
+    copied = true;
+    break;
+  }
+  if (!copied) return NotFoundError(llm_dir + ": no tokenizer.json, tokenizer.model or tokenizer.bin");
+  return model::WriteBundle(bundle_dir, manifest, catalog, parts.sasrec);
+}
+
+StatusOr<std::unique_ptr<HybridModel>> LoadBundleHybridModel(const std::string& bundle_dir,
+                                                             const llm::LlamaModel::Options& options) {
+  model::BundleLoadOptions bundle_options;
+  bundle_options.dir = bundle_dir;
+  bundle_options.device = options.device;
+  SASRECLLM_ASSIGN_OR_RETURN(std::unique_ptr<model::Bundle> bundle, model::Bundle::Load(bundle_options));
+  const auto& components = bundle->manifest().components;
+  if (std::find(components.begin(), components.end(), "llm") == components.end()) {
+    return FailedPreconditionError(bundle_dir + ": a SASRec-only bundle (no \"llm\" component)");
+  }
+  const Json& hybrid = bundle->manifest().hybrid;
+  const std::string manifest_path = bundle_dir + "/manifest.json";
+  HybridModel::Parts parts;
+  StatusOr<std::string> text = hybrid.GetString("template");
+  if (!text.ok()) return text.status().WithPrefix(manifest_path + ": hybrid");
+  StatusOr<PromptTemplate> tmpl = PromptTemplate::Parse(*text);
+  if (!tmpl.ok()) return tmpl.status().WithPrefix(manifest_path);
+  parts.prompt_template = *tmpl;
+  if (const Json* m = hybrid.Find("max_titles"); m != nullptr && m->is_number()) {
+    parts.max_titles = static_cast<int>(m->AsInt());
+  }
+  SASRECLLM_ASSIGN_OR_RETURN(std::unique_ptr<llm::LlamaModel> llm,
+                             llm::LlamaModel::Load(bundle_dir + "/llm", options));
+  SASRECLLM_ASSIGN_OR_RETURN(std::unique_ptr<llm::Tokenizer> tokenizer,
+                             llm::LoadTokenizer(bundle_dir + "/llm", llm->config().vocab_size));
+  parts.llm = std::move(llm);
+  parts.tokenizer = std::move(tokenizer);
+  SASRECLLM_ASSIGN_OR_RETURN(parts.mapping, LoadMapping(bundle_dir + "/mapping.safetensors"));
+  parts.mapping->to(options.device);
+  parts.mapping->eval();
+  parts.sasrec = bundle->sasrec();
+  StatusOr<std::unique_ptr<HybridModel>> model = HybridModel::Create(std::move(parts));
+  if (!model.ok()) return model.status().WithPrefix(bundle_dir);
+  if (const Json* yes = hybrid.Find("yes_token_id");
+      yes != nullptr && yes->is_number() && yes->AsInt() != (*model)->yes_token_id()) {
+    return InvalidArgumentError(manifest_path + ": yes_token_id " + std::to_string(yes->AsInt()) +
+                                " but the bundle's tokenizer encodes \"Yes\" as " +
+                                std::to_string((*model)->yes_token_id()));
+  }
+  return model;
+}
+
+}  // namespace sasrecllm::hybrid

@@ -1,0 +1,96 @@
+#include "model/hybrid/hybrid_checkpoint.h"
+
+#include <filesystem>
+
+#include "model/sasrec_trainer.h"
+
+namespace sasrecllm::hybrid {
+namespace fs = std::filesystem;
+
+StatusOr<Json> ReadHybridInfo(const std::string& dir) {
+  const std::string path = dir + "/hybrid.json";
+  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  StatusOr<Json> json = Json::Parse(text);
+  if (!json.ok()) return json.status().WithPrefix(path);
+  const Json* format = json->Find("format");
+  if (format == nullptr || !format->is_string() || format->AsString() != kHybridCheckpointFormat) {
+    return InvalidArgumentError(path + ": not a hybrid checkpoint (\"format\" must be \"" +
+                                kHybridCheckpointFormat + "\")");
+  }
+  return json;
+}
+
+Status SaveHybridCheckpoint(const std::string& dir, const HybridModel& model, const Json& info) {
+  if (info.Find("llm") == nullptr) {
+    return InvalidArgumentError("SaveHybridCheckpoint: info lacks \"llm\"");
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return InternalError(dir + ": cannot create folder: " + ec.message());
+  const HybridModel::Parts& parts = model.parts();
+  // Remove parts a previous save wrote that this model lacks.
+  if (!parts.lora.has_value()) fs::remove_all(dir + "/lora", ec);
+  if (parts.lora.has_value()) {
+    SASRECLLM_RETURN_IF_ERROR(parts.lora->SavePeft(dir + "/lora", info["llm"].AsString()));
+  }
+  if (model.uses_sasrec()) {
+    SASRECLLM_RETURN_IF_ERROR(SaveMapping(parts.mapping, dir + "/mapping.safetensors"));
+    SASRECLLM_RETURN_IF_ERROR(
+        model::SaveSasrecCheckpoint(dir + "/sasrec", parts.sasrec, Json::Object()));
+  }
+  Json out = info;
+  out.Set("format", Json(kHybridCheckpointFormat));
+  out.Set("template", Json(parts.prompt_template.text()));
+  out.Set("max_titles", Json(parts.max_titles));
+  out.Set("yes_token_id", Json(model.yes_token_id()));
+  return WriteStringToFile(dir + "/hybrid.json", out.Dump(2) + "\n");
+}
+
+StatusOr<std::unique_ptr<HybridModel>> LoadHybridCheckpoint(const std::string& dir,
+                                                            const HybridLoadOptions& options) {
+  SASRECLLM_ASSIGN_OR_RETURN(Json info, ReadHybridInfo(dir));
+  const std::string info_path = dir + "/hybrid.json";
+  StatusOr<std::string> llm_dir = info.GetString("llm");
+  if (!llm_dir.ok()) return llm_dir.status().WithPrefix(info_path);
+  StatusOr<std::string> text = info.GetString("template");
+  if (!text.ok()) return text.status().WithPrefix(info_path);
+
+  HybridModel::Parts parts;
+  StatusOr<PromptTemplate> tmpl = PromptTemplate::Parse(*text);
+  if (!tmpl.ok()) return tmpl.status().WithPrefix(info_path);
+  parts.prompt_template = *tmpl;
+  if (const Json* m = info.Find("max_titles"); m != nullptr && m->is_number()) {
+    parts.max_titles = static_cast<int>(m->AsInt());
+  }
+  llm::LlamaModel::Options llm_options = options.llm;
+  llm_options.merge_adapter = false;  // the base folder's own adapter is not ours
+  SASRECLLM_ASSIGN_OR_RETURN(std::unique_ptr<llm::LlamaModel> base,
+                             llm::LlamaModel::Load(*llm_dir, llm_options));
+  SASRECLLM_ASSIGN_OR_RETURN(std::unique_ptr<llm::Tokenizer> tokenizer,
+                             llm::LoadTokenizer(*llm_dir, base->config().vocab_size));
+  parts.tokenizer = std::move(tokenizer);
+  if (fs::exists(dir + "/lora/adapter_config.json")) {
+    SASRECLLM_ASSIGN_OR_RETURN(
+        llm::LoraAdapter lora,
+        llm::LoraAdapter::LoadPeft(dir + "/lora", base->config(), llm_options.device));
+    if (options.merge_lora) {
+      SASRECLLM_ASSIGN_OR_RETURN(base, base->Merged(lora));
+    } else {
+      parts.lora = std::move(lora);
+    }
+  }
+  parts.llm = std::move(base);
+  if (parts.prompt_template.has_user_slot() || parts.prompt_template.has_item_slot()) {
+    SASRECLLM_ASSIGN_OR_RETURN(parts.mapping, LoadMapping(dir + "/mapping.safetensors"));
+    SASRECLLM_ASSIGN_OR_RETURN(parts.sasrec, model::LoadSasrecCheckpoint(dir + "/sasrec"));
+    parts.mapping->to(llm_options.device);
+    parts.sasrec->to(llm_options.device);
+    parts.mapping->eval();
+    parts.sasrec->eval();
+  }
+  StatusOr<std::unique_ptr<HybridModel>> model = HybridModel::Create(std::move(parts));
+  if (!model.ok()) return model.status().WithPrefix(dir);
+  return model;
+}
+
+}  // namespace sasrecllm::hybrid

@@ -1,0 +1,52 @@
+// A hybrid checkpoint: what train-hybrid writes after each stage (and what
+// eval-hybrid and export read). The base LLM is referenced, not copied; the
+// trained parts are stored:
+//
+//   DIR/hybrid.json           {"format": "sasrecllm-hybrid-checkpoint", "llm": "/abs/llm",
+//                              "template": "...", "template_name": "collm_movie",
+//                              "max_titles": 10, "strategy": "...", "stage": "...",
+//                              "valid_auc": 0.71, ...}
+//   DIR/lora/                 PEFT adapter (adapter_config.json, adapter_model.safetensors)
+//   DIR/mapping.safetensors   the mapping layer (templates with slots)
+//   DIR/sasrec/               pmixer-layout SASRec (config.json, model.safetensors)
+//
+//   SASRECLLM_RETURN_IF_ERROR(SaveHybridCheckpoint(dir, model, info));
+//   SASRECLLM_ASSIGN_OR_RETURN(auto model, LoadHybridCheckpoint(dir, options));
+//
+// Thread safety: free functions; the model must not be trained meanwhile.
+#ifndef SASRECLLM_MODEL_HYBRID_HYBRID_CHECKPOINT_H_
+#define SASRECLLM_MODEL_HYBRID_HYBRID_CHECKPOINT_H_
+
+#include <memory>
+#include <string>
+
+#include "model/hybrid/hybrid_model.h"
+#include "model/json.h"
+#include "model/status.h"
+
+namespace sasrecllm::hybrid {
+
+inline constexpr char kHybridCheckpointFormat[] = "sasrecllm-hybrid-checkpoint";
+
+// Writes DIR (created; files replaced atomically). `info` must hold "llm"
+// (the base LLM folder) and may hold anything else (strategy, metrics).
+Status SaveHybridCheckpoint(const std::string& dir, const HybridModel& model, const Json& info);
+
+struct HybridLoadOptions {
+  llm::LlamaModel::Options llm;  // device, dtype of the LLM. Default: float32 CPU
+  // true: merge the LoRA adapter into the LLM (serving); false: keep it as an
+  // adapter, exactly as during training. Default: false.
+  bool merge_lora = false;
+};
+
+// Loads a checkpoint: the base LLM named in hybrid.json, its tokenizer, the
+// adapter, mapping and SASRec. Errors name the file.
+StatusOr<std::unique_ptr<HybridModel>> LoadHybridCheckpoint(const std::string& dir,
+                                                            const HybridLoadOptions& options);
+
+// hybrid.json of DIR.
+StatusOr<Json> ReadHybridInfo(const std::string& dir);
+
+}  // namespace sasrecllm::hybrid
+
+#endif  // SASRECLLM_MODEL_HYBRID_HYBRID_CHECKPOINT_H_

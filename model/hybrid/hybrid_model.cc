@@ -1,0 +1,156 @@
+#include "model/hybrid/hybrid_model.h"
+
+#include <algorithm>
+
+namespace sasrecllm::hybrid {
+
+int YesTokenId(const llm::Tokenizer& tokenizer) {
+  std::vector<int> ids = tokenizer.Encode("Yes", /*bos=*/false, /*eos=*/false);
+  return ids.empty() ? -1 : ids.front();
+}
+
+HybridModel::HybridModel(Parts parts, PromptBuilder builder, int yes_id)
+    : parts_(std::move(parts)), builder_(std::move(builder)), yes_id_(yes_id) {
+  uses_sasrec_ = parts_.prompt_template.has_user_slot() || parts_.prompt_template.has_item_slot();
+}
+
+StatusOr<std::unique_ptr<HybridModel>> HybridModel::Create(Parts parts) {
+  if (parts.llm == nullptr) return InvalidArgumentError("HybridModel: no LLM");
+  if (parts.tokenizer == nullptr) return InvalidArgumentError("HybridModel: no tokenizer");
+  if (parts.tokenizer->vocab_size() > parts.llm->config().vocab_size) {
+    return InvalidArgumentError("HybridModel: the tokenizer has " +
+                                std::to_string(parts.tokenizer->vocab_size()) +
+                                " tokens, the LLM's vocab_size is " +
+                                std::to_string(parts.llm->config().vocab_size));
+  }
+  const bool slots =
+      parts.prompt_template.has_user_slot() || parts.prompt_template.has_item_slot();
+  if (slots) {
+    if (parts.sasrec.is_empty() || parts.mapping.is_empty()) {
+      return InvalidArgumentError(
+          "HybridModel: the prompt has feature slots, so SASRec and the mapping layer are "
+          "required");
+    }
+    const int64_t d_rec = parts.sasrec->config().hidden_units;
+    if (parts.mapping->d_rec() != d_rec) {
+      return InvalidArgumentError("HybridModel: the mapping layer takes " +
+                                  std::to_string(parts.mapping->d_rec()) +
+                                  "-dim vectors, SASRec's hidden_units is " +
+                                  std::to_string(d_rec));
+    }
+    if (parts.mapping->d_llm() != parts.llm->config().hidden_size) {
+      return InvalidArgumentError("HybridModel: the mapping layer outputs " +
+                                  std::to_string(parts.mapping->d_llm()) +
+                                  "-dim vectors, the LLM's hidden_size is " +
+                                  std::to_string(parts.llm->config().hidden_size));
+    }
+  }
+  const int yes_id = YesTokenId(*parts.tokenizer);
+  if (yes_id < 0) return InvalidArgumentError("HybridModel: \"Yes\" encodes to no token");
+  PromptBuilder builder(parts.prompt_template, parts.tokenizer.get(), parts.max_titles);
+  return std::unique_ptr<HybridModel>(new HybridModel(std::move(parts), std::move(builder), yes_id));
+}
+
+StatusOr<EncodedPrompt> HybridModel::Encode(const HybridExample& example) const {
+  SASRECLLM_ASSIGN_OR_RETURN(PromptTokens prefix, builder_.BuildPrefix(example.history_titles));
+  SASRECLLM_ASSIGN_OR_RETURN(PromptTokens suffix, builder_.BuildSuffix(example.target_title));
+  EncodedPrompt out;
+  out.ids = std::move(prefix.ids);
+  out.prefix_length = static_cast<int>(out.ids.size());
+  out.user_slot = prefix.slot;
+  out.item_slot = suffix.slot >= 0 ? out.prefix_length + suffix.slot : -1;
+  out.ids.insert(out.ids.end(), suffix.ids.begin(), suffix.ids.end());
+  return out;
+}
+
+std::pair<torch::Tensor, torch::Tensor> HybridModel::SlotEmbeddings(
+    const std::vector<HybridExample>& batch) {
+  if (!uses_sasrec_) return {};
+  model::Sasrec& sasrec = parts_.sasrec;
+  const int64_t b = static_cast<int64_t>(batch.size());
+  const int64_t maxlen = sasrec->config().maxlen;
+  const int64_t item_num = sasrec->config().item_num;
+  const torch::Device device = parts_.llm->options().device;
+
+  // SASRec's input: the last maxlen known items, left-padded with 0.
+  torch::Tensor log_seqs = torch::zeros({b, maxlen}, torch::kLong);  // [B, maxlen]
+  torch::Tensor targets = torch::zeros({b}, torch::kLong);            // [B]
+  auto seq = log_seqs.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < b; ++i) {
+    std::vector<int64_t> known;
+    for (int64_t item : batch[i].history) {
+      if (item >= 1 && item <= item_num) known.push_back(item);
+    }
+    const int64_t n = std::min<int64_t>(static_cast<int64_t>(known.size()), maxlen);
+    for (int64_t j = 0; j < n; ++j) seq[i][maxlen - n + j] = known[known.size() - n + j];
+    const int64_t t = batch[i].target;
+    targets[i] = (t >= 1 && t <= item_num) ? t : 0;
+  }
+  log_seqs = log_seqs.to(device);
+  torch::Tensor user = sasrec->UserRepresentation(log_seqs);                    // [B, d_rec]
+  torch::Tensor item = sasrec->ItemEmbeddings().index_select(0, targets.to(device));  // [B, d_rec]
+  torch::Tensor both = parts_.mapping->forward(torch::cat({user, item}, 0));   // [2B, D_llm]
+  torch::Tensor user_vec = parts_.prompt_template.has_user_slot() ? both.narrow(0, 0, b)
+                                                                  : torch::Tensor();
+  torch::Tensor item_vec = parts_.prompt_template.has_item_slot() ? both.narrow(0, b, b)
+                                                                  : torch::Tensor();
+  return {user_vec, item_vec};
+}
+
+StatusOr<torch::Tensor> HybridModel::YesLogits(const std::vector<HybridExample>& batch,
+                                               bool train) {
+  if (batch.empty()) return InvalidArgumentError("YesLogits: empty batch");
+  torch::AutoGradMode grad_mode(train);  // autograd only while training
+  const llm::LlamaModel& llm = *parts_.llm;
+  const torch::Device device = llm.options().device;
+  const int64_t b = static_cast<int64_t>(batch.size());
+
+  std::vector<EncodedPrompt> prompts;
+  int64_t t_max = 0;
+  for (const HybridExample& example : batch) {
+    SASRECLLM_ASSIGN_OR_RETURN(EncodedPrompt p, Encode(example));
+    t_max = std::max<int64_t>(t_max, static_cast<int64_t>(p.ids.size()));
+    prompts.push_back(std::move(p));
+  }
+  try {
+    // Right padding: with causal attention a real token never sees the
+    // padding after it, so no mask is needed; each row's logit is read at
+    // its own last real position.
+    torch::Tensor ids = torch::zeros({b, t_max}, torch::kLong);  // [B, T], 0-padded on the right
+    torch::Tensor last = torch::zeros({b}, torch::kLong);        // [B]
+    std::vector<int64_t> user_rows, user_cols, item_rows, item_cols;
+    auto ids_a = ids.accessor<int64_t, 2>();
+    for (int64_t i = 0; i < b; ++i) {
+      const EncodedPrompt& p = prompts[i];
+      for (size_t j = 0; j < p.ids.size(); ++j) ids_a[i][j] = p.ids[j];
+      last[i] = static_cast<int64_t>(p.ids.size()) - 1;
+      if (p.user_slot >= 0) user_rows.push_back(i), user_cols.push_back(p.user_slot);
+      if (p.item_slot >= 0) item_rows.push_back(i), item_cols.push_back(p.item_slot);
+    }
+    SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor embeds, llm.Embed(ids));  // [B, T, D]
+    auto [user_vec, item_vec] = SlotEmbeddings(batch);                  // [B, D] each
+    auto put = [&](torch::Tensor values, const std::vector<int64_t>& rows,
+                   const std::vector<int64_t>& cols) {
+      if (!values.defined() || rows.empty()) return;
+      torch::Tensor r = torch::tensor(rows, torch::kLong).to(device);
+      torch::Tensor c = torch::tensor(cols, torch::kLong).to(device);
+      embeds = embeds.index_put({r, c}, values.index_select(0, r).to(embeds.scalar_type()));
+    };
+    put(user_vec, user_rows, user_cols);
+    put(item_vec, item_rows, item_cols);
+
+    llm::ForwardArgs args;
+    args.inputs_embeds = embeds;
+    args.logits = llm::LogitsMode::kLast;
+    args.last_positions = last;
+    args.logit_ids = torch::tensor({static_cast<int64_t>(yes_id_)}, torch::kLong);
+    args.lora = parts_.lora.has_value() ? &*parts_.lora : nullptr;
+    args.train = train;
+    SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor logits, llm.Forward(args, nullptr));  // [B, 1, 1]
+    return logits.view({b});
+  } catch (const c10::Error& e) {
+    return InternalError(std::string("HybridModel::YesLogits: ") + e.what_without_backtrace());
+  }
+}
+
+}  // namespace sasrecllm::hybrid

@@ -1,0 +1,105 @@
+// HybridModel: SASRecLLM's scorer. For a (history, target item) pair it
+// builds the prompt (prompt.h), replaces the <UserID> slot's input embedding
+// by mapping(SASRec sequence representation of the history) and the
+// <TargetItemID> slot's by mapping(SASRec item embedding of the target),
+// runs the LLM (with an unmerged LoRA adapter while training, merged for
+// serving) and returns the logit of the "Yes" token at the last position.
+// P(like) = sigmoid(logit); training minimises BCE against the label.
+//
+// A text-only template (TALLRec) uses no SASRec and no mapping layer.
+//
+//   HybridModel::Parts parts;  // llm, tokenizer, sasrec, mapping, lora, template
+//   SASRECLLM_ASSIGN_OR_RETURN(auto model, HybridModel::Create(std::move(parts)));
+//   SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor logits, model->YesLogits(batch, /*train=*/false));
+//
+// Thread safety: YesLogits(train=false) may run concurrently when the parts
+// are not being trained; training is single-threaded.
+#ifndef SASRECLLM_MODEL_HYBRID_HYBRID_MODEL_H_
+#define SASRECLLM_MODEL_HYBRID_HYBRID_MODEL_H_
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/hybrid/mapping.h"
+#include "model/hybrid/prompt.h"
+#include "model/llm/llama_model.h"
+#include "model/llm/lora.h"
+#include "model/llm/tokenizer.h"
+#include "model/sasrec.h"
+#include "model/status.h"
+
+namespace sasrecllm::hybrid {
+
+// One (user history, target item) pair, self-contained: ids for SASRec,
+// titles for the prompt.
+struct HybridExample {
+  std::vector<int64_t> history;             // SASRec item indices, oldest first (0 = unknown)
+  std::vector<std::string> history_titles;  // titles of the same items (any may be "")
+  int64_t target = 0;                       // SASRec index of the target; 0 = cold (title only)
+  std::string target_title;
+  float label = 0;                          // 1 = liked (training and evaluation)
+};
+
+// The tokenized prompt of one example and where its slots are.
+struct EncodedPrompt {
+  std::vector<int> ids;  // prefix ids + suffix ids
+  int prefix_length = 0;
+  int user_slot = -1;    // index in ids, -1 = none
+  int item_slot = -1;    // index in ids, -1 = none
+};
+
+class HybridModel {
+ public:
+  struct Parts {
+    std::shared_ptr<const llm::LlamaModel> llm;       // required
+    std::shared_ptr<const llm::Tokenizer> tokenizer;  // required
+    PromptTemplate prompt_template = PromptTemplate::CollmMovie();
+    int max_titles = 10;                              // Default: 10 (CoLLM)
+    model::Sasrec sasrec{nullptr};                    // required when the template has slots
+    MappingLayer mapping{nullptr};                    // required when the template has slots
+    std::optional<llm::LoraAdapter> lora;             // unmerged adapter (training); none = merged/no LoRA
+  };
+
+  // INVALID_ARGUMENT when a required part is missing or dims disagree
+  // (SASRec hidden_units != mapping d_rec, mapping d_llm != LLM hidden size),
+  // or "Yes" cannot be tokenized.
+  static StatusOr<std::unique_ptr<HybridModel>> Create(Parts parts);
+
+  // [B] float32 "Yes" logits on the LLM's device. train = true keeps the
+  // autograd graph (gradients reach whatever requires grad: the LoRA
+  // adapter, the mapping layer, SASRec) and enables LoRA dropout.
+  StatusOr<torch::Tensor> YesLogits(const std::vector<HybridExample>& batch, bool train);
+
+  // The prompt of one example (for tests, logs and serving).
+  StatusOr<EncodedPrompt> Encode(const HybridExample& example) const;
+
+  // The mapped slot vectors for a batch: user [B, D_llm], item [B, D_llm]
+  // (undefined when the template lacks the slot). Differentiable.
+  std::pair<torch::Tensor, torch::Tensor> SlotEmbeddings(const std::vector<HybridExample>& batch);
+
+  const Parts& parts() const { return parts_; }
+  Parts& mutable_parts() { return parts_; }
+  const PromptBuilder& prompt_builder() const { return builder_; }
+  int yes_token_id() const { return yes_id_; }
+  bool uses_sasrec() const { return uses_sasrec_; }
+
+ private:
+  HybridModel(Parts parts, PromptBuilder builder, int yes_id);
+
+  Parts parts_;
+  PromptBuilder builder_;
+  int yes_id_;
+  bool uses_sasrec_;
+};
+
+// The first token of "Yes" as the tokenizer encodes an answer (CoLLM takes
+// the first id of tokenizer("Yes")); -1 when it encodes to nothing.
+int YesTokenId(const llm::Tokenizer& tokenizer);
+
+}  // namespace sasrecllm::hybrid
+
+#endif  // SASRECLLM_MODEL_HYBRID_HYBRID_MODEL_H_

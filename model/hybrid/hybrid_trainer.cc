@@ -1,0 +1,474 @@
+#include "model/hybrid/hybrid_trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <numeric>
+#include <random>
+
+#include "model/auc.h"
+#include "model/hybrid/hybrid_checkpoint.h"
+#include "model/safetensors.h"
+
+namespace sasrecllm::hybrid {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string Duration(double seconds) {
+  char buf[32];
+  if (seconds >= 3600) {
+    std::snprintf(buf, sizeof(buf), "%dh%02dm", static_cast<int>(seconds / 3600),
+                  static_cast<int>(std::fmod(seconds, 3600) / 60));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%dm%02ds", static_cast<int>(seconds / 60),
+                  static_cast<int>(std::fmod(seconds, 60)));
+  }
+  return buf;
+}
+
+// A seeded random subset of at most `n` examples (n <= 0: all), order kept.
+std::vector<HybridExample> Subset(const std::vector<HybridExample>& all, int64_t n, uint64_t seed) {
+  if (n <= 0 || n >= static_cast<int64_t>(all.size())) return all;
+  std::vector<size_t> idx(all.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::mt19937_64 rng(seed);
+  std::shuffle(idx.begin(), idx.end(), rng);
+  idx.resize(n);
+  std::sort(idx.begin(), idx.end());
+  std::vector<HybridExample> out;
+  for (size_t i : idx) out.push_back(all[i]);
+  return out;
+}
+
+// A training order for one epoch: shuffled, then within windows of 50
+// batches sorted by prompt length (so a batch pads little), then the batches
+// of each window shuffled again. The order depends only on *rng.
+std::vector<int64_t> BucketedOrder(const std::vector<int64_t>& lengths, int64_t batch_size,
+                                   std::mt19937_64* rng) {
+  const int64_t n = static_cast<int64_t>(lengths.size());
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), *rng);
+  const int64_t window = 50 * batch_size;
+  std::vector<std::vector<int64_t>> batches;
+  for (int64_t w = 0; w < n; w += window) {
+    auto first = order.begin() + w, last = order.begin() + std::min(n, w + window);
+    std::stable_sort(first, last, [&](int64_t a, int64_t b) { return lengths[a] < lengths[b]; });
+    for (auto it = first; it < last; it += std::min<int64_t>(batch_size, last - it)) {
+      batches.emplace_back(it, it + std::min<int64_t>(batch_size, last - it));
+    }
+  }
+  std::shuffle(batches.begin(), batches.end(), *rng);
+  // The one short batch (the last window's) goes last, so that slicing the
+  // order every batch_size rows gives back exactly these batches.
+  std::stable_partition(batches.begin(), batches.end(),
+                        [&](const std::vector<int64_t>& b) { return static_cast<int64_t>(b.size()) == batch_size; });
+  std::vector<int64_t> out;
+  for (const auto& batch : batches) out.insert(out.end(), batch.begin(), batch.end());
+  return out;
+}
+
+// Warm-up then cosine decay to 0: the multiplier of the base learning rate.
+double LrFactor(int64_t step, int64_t warmup, int64_t total) {
+  if (warmup > 0 && step < warmup) return static_cast<double>(step + 1) / warmup;
+  const double progress =
+      static_cast<double>(step - warmup) / std::max<int64_t>(1, total - warmup);
+  return 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
+}
+
+// Copies a checkpoint's trained parts into `parts` (in place, so every
+// holder of these tensors sees them).
+Status RestoreTrainedParts(const std::string& dir, HybridModel::Parts* parts) {
+  if (parts->lora.has_value() && fs::exists(dir + "/lora/adapter_model.safetensors")) {
+    SASRECLLM_ASSIGN_OR_RETURN(auto t, model::ReadSafetensors(dir + "/lora/adapter_model.safetensors"));
+    SASRECLLM_RETURN_IF_ERROR(parts->lora->LoadNamedTensors(t).WithPrefix(dir + "/lora"));
+  }
+  if (!parts->mapping.is_empty() && fs::exists(dir + "/mapping.safetensors")) {
+    SASRECLLM_ASSIGN_OR_RETURN(auto t, model::ReadSafetensors(dir + "/mapping.safetensors"));
+    SASRECLLM_RETURN_IF_ERROR(parts->mapping->LoadStateDict(t).WithPrefix(dir + "/mapping.safetensors"));
+  }
+  if (!parts->sasrec.is_empty() && fs::exists(dir + "/sasrec/model.safetensors")) {
+    SASRECLLM_ASSIGN_OR_RETURN(auto t, model::ReadSafetensors(dir + "/sasrec/model.safetensors"));
+    SASRECLLM_RETURN_IF_ERROR(parts->sasrec->LoadStateDict(t).WithPrefix(dir + "/sasrec"));
+  }
+  return OkStatus();
+}
+
+Status CopyDir(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  const std::string tmp = to + ".tmp";
+  fs::remove_all(tmp, ec);
+  fs::copy(from, tmp, fs::copy_options::recursive, ec);
+  if (ec) return InternalError("cannot copy " + from + " to " + tmp + ": " + ec.message());
+  fs::remove_all(to, ec);
+  fs::rename(tmp, to, ec);
+  if (ec) return InternalError("cannot rename " + tmp + " to " + to + ": " + ec.message());
+  return OkStatus();
+}
+
+struct StageState {
+  int64_t epoch = 0;           // epochs completed
+  int64_t batch_in_epoch = 0;  // batches of `epoch` already done
+  int64_t step = 0;            // optimizer steps so far
+  double best_auc = -1;
+  int64_t bad_evals = 0;
+  bool done = false;
+
+  Json ToJson() const {
+    Json j = Json::Object();
+    j.Set("epoch", Json(epoch));
+    j.Set("batch_in_epoch", Json(batch_in_epoch));
+    j.Set("step", Json(step));
+    j.Set("best_auc", Json(best_auc));
+    j.Set("bad_evals", Json(bad_evals));
+    j.Set("done", Json(done));
+    return j;
+  }
+  static StatusOr<StageState> Read(const std::string& path) {
+    SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+    StatusOr<Json> j = Json::Parse(text);
+    if (!j.ok()) return j.status().WithPrefix(path);
+    StageState s;
+    SASRECLLM_ASSIGN_OR_RETURN(s.epoch, j->GetInt("epoch"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.batch_in_epoch, j->GetInt("batch_in_epoch"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.step, j->GetInt("step"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.best_auc, j->GetDouble("best_auc"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.bad_evals, j->GetInt("bad_evals"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.done, j->GetBool("done"));
+    return s;
+  }
+};
+
+void SetRequiresGrad(const std::vector<torch::Tensor>& params, bool on) {
+  for (torch::Tensor p : params) p.set_requires_grad(on);
+}
+
+}  // namespace
+
+StatusOr<Strategy> ParseStrategy(const std::string& name) {
+  if (name == "two-stage") return Strategy::kTwoStage;
+  if (name == "two-stage-tune-encoder") return Strategy::kTwoStageTuneEncoder;
+  if (name == "joint") return Strategy::kJoint;
+  return InvalidArgumentError("unknown strategy \"" + name +
+                              "\" (expected two-stage, two-stage-tune-encoder or joint)");
+}
+
+std::string StrategyName(Strategy strategy) {
+  switch (strategy) {
+    case Strategy::kTwoStage: return "two-stage";
+    case Strategy::kTwoStageTuneEncoder: return "two-stage-tune-encoder";
+    case Strategy::kJoint: return "joint";
+  }
+  return "?";
+}
+
+std::vector<StageSpec> StagesOf(Strategy strategy) {
+  StageSpec text{"text-lora", /*text_only=*/true, /*lora=*/true, false, false};
+  switch (strategy) {
+    case Strategy::kTwoStage:
+      return {text, {"mapping", false, false, /*mapping=*/true, false}};
+    case Strategy::kTwoStageTuneEncoder:
+      return {text, {"mapping+sasrec", false, false, true, /*sasrec=*/true}};
+    case Strategy::kJoint:
+      return {{"joint", false, /*lora=*/true, /*mapping=*/true, false}};
+  }
+  return {};
+}
+
+StatusOr<std::vector<float>> ScoreExamples(HybridModel& model,
+                                           const std::vector<HybridExample>& examples,
+                                           int64_t batch_size,
+                                           const std::function<void(size_t, size_t)>& progress) {
+  // Similar lengths together: less padding.
+  std::vector<std::pair<size_t, size_t>> by_length;  // (length, index)
+  for (size_t i = 0; i < examples.size(); ++i) {
+    SASRECLLM_ASSIGN_OR_RETURN(EncodedPrompt p, model.Encode(examples[i]));
+    by_length.emplace_back(p.ids.size(), i);
+  }
+  std::sort(by_length.begin(), by_length.end());
+  std::vector<float> scores(examples.size(), 0.0f);
+  auto last_report = Clock::now();
+  for (size_t start = 0; start < by_length.size(); start += batch_size) {
+    const size_t end = std::min(by_length.size(), start + static_cast<size_t>(batch_size));
+    std::vector<HybridExample> batch;
+    for (size_t k = start; k < end; ++k) batch.push_back(examples[by_length[k].second]);
+    SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor logits, model.YesLogits(batch, /*train=*/false));
+    torch::Tensor p = torch::sigmoid(logits).to(torch::kCPU, torch::kFloat).contiguous();  // [b]
+    const float* data = p.data_ptr<float>();
+    for (size_t k = start; k < end; ++k) scores[by_length[k].second] = data[k - start];
+    if (progress && (SecondsSince(last_report) > 10 || end == by_length.size())) {
+      progress(end, by_length.size());
+      last_report = Clock::now();
+    }
+  }
+  return scores;
+}
+
+StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts base,
+                                        const std::vector<HybridExample>& train_all,
+                                        const std::vector<HybridExample>& valid_all,
+                                        const HybridTrainOptions& options) {
+  if (options.out_dir.empty()) return InvalidArgumentError("TrainHybrid: out_dir is required");
+  if (options.batch_size <= 0 || options.epochs <= 0) {
+    return InvalidArgumentError("TrainHybrid: batch_size and epochs must be > 0");
+  }
+  auto log = options.log ? options.log : [](const std::string& s) { std::cerr << s << "\n"; };
+  const std::vector<HybridExample> train =
+      Subset(train_all, options.max_train_samples, options.seed);
+  const std::vector<HybridExample> valid =
+      Subset(valid_all, options.max_valid_samples, options.seed + 1);
+  if (train.empty() || valid.empty()) {
+    return InvalidArgumentError("TrainHybrid: no training or validation examples");
+  }
+  std::vector<int> valid_labels;
+  for (const HybridExample& e : valid) valid_labels.push_back(e.label > 0.5f ? 1 : 0);
+
+  std::error_code ec;
+  fs::create_directories(options.out_dir, ec);
+  if (ec) return InternalError(options.out_dir + ": cannot create folder: " + ec.message());
+  torch::manual_seed(options.seed);
+  if (!base.sasrec.is_empty()) base.sasrec->eval();  // no SASRec dropout while fine-tuning
+
+  HybridModel::Parts parts = std::move(base);
+  HybridTrainResult result;
+  const std::vector<StageSpec> stages = StagesOf(strategy);
+  for (size_t si = 0; si < stages.size(); ++si) {
+    const StageSpec& spec = stages[si];
+    const std::string stage_dir = options.out_dir + "/" + std::to_string(si + 1) + "-" + spec.name;
+    const std::string best_dir = stage_dir + "/best";
+    const std::string last_dir = stage_dir + "/last";
+    fs::create_directories(stage_dir, ec);
+
+    parts.prompt_template = spec.text_only ? PromptTemplate::TallrecMovie()
+                                           : PromptTemplate::CollmMovie();
+    if (spec.train_lora && !parts.lora.has_value()) {
+      SASRECLLM_ASSIGN_OR_RETURN(
+          llm::LoraAdapter lora,
+          llm::LoraAdapter::Init(parts.llm->config(), options.lora, options.seed,
+                                 parts.llm->options().device));
+      parts.lora = std::move(lora);
+    }
+    // What this stage trains; everything else is frozen.
+    std::vector<torch::Tensor> lora_params, mapping_params, sasrec_params;
+    if (parts.lora.has_value()) lora_params = parts.lora->parameters();
+    if (!parts.mapping.is_empty()) mapping_params = parts.mapping->parameters();
+    if (!parts.sasrec.is_empty()) sasrec_params = parts.sasrec->parameters();
+    SetRequiresGrad(lora_params, spec.train_lora);
+    SetRequiresGrad(mapping_params, spec.train_mapping);
+    SetRequiresGrad(sasrec_params, spec.train_sasrec);
+
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    std::vector<double> base_lrs;
+    auto add_group = [&](const std::vector<torch::Tensor>& params, double lr) {
+      auto opts = std::make_unique<torch::optim::AdamWOptions>(lr);
+      opts->weight_decay(options.weight_decay);
+      groups.emplace_back(params, std::move(opts));
+      base_lrs.push_back(lr);
+    };
+    if (spec.train_lora) add_group(lora_params, options.lr_lora);
+    if (spec.train_mapping) add_group(mapping_params, options.lr_mapping);
+    if (spec.train_sasrec) add_group(sasrec_params, options.lr_sasrec);
+    torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(options.lr_mapping));
+    std::vector<torch::Tensor> trainable;
+    for (const auto& g : groups) trainable.insert(trainable.end(), g.params().begin(), g.params().end());
+
+    StageState state;
+    if (options.resume && fs::exists(stage_dir + "/state.json")) {
+      SASRECLLM_ASSIGN_OR_RETURN(state, StageState::Read(stage_dir + "/state.json"));
+      if (state.done) {
+        SASRECLLM_RETURN_IF_ERROR(RestoreTrainedParts(best_dir, &parts));
+        log("stage " + spec.name + ": already done (best valid AUC " +
+            std::to_string(state.best_auc) + "), loaded " + best_dir);
+        result.stages.push_back({spec.name, state.best_auc, state.step, 0, 0, 0});
+        continue;
+      }
+      SASRECLLM_RETURN_IF_ERROR(RestoreTrainedParts(last_dir, &parts));
+      try {
+        torch::load(optimizer, last_dir + "/optimizer.pt");
+      } catch (const c10::Error& e) {
+        return DataLossError(last_dir + "/optimizer.pt: " + e.what_without_backtrace());
+      }
+      log("stage " + spec.name + ": resuming at epoch " + std::to_string(state.epoch + 1) +
+          ", batch " + std::to_string(state.batch_in_epoch) + " (step " +
+          std::to_string(state.step) + ")");
+    }
+
+    SASRECLLM_ASSIGN_OR_RETURN(std::unique_ptr<HybridModel> model, HybridModel::Create(parts));
+    const int64_t n = static_cast<int64_t>(train.size());
+    std::vector<int64_t> lengths;  // prompt lengths, for batches of similar length
+    for (const HybridExample& e : train) {
+      SASRECLLM_ASSIGN_OR_RETURN(EncodedPrompt p, model->Encode(e));
+      lengths.push_back(static_cast<int64_t>(p.ids.size()));
+    }
+    const int64_t batches_per_epoch = (n + options.batch_size - 1) / options.batch_size;
+    const int64_t total_steps = batches_per_epoch * options.epochs;
+    Json info = Json::Object();
+    info.Set("llm", Json(options.llm_dir));
+    info.Set("strategy", Json(StrategyName(strategy)));
+    info.Set("stage", Json(spec.name));
+    info.Set("template_name", Json(spec.text_only ? "tallrec_movie" : "collm_movie"));
+
+    log("stage " + std::to_string(si + 1) + "/" + std::to_string(stages.size()) + " " +
+        spec.name + ": " + std::to_string(n) + " training rows, " + std::to_string(valid.size()) +
+        " validation rows, " + std::to_string(total_steps) + " steps of " +
+        std::to_string(options.batch_size) + ", trains" + (spec.train_lora ? " LoRA" : "") +
+        (spec.train_mapping ? " mapping" : "") + (spec.train_sasrec ? " SASRec" : ""));
+
+    double train_seconds = 0, eval_seconds = 0;
+    int64_t train_samples = 0, eval_samples = 0;
+    // Validates, logs, keeps the best and writes the resumable checkpoint.
+    // Returns true when the stage should stop early.
+    auto evaluate = [&](int64_t epoch_done, int64_t batch_done) -> StatusOr<bool> {
+      const auto start = Clock::now();
+      SASRECLLM_ASSIGN_OR_RETURN(std::vector<float> scores,
+                                 ScoreExamples(*model, valid, options.eval_batch_size));
+      eval_seconds += SecondsSince(start);
+      eval_samples += static_cast<int64_t>(valid.size());
+      const double auc = model::Auc(scores, valid_labels);
+      const bool best = auc > state.best_auc;
+      if (best) {
+        state.best_auc = auc;
+        state.bad_evals = 0;
+        Json best_info = info;
+        best_info.Set("valid_auc", Json(auc));
+        best_info.Set("step", Json(state.step));
+        SASRECLLM_RETURN_IF_ERROR(SaveHybridCheckpoint(best_dir, *model, best_info));
+      } else {
+        ++state.bad_evals;
+      }
+      state.epoch = epoch_done;
+      state.batch_in_epoch = batch_done;
+      SASRECLLM_RETURN_IF_ERROR(SaveHybridCheckpoint(last_dir, *model, info));
+      try {
+        torch::save(optimizer, last_dir + "/optimizer.pt");
+      } catch (const c10::Error& e) {
+        return InternalError(last_dir + "/optimizer.pt: " + e.what_without_backtrace());
+      }
+      const bool stop = state.bad_evals >= options.patience;
+      SASRECLLM_RETURN_IF_ERROR(
+          WriteStringToFile(stage_dir + "/state.json", state.ToJson().Dump(2) + "\n"));
+      const std::string tail =
+          stop ? ", no gain for " + std::to_string(options.patience) + " validations: stopping"
+               : "";
+      char buf[256];
+      std::snprintf(buf, sizeof(buf), "stage %s step %lld: valid AUC %.4f%s (%.1f s, %.0f rows/s)%s",
+                    spec.name.c_str(), static_cast<long long>(state.step), auc,
+                    best ? " (best)" : "", SecondsSince(start),
+                    valid.size() / std::max(1e-9, SecondsSince(start)), tail.c_str());
+      log(buf);
+      Json line = Json::Object();
+      line.Set("strategy", Json(StrategyName(strategy)));
+      line.Set("stage", Json(spec.name));
+      line.Set("step", Json(state.step));
+      line.Set("valid_auc", Json(auc));
+      std::FILE* f = std::fopen((options.out_dir + "/log.jsonl").c_str(), "a");
+      if (f != nullptr) {
+        std::fprintf(f, "%s\n", line.Dump().c_str());
+        std::fclose(f);
+      }
+      return stop;
+    };
+
+    bool stopped = false;
+    const auto stage_start = Clock::now();
+    for (int64_t epoch = state.epoch; epoch < options.epochs && !stopped; ++epoch) {
+      // The order of an epoch depends only on the seed and the epoch number,
+      // so a resumed run sees the same batches.
+      std::mt19937_64 rng(options.seed * 1000003 + epoch);
+      const std::vector<int64_t> order = BucketedOrder(lengths, options.batch_size, &rng);
+      const int64_t first_batch = epoch == state.epoch ? state.batch_in_epoch : 0;
+      double loss_sum = 0;
+      int64_t loss_count = 0;
+      auto last_report = Clock::now();
+      for (int64_t bi = first_batch; bi < batches_per_epoch; ++bi) {
+        const auto step_start = Clock::now();
+        std::vector<HybridExample> batch;
+        std::vector<float> labels;
+        for (int64_t k = bi * options.batch_size;
+             k < std::min(n, (bi + 1) * options.batch_size); ++k) {
+          batch.push_back(train[order[k]]);
+          labels.push_back(train[order[k]].label);
+        }
+        const double factor = LrFactor(state.step, options.warmup_steps, total_steps);
+        for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
+          static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options())
+              .lr(base_lrs[g] * factor);
+        }
+        SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor logits, model->YesLogits(batch, /*train=*/true));
+        torch::Tensor target = torch::tensor(labels).to(logits.device());  // [B]
+        torch::Tensor loss = torch::binary_cross_entropy_with_logits(logits, target);
+        optimizer.zero_grad();
+        loss.backward();
+        torch::nn::utils::clip_grad_norm_(trainable, options.max_grad_norm);
+        optimizer.step();
+        ++state.step;
+        loss_sum += loss.item<double>();
+        ++loss_count;
+        train_seconds += SecondsSince(step_start);
+        train_samples += static_cast<int64_t>(batch.size());
+
+        if (SecondsSince(last_report) > 15 || bi + 1 == batches_per_epoch) {
+          const double rate = train_samples / std::max(1e-9, train_seconds);
+          const int64_t steps_left = total_steps - state.step;
+          char buf[256];
+          std::snprintf(buf, sizeof(buf),
+                        "stage %s epoch %lld/%lld batch %lld/%lld: loss %.4f, %.1f rows/s, "
+                        "lr x%.3f, ETA %s (stage, without early stop)",
+                        spec.name.c_str(), static_cast<long long>(epoch + 1),
+                        static_cast<long long>(options.epochs), static_cast<long long>(bi + 1),
+                        static_cast<long long>(batches_per_epoch), loss_sum / loss_count, rate,
+                        factor,
+                        Duration(steps_left * options.batch_size / std::max(rate, 1e-9)).c_str());
+          log(buf);
+          last_report = Clock::now();
+          loss_sum = 0;
+          loss_count = 0;
+        }
+        const bool epoch_end = bi + 1 == batches_per_epoch;
+        if (epoch_end || (options.eval_every > 0 && state.step % options.eval_every == 0)) {
+          SASRECLLM_ASSIGN_OR_RETURN(
+              stopped, evaluate(epoch_end ? epoch + 1 : epoch, epoch_end ? 0 : bi + 1));
+          if (stopped) break;
+        }
+      }
+    }
+    state.done = true;
+    SASRECLLM_RETURN_IF_ERROR(
+        WriteStringToFile(stage_dir + "/state.json", state.ToJson().Dump(2) + "\n"));
+    // The next stage (and the result) start from this stage's best.
+    SASRECLLM_RETURN_IF_ERROR(RestoreTrainedParts(best_dir, &parts));
+    StageResult sr;
+    sr.name = spec.name;
+    sr.best_valid_auc = state.best_auc;
+    sr.steps = state.step;
+    sr.seconds = SecondsSince(stage_start);
+    sr.train_samples_per_s = train_samples / std::max(1e-9, train_seconds);
+    sr.eval_samples_per_s = eval_samples / std::max(1e-9, eval_seconds);
+    result.stages.push_back(sr);
+    char buf[256];
+    std::snprintf(buf, sizeof(buf),
+                  "stage %s done: best valid AUC %.4f, %s, train %.1f rows/s, eval %.1f rows/s",
+                  spec.name.c_str(), sr.best_valid_auc, Duration(sr.seconds).c_str(),
+                  sr.train_samples_per_s, sr.eval_samples_per_s);
+    log(buf);
+  }
+  SetRequiresGrad(parts.lora.has_value() ? parts.lora->parameters() : std::vector<torch::Tensor>{},
+                  false);
+  const StageSpec& last = stages.back();
+  const std::string last_best =
+      options.out_dir + "/" + std::to_string(stages.size()) + "-" + last.name + "/best";
+  result.final_dir = options.out_dir + "/final";
+  SASRECLLM_RETURN_IF_ERROR(CopyDir(last_best, result.final_dir));
+  return result;
+}
+
+}  // namespace sasrecllm::hybrid

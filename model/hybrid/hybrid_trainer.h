@@ -1,0 +1,103 @@
+// Training SASRecLLM: the three strategies of DESIGN.md section 1 as
+// sequences of stages, each training some of {LoRA, mapping layer, SASRec}
+// with AdamW, linear warm-up + cosine decay, gradient clipping, and early
+// stopping on validation AUC. Every evaluation writes a resumable
+// checkpoint; the best one of each stage is what the next stage starts from.
+//
+//   two-stage               1. "text-lora": LoRA on the text-only (TALLRec) prompt
+//                           2. "mapping":   mapping layer on the full prompt
+//                              (LoRA and SASRec frozen)
+//   two-stage-tune-encoder  1. as above    2. "mapping+sasrec": mapping and SASRec
+//   joint                   1. "joint":     LoRA and mapping together, SASRec frozen
+//
+// Layout of options.out_dir:
+//   STAGE/best/    hybrid checkpoint (hybrid_checkpoint.h) of the stage's best valid AUC
+//   STAGE/last/    the latest evaluation's checkpoint + optimizer.pt + state.json (resume)
+//   final -> the last stage's best/ (a copy named final/)
+//   log.jsonl      one line per evaluation
+//
+//   HybridTrainOptions options;  options.out_dir = "runs/joint";
+//   SASRECLLM_ASSIGN_OR_RETURN(HybridTrainResult r,
+//       TrainHybrid(Strategy::kJoint, base_parts, train, valid, options));
+//
+// Thread safety: one training run at a time per model and out_dir.
+#ifndef SASRECLLM_MODEL_HYBRID_HYBRID_TRAINER_H_
+#define SASRECLLM_MODEL_HYBRID_HYBRID_TRAINER_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/hybrid/hybrid_model.h"
+#include "model/json.h"
+#include "model/status.h"
+
+namespace sasrecllm::hybrid {
+
+enum class Strategy { kTwoStage, kTwoStageTuneEncoder, kJoint };
+StatusOr<Strategy> ParseStrategy(const std::string& name);
+std::string StrategyName(Strategy strategy);
+
+// What one stage trains, and with which prompt.
+struct StageSpec {
+  std::string name;        // "text-lora", "mapping", "mapping+sasrec", "joint"
+  bool text_only = false;  // the TALLRec template (no slots)
+  bool train_lora = false;
+  bool train_mapping = false;
+  bool train_sasrec = false;
+};
+std::vector<StageSpec> StagesOf(Strategy strategy);
+
+struct HybridTrainOptions {
+  int64_t epochs = 3;              // per stage (early stopping may end sooner); Default: 3
+  int64_t batch_size = 16;         // Default: 16
+  double lr_lora = 1e-3;           // Default: 1e-3
+  double lr_mapping = 1e-3;        // Default: 1e-3
+  double lr_sasrec = 1e-4;         // Default: 1e-4
+  double weight_decay = 1e-3;      // AdamW; Default: 1e-3 (CoLLM)
+  int64_t warmup_steps = 100;      // linear warm-up, then cosine to 0; Default: 100
+  double max_grad_norm = 1.0;      // Default: 1.0
+  int64_t eval_every = 0;          // steps between validations; 0 = each epoch's end
+  int64_t patience = 2;            // validations without a gain before a stage stops; Default: 2
+  int64_t max_train_samples = 0;   // 0 = all (a seeded random subset otherwise)
+  int64_t max_valid_samples = 0;   // 0 = all
+  int64_t eval_batch_size = 64;    // Default: 64
+  uint64_t seed = 42;              // shuffling, subsets, LoRA init, dropout
+  llm::LoraConfig lora;            // Default: r 8, alpha 16, dropout 0.05, q_proj v_proj
+  std::string llm_dir;             // base LLM folder (recorded in checkpoints)
+  std::string out_dir;             // required
+  bool resume = true;              // continue from out_dir when it holds a run
+  std::function<void(const std::string&)> log;  // progress lines; Default: stderr
+};
+
+struct StageResult {
+  std::string name;
+  double best_valid_auc = 0;
+  int64_t steps = 0;
+  double seconds = 0;
+  double train_samples_per_s = 0;
+  double eval_samples_per_s = 0;
+};
+
+struct HybridTrainResult {
+  std::vector<StageResult> stages;
+  std::string final_dir;  // hybrid checkpoint of the result (out_dir/final)
+};
+
+// `base`: the LLM, tokenizer, pretrained SASRec and a fresh mapping layer
+// (the template and LoRA are set per stage). Examples carry labels.
+StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts base,
+                                        const std::vector<HybridExample>& train,
+                                        const std::vector<HybridExample>& valid,
+                                        const HybridTrainOptions& options);
+
+// P(like) for every example, in order (eval mode, batched by prompt length).
+// progress(done, total) is called now and then when given.
+StatusOr<std::vector<float>> ScoreExamples(HybridModel& model,
+                                           const std::vector<HybridExample>& examples,
+                                           int64_t batch_size,
+                                           const std::function<void(size_t, size_t)>& progress = {});
+
+}  // namespace sasrecllm::hybrid
+
+#endif  // SASRECLLM_MODEL_HYBRID_HYBRID_TRAINER_H_
