@@ -1,7 +1,9 @@
 // `sasrecllm train-sasrec`, `eval-sasrec` and `export`.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -9,15 +11,19 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "cli/commands.h"
+#include "cli/export_catalog.h"
 #include "cli/flags.h"
 #include "model/bundle.h"
+#include "model/auc.h"
 #include "model/catalog.h"
 #include "model/interaction_data.h"
 #include "model/json.h"
 #include "model/sasrec.h"
 #include "model/sasrec_eval.h"
+#include "model/sasrec_pointwise.h"
 #include "model/sasrec_trainer.h"
 
 namespace sasrecllm::cli {
@@ -61,11 +67,161 @@ Json MetricsJson(const model::RankMetrics& m) {
   return j;
 }
 
-std::string NowIso8601() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The CoLLM split file for `data` (a split folder: DIR/<split>.tsv; or one
+// split file, read as is).
+std::string CollmSplitPath(const std::string& data, const std::string& split) {
+  return std::filesystem::is_directory(data) ? data + "/" + split + ".tsv" : data;
+}
+
+// The CoLLM rows of `path`, with a one-line summary on stderr.
+StatusOr<std::vector<model::CollmRow>> LoadCollmRows(const std::string& path) {
+  SASRECLLM_ASSIGN_OR_RETURN(std::vector<model::CollmRow> rows, model::ReadCollmSplit(path));
+  int64_t warm = 0, positive = 0;
+  for (const model::CollmRow& r : rows) {
+    warm += r.warm ? 1 : 0;
+    positive += r.label != 0 ? 1 : 0;
+  }
+  std::cerr << path << ": " << rows.size() << " rows (" << positive << " positive, " << warm
+            << " warm, " << rows.size() - warm << " cold)\n";
+  return rows;
+}
+
+// SASRec's point-wise scores of `rows` and their AUC / UAUC report; notes ids
+// beyond the model's item_num on stderr.
+StatusOr<model::PointwiseReport> ScoreCollmRows(model::Sasrec sasrec,
+                                                const std::vector<model::CollmRow>& rows,
+                                                int64_t batch_size,
+                                                model::SasrecPointwiseStats* stats) {
+  SASRECLLM_ASSIGN_OR_RETURN(std::vector<float> scores,
+                             model::SasrecPointwiseScores(sasrec, rows, batch_size, stats));
+  if (stats->unknown_items > 0 || stats->unknown_history > 0) {
+    std::cerr << "note: " << stats->unknown_items << " candidate item(s) beyond the model's "
+              << "item_num " << sasrec->config().item_num << " scored 0.5 (cold); "
+              << stats->unknown_history << " history entr(ies) beyond it dropped\n";
+  }
+  return model::EvaluatePointwise(scores, rows);
+}
+
+// `--json` used to be a switch (JSON on stdout); it now also takes a FILE. A
+// bare `--json` (last, or followed by another flag) is rewritten to `--json=-`.
+std::vector<char*> BareJsonMeansStdout(int argc, char** argv) {
+  static char kJsonStdout[] = "--json=-";
+  std::vector<char*> out(argv, argv + argc);
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--json") != 0) continue;
+    const bool bare = i + 1 >= argc || std::strncmp(argv[i + 1], "--", 2) == 0;
+    if (bare) out[i] = kJsonStdout;
+  }
+  return out;
+}
+
+// Writes `json` to `target` ("-" = stdout).
+Status WriteJsonTarget(const std::string& target, const Json& json) {
+  if (target == "-") {
+    std::cout << json.Dump() << "\n";
+    return OkStatus();
+  }
+  return WriteStringToFile(target, json.Dump(1) + "\n");
+}
+
+// ---------------------------------------------------------------------------
+// train-sasrec --select-on-collm-valid: SASRec's own training, run in chunks
+// of --eval-every epochs (TrainSasrec resumes from DIR/last between chunks,
+// exactly as one run); after each chunk the latest model is scored on the
+// CoLLM validation rows and the best by AUC is kept in DIR/best-valid-auc.
+
+struct CollmSelection {
+  std::string valid_path;
+  std::vector<model::CollmRow> rows;
+  std::string best_dir;  // DIR/best-valid-auc
+  std::string log_path;  // DIR/collm_valid_log.json
+  int64_t best_epoch = 0;
+  double best_auc = -1.0;
+  Json log = Json::Array();  // {epoch, auc, uauc, warm_auc, cold_auc} per chunk
+};
+
+// Restores the selection state of an earlier (resumed) run from its log.
+Status ResumeSelection(CollmSelection* sel) {
+  if (!std::filesystem::exists(sel->log_path)) return OkStatus();
+  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(sel->log_path));
+  StatusOr<Json> json = Json::Parse(text);
+  if (!json.ok()) return json.status().WithPrefix(sel->log_path);
+  sel->best_epoch = (*json)["best_epoch"].AsInt();
+  sel->best_auc = sel->best_epoch > 0 ? (*json)["best_valid_auc"].AsDouble() : -1.0;
+  for (const Json& e : (*json)["epochs"].elements()) sel->log.Push(e);
+  return OkStatus();
+}
+
+Status WriteSelectionLog(const CollmSelection& sel) {
+  Json j = Json::Object();
+  j.Set("valid", Json(sel.valid_path));
+  j.Set("best_epoch", Json(sel.best_epoch));
+  j.Set("best_valid_auc", Json(sel.best_auc));
+  j.Set("epochs", sel.log);
+  return WriteStringToFile(sel.log_path, j.Dump(1) + "\n");
+}
+
+// Scores DIR/last (the latest epoch) on the validation rows; saves it to
+// DIR/best-valid-auc when its AUC is the best so far.
+Status SelectAfterChunk(const std::string& out_dir, CollmSelection* sel) {
+  SASRECLLM_ASSIGN_OR_RETURN(model::Sasrec last, model::LoadSasrecCheckpoint(out_dir + "/last"));
+  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(out_dir + "/last/config.json"));
+  SASRECLLM_ASSIGN_OR_RETURN(Json config, Json::Parse(text));
+  const int64_t epoch = config["epoch"].AsInt();
+  model::SasrecPointwiseStats stats;
+  SASRECLLM_ASSIGN_OR_RETURN(model::PointwiseReport r,
+                             ScoreCollmRows(last, sel->rows, 1024, &stats));
+  const bool best = r.all.auc > sel->best_auc;
+  Json e = Json::Object();
+  e.Set("epoch", Json(epoch));
+  e.Set("valid", r.ToJson());
+  sel->log.Push(std::move(e));
+  if (best) {
+    sel->best_auc = r.all.auc;
+    sel->best_epoch = epoch;
+    Json extra = Json::Object();
+    for (const char* key : {"user_num", "epoch"}) {
+      if (const Json* v = config.Find(key)) extra.Set(key, *v);
+    }
+    extra.Set("selected_on", Json(sel->valid_path));
+    extra.Set("valid_auc", Json(r.all.auc));
+    extra.Set("valid_uauc", Json(r.all.uauc));
+    SASRECLLM_RETURN_IF_ERROR(model::SaveSasrecCheckpoint(sel->best_dir, last, extra));
+  }
+  SASRECLLM_RETURN_IF_ERROR(WriteSelectionLog(*sel));
+  std::fprintf(stderr, "epoch %lld CoLLM valid: AUC %.4f UAUC %.4f (warm %.4f, cold %.4f)%s\n",
+               static_cast<long long>(epoch), r.all.auc, r.all.uauc, r.warm.auc, r.cold.auc,
+               best ? " (best)" : "");
+  return OkStatus();
+}
+
+// TrainSasrec in chunks of options.eval_every epochs, selecting on the CoLLM
+// validation rows after each.
+StatusOr<model::SasrecTrainResult> TrainSelectingOnCollmValid(const model::SplitData& split,
+                                                              const model::SasrecConfig& config,
+                                                              model::SasrecTrainOptions options,
+                                                              CollmSelection* sel) {
+  if (options.resume) SASRECLLM_RETURN_IF_ERROR(ResumeSelection(sel));
+  const int64_t total = options.epochs;
+  const int64_t chunk = options.eval_every > 0 ? options.eval_every : total;
+  model::SasrecTrainResult result;
+  int64_t end = 0;
+  while (end < total) {
+    end = std::min(end + chunk, total);
+    // Chunks already in the log (a resumed run) are not scored again.
+    bool done = false;
+    for (const Json& e : sel->log.elements()) done = done || e["epoch"].AsInt() == end;
+    options.epochs = end;
+    SASRECLLM_ASSIGN_OR_RETURN(result, model::TrainSasrec(split, config, options));
+    if (!done) SASRECLLM_RETURN_IF_ERROR(SelectAfterChunk(options.out_dir, sel));
+    options.resume = true;
+  }
+  return result;
 }
 
 }  // namespace
@@ -81,7 +237,14 @@ int RunTrainSasrec(int argc, char** argv, int first) {
       "reports HR@10/NDCG@10 on valid and test (101 candidates) and keeps the best model\n"
       "on validation NDCG@10 in DIR (config.json + model.safetensors, pmixer layout);\n"
       "DIR/train_log.json records every epoch; DIR/last/ holds the latest epoch for\n"
-      "--resume. Progress and ETA go to stderr.");
+      "--resume. Progress and ETA go to stderr.\n"
+      "\n"
+      "--select-on-collm-valid PATH (a CoLLM split folder, whose valid.tsv is used, or\n"
+      "one split file) also scores the latest model point-wise on those rows every\n"
+      "--eval-every epochs (as eval-sasrec --pointwise) and keeps the best by AUC in\n"
+      "DIR/best-valid-auc (config.json + model.safetensors, its epoch and valid AUC in\n"
+      "config.json); DIR/collm_valid_log.json records every check. DIR itself stays the\n"
+      "best on ranking NDCG@10.");
   flags.AddString("data", "", "sequence file (`user item` or `user item1 item2 ...` lines)", true);
   flags.AddString("format", "auto", "sequence file layout: auto, pairs or lists");
   flags.AddString("out", "", "output folder", true);
@@ -102,6 +265,9 @@ int RunTrainSasrec(int argc, char** argv, int first) {
   flags.AddInt("eval-users", t.eval_users, "evaluate at most N sampled users (0: all)");
   flags.AddBool("resume", "continue from DIR/last when it exists");
   flags.AddString("device", "cpu", "where to train: cpu, cuda or cuda:N");
+  flags.AddString("select-on-collm-valid", "",
+                  "CoLLM split folder or split file: keep the best point-wise valid AUC in "
+                  "DIR/best-valid-auc (see above)");
   int code = 0;
   if (!flags.Parse(argc, argv, first, &code)) return code;
   if (!SetThreads(flags)) return kExitUsage;
@@ -142,56 +308,131 @@ int RunTrainSasrec(int argc, char** argv, int first) {
     std::cerr << "error: " << s.message() << "\n";
     return kExitUsage;
   }
+  const std::string select_on = flags.GetString("select-on-collm-valid");
+  CollmSelection selection;
+  if (!select_on.empty()) {
+    if (t.epochs < 1) {
+      std::cerr << "error: --select-on-collm-valid needs --epochs >= 1, got " << t.epochs << "\n";
+      return kExitUsage;
+    }
+    selection.valid_path = CollmSplitPath(select_on, "valid");
+    StatusOr<std::vector<model::CollmRow>> rows = LoadCollmRows(selection.valid_path);
+    if (!rows.ok()) return Fail(rows.status());
+    selection.rows = std::move(*rows);
+    selection.best_dir = t.out_dir + "/best-valid-auc";
+    selection.log_path = t.out_dir + "/collm_valid_log.json";
+  }
   std::cerr << "training SASRec: " << c.ToJson().Dump() << ", " << torch::get_num_threads()
             << " threads\n";
-  StatusOr<model::SasrecTrainResult> result = model::TrainSasrec(*split, c, t);
+  StatusOr<model::SasrecTrainResult> result =
+      select_on.empty() ? model::TrainSasrec(*split, c, t)
+                        : TrainSelectingOnCollmValid(*split, c, t, &selection);
   if (!result.ok()) return Fail(result.status());
   std::cout << "best epoch " << result->best_epoch << ": valid HR@10 " << result->best_valid.hr
             << " NDCG@10 " << result->best_valid.ndcg << "; test HR@10 "
             << result->test_at_best.hr << " NDCG@10 " << result->test_at_best.ndcg << "\n"
             << "model: " << t.out_dir << "\n";
+  if (!select_on.empty()) {
+    std::printf("best CoLLM valid AUC %.4f at epoch %lld\nmodel (valid AUC): %s\n",
+                selection.best_auc, static_cast<long long>(selection.best_epoch),
+                selection.best_dir.c_str());
+  }
   return kExitOk;
 }
 
 int RunEvalSasrec(int argc, char** argv, int first) {
   model::EvalOptions e;
-  FlagSet flags("sasrecllm eval-sasrec --data FILE --model DIR [flags]",
-                "Evaluates a pmixer-layout SASRec folder (config.json + model.safetensors)\n"
-                "with the paper's protocol: the held-out item (last = test, second last =\n"
-                "valid) ranked against 100 sampled items the user never interacted with;\n"
-                "prints HR@10 and NDCG@10.");
-  flags.AddString("data", "", "sequence file the model was trained on", true);
-  flags.AddString("format", "auto", "sequence file layout: auto, pairs or lists");
+  FlagSet flags(
+      "sasrecllm eval-sasrec --data FILE --model DIR [flags]\n"
+      "       sasrecllm eval-sasrec --pointwise --data DIR_OR_SPLIT_FILE --model DIR [flags]",
+      "Evaluates a pmixer-layout SASRec folder (config.json + model.safetensors).\n"
+      "\n"
+      "Ranking (default), the paper's protocol on a sequence file: the held-out item\n"
+      "(last = test, second last = valid) ranked against 100 sampled items the user\n"
+      "never interacted with; prints HR@10 and NDCG@10.\n"
+      "\n"
+      "--pointwise, on the CoLLM split (../shared/data/collm-ml1m; --data is the split\n"
+      "folder, read as DIR/<split>.tsv, or one split file): each row is scored\n"
+      "sigmoid(user representation of its `history` column (the last maxlen items,\n"
+      "left-padded) . item embedding of item_id); prints AUC and UAUC (mean per-user\n"
+      "AUC over users with both labels) on all, warm and cold rows. History items\n"
+      "beyond the model's item_num are dropped; a candidate beyond it has no\n"
+      "embedding and scores 0.5 (cold). Both counts are reported on stderr.\n"
+      "\n"
+      "--json FILE writes the result as JSON to FILE ('-' or a bare --json: to stdout\n"
+      "instead of the text).");
+  flags.AddString("data", "",
+                  "ranking: the sequence file the model was trained on; --pointwise: a CoLLM "
+                  "split folder or split file",
+                  true);
+  flags.AddString("format", "auto", "ranking: sequence file layout: auto, pairs or lists");
   flags.AddString("model", "", "folder with config.json + model.safetensors", true);
   flags.AddString("split", "test", "test or valid");
-  flags.AddInt("seed", static_cast<int64_t>(e.seed), "random seed (negatives, user sample)");
-  flags.AddInt("eval-users", 0, "evaluate at most N sampled users (0: all)");
+  flags.AddBool("pointwise", "AUC / UAUC on CoLLM rows instead of HR@10 / NDCG@10");
+  flags.AddInt("seed", static_cast<int64_t>(e.seed),
+               "ranking: random seed (negatives, user sample)");
+  flags.AddInt("eval-users", 0, "ranking: evaluate at most N sampled users (0: all)");
+  flags.AddInt("batch-size", 1024, "--pointwise: rows per forward pass");
   flags.AddInt("threads", DefaultThreads(), "libtorch threads (default: all cores)");
-  flags.AddBool("json", "print the result as JSON");
+  flags.AddString("json", "", "write the result as JSON to FILE ('-' or bare --json: stdout)");
+  std::vector<char*> args = BareJsonMeansStdout(argc, argv);
   int code = 0;
-  if (!flags.Parse(argc, argv, first, &code)) return code;
+  if (!flags.Parse(argc, args.data(), first, &code)) return code;
   if (!SetThreads(flags)) return kExitUsage;
   const std::string split_name = flags.GetString("split");
   if (split_name != "test" && split_name != "valid") {
     std::cerr << "error: --split must be test or valid, got \"" << split_name << "\"\n";
     return kExitUsage;
   }
+  const std::string json_target = flags.GetString("json");
+
+  if (flags.GetBool("pointwise")) {
+    const int64_t batch_size = flags.GetInt("batch-size");
+    if (batch_size < 1) {
+      std::cerr << "error: --batch-size must be >= 1, got " << batch_size << "\n";
+      return kExitUsage;
+    }
+    const std::string path = CollmSplitPath(flags.GetString("data"), split_name);
+    StatusOr<model::Sasrec> sasrec = model::LoadSasrecCheckpoint(flags.GetString("model"));
+    if (!sasrec.ok()) return Fail(sasrec.status());
+    StatusOr<std::vector<model::CollmRow>> rows = LoadCollmRows(path);
+    if (!rows.ok()) return Fail(rows.status());
+    const auto start = std::chrono::steady_clock::now();
+    model::SasrecPointwiseStats stats;
+    StatusOr<model::PointwiseReport> report = ScoreCollmRows(*sasrec, *rows, batch_size, &stats);
+    if (!report.ok()) return Fail(report.status());
+    const double seconds = SecondsSince(start);
+    std::cerr << "scored " << rows->size() << " rows in " << seconds << " s\n";
+    if (!json_target.empty()) {
+      Json j = report->ToJson();
+      j.Set("split", Json(split_name));
+      j.Set("data", Json(path));
+      j.Set("model", Json(flags.GetString("model")));
+      j.Set("unknown_items", Json(stats.unknown_items));
+      j.Set("unknown_history", Json(stats.unknown_history));
+      j.Set("seconds", Json(seconds));
+      if (Status s = WriteJsonTarget(json_target, j); !s.ok()) return Fail(s);
+    }
+    if (json_target != "-") std::cout << path << "\n" << report->ToString();
+    return kExitOk;
+  }
+
   e.split = split_name == "test" ? model::EvalSplit::kTest : model::EvalSplit::kValid;
   e.seed = static_cast<uint64_t>(flags.GetInt("seed"));
   e.max_users = flags.GetInt("eval-users");
-
   StatusOr<model::Sasrec> sasrec = model::LoadSasrecCheckpoint(flags.GetString("model"));
   if (!sasrec.ok()) return Fail(sasrec.status());
   StatusOr<model::SplitData> split = LoadSplit(flags.GetString("data"), flags.GetString("format"));
   if (!split.ok()) return Fail(split.status());
   StatusOr<model::RankMetrics> m = model::EvaluateSasrec(*sasrec, *split, e);
   if (!m.ok()) return Fail(m.status());
-  if (flags.GetBool("json")) {
+  if (!json_target.empty()) {
     Json j = MetricsJson(*m);
     j.Set("split", Json(split_name));
     j.Set("seed", Json(static_cast<int64_t>(e.seed)));
-    std::cout << j.Dump() << "\n";
-  } else {
+    if (Status s = WriteJsonTarget(json_target, j); !s.ok()) return Fail(s);
+  }
+  if (json_target != "-") {
     std::printf("%s: HR@10 %.4f NDCG@10 %.4f (%lld users)\n", split_name.c_str(), m->hr,
                 m->ndcg, static_cast<long long>(m->users));
   }
@@ -199,12 +440,19 @@ int RunEvalSasrec(int argc, char** argv, int first) {
 }
 
 int RunExport(int argc, char** argv, int first) {
+  // `export --hybrid CHECKPOINT`: the SASRecLLM bundle (hybrid_commands.cc).
+  for (int i = first; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--hybrid" || arg.rfind("--hybrid=", 0) == 0) return RunExportHybrid(argc, argv, first);
+  }
   FlagSet flags("sasrecllm export --sasrec DIR --out BUNDLE_DIR [--items items.tsv] [flags]",
                 "Writes a serving bundle (manifest.json, catalog.tsv, sasrec.safetensors)\n"
                 "from a pmixer-layout SASRec folder (config.json + model.safetensors), e.g.\n"
                 "../shared/models/sasrec-pmixer-games or a train-sasrec output. The catalog\n"
                 "lists items 1..item_num with the index as the external id and titles from\n"
-                "--items (item_id<TAB>title) when given.");
+                "--items (item_id<TAB>title) when given.\n"
+                "`export --hybrid CHECKPOINT ...` writes a SASRecLLM bundle instead (see\n"
+                "`sasrecllm export --hybrid X --help`).");
   flags.AddString("sasrec", "", "pmixer-layout SASRec folder", true);
   flags.AddString("out", "", "bundle folder to write", true);
   flags.AddString("items", "", "items.tsv with titles (optional)");
@@ -216,35 +464,7 @@ int RunExport(int argc, char** argv, int first) {
   if (!sasrec.ok()) return Fail(sasrec.status());
   const model::SasrecConfig& config = (*sasrec)->config();
 
-  std::unordered_map<int64_t, std::string> titles;
-  // Items the model never saw (ids beyond item_num, e.g. only in valid/test)
-  // go into the catalog as cold items: index 0, known by title only.
-  std::vector<model::CatalogEntry> cold;
-  if (!flags.GetString("items").empty()) {
-    StatusOr<std::vector<model::ItemTitle>> items = model::ReadItemsTsv(flags.GetString("items"));
-    if (!items.ok()) return Fail(items.status());
-    for (auto& item : *items) {
-      if (item.item_id > config.item_num) {
-        cold.push_back({0, std::to_string(item.item_id), std::move(item.title)});
-        continue;
-      }
-      titles[item.item_id] = std::move(item.title);
-    }
-  }
-  if (!cold.empty()) {
-    std::cerr << "export: " << cold.size() << " item(s) of " << flags.GetString("items")
-              << " are beyond the model's item_num " << config.item_num
-              << ": cataloged as cold (title only)\n";
-  }
-  std::vector<model::CatalogEntry> entries;
-  entries.reserve(config.item_num + cold.size());
-  for (int64_t i = 1; i <= config.item_num; ++i) {
-    auto it = titles.find(i);
-    entries.push_back({i, std::to_string(i), it == titles.end() ? "" : it->second});
-  }
-  entries.insert(entries.end(), std::make_move_iterator(cold.begin()),
-                 std::make_move_iterator(cold.end()));
-  StatusOr<model::Catalog> catalog = model::Catalog::FromEntries(std::move(entries));
+  StatusOr<model::Catalog> catalog = CatalogForExport(config.item_num, flags.GetString("items"));
   if (!catalog.ok()) return Fail(catalog.status());
 
   model::BundleManifest manifest;
@@ -266,7 +486,7 @@ int RunExport(int argc, char** argv, int first) {
   const std::string out = flags.GetString("out");
   if (Status s = model::WriteBundle(out, manifest, *catalog, *sasrec); !s.ok()) return Fail(s);
   std::cerr << "wrote bundle " << out << " (" << config.item_num << " items, "
-            << titles.size() << " titles, model_version " << version << ")\n";
+            << catalog->size() << " catalog entries, model_version " << version << ")\n";
   return kExitOk;
 }
 

@@ -85,7 +85,8 @@ absl::StatusOr<v1::RankingMode> ResolveMode(v1::RankingMode requested, bool has_
     case v1::RANKING_MODE_HYBRID:
       if (!has_llm) {
         return absl::FailedPreconditionError(
-            "mode=RANKING_MODE_HYBRID but the bundle has no LLM; use RANKING_MODE_AUTO or "
+            "mode=RANKING_MODE_HYBRID but no LLM is loaded (this server runs the SASRec stage "
+            "only, also for bundles that carry an LLM); use RANKING_MODE_AUTO or "
             "RANKING_MODE_SEQUENTIAL_ONLY");
       }
       // The LLM stage is not implemented in the server yet.

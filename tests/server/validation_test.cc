@@ -101,7 +101,7 @@ TEST(ValidationTest, AutoModeRunsSasrecWhenTheBundleHasNoLlm) {
 TEST(ValidationTest, HybridModeWithoutAnLlmIsAFailedPrecondition) {
   absl::StatusOr<v1::RankingMode> mode = ResolveMode(v1::RANKING_MODE_HYBRID, false);
   EXPECT_EQ(mode.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(mode.status().message(), HasSubstr("bundle has no LLM"));
+  EXPECT_THAT(mode.status().message(), HasSubstr("no LLM is loaded"));
 }
 
 TEST(ValidationTest, UnknownModeIsAnInvalidArgument) {
