@@ -97,6 +97,9 @@ def load(name):
     p = os.path.join(res, name)
     return json.load(open(p)) if os.path.exists(p) else None
 def seconds(name):
+    if name == "tallrec":  # two-stage's first stage
+        p = os.path.join(out, "two-stage", "result.json")
+        return int(json.load(open(p))["stages"][0]["seconds"]) if os.path.exists(p) else None
     p = os.path.join(res, name + ".seconds")
     return int(open(p).read()) if os.path.exists(p) else None
 def valid_auc(key):
@@ -108,7 +111,7 @@ def valid_auc(key):
     stages = json.load(open(p))["stages"]
     return stages[0 if key == "tallrec" else -1]["best_valid_auc"]
 rows = [("SASRec alone (point-wise)", "sasrec", "sasrec")]
-if load("tallrec-test.json"): rows.append(("text-only LoRA (TALLRec-style)", "tallrec", "two-stage"))
+if load("tallrec-test.json"): rows.append(("text-only LoRA (TALLRec-style)", "tallrec", "tallrec"))
 for s in ["two-stage", "two-stage-tune-encoder", "joint"]:
     if load(s + "-test.json"): rows.append(("SASRecLLM " + s, s, s))
 lines = ["| model | valid AUC | test AUC | test UAUC | warm AUC | warm UAUC | cold AUC | cold UAUC | train time |",
