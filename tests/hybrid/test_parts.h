@@ -18,6 +18,7 @@
 #include "model/llm/llama_model.h"
 #include "model/llm/tokenizer.h"
 #include "model/sasrec.h"
+#include "tests/llm/shared_data.h"
 
 namespace sasrecllm::hybrid::testing {
 
@@ -175,23 +176,8 @@ inline bool WriteTinyLlmFolder(const std::string& dir) {
   return std::fclose(f) == 0;
 }
 
-// A fresh temporary directory, removed by the destructor.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "sasrecllm_hybrid_test_XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data()) != nullptr ? pattern : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+// The LLM tests' temporary directory (removed by its destructor).
+using ::sasrecllm::llm::testing::TempDir;
 
 }  // namespace sasrecllm::hybrid::testing
 
