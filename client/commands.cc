@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,6 +20,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "client/auc.h"
+#include "client/collm_scorer.h"
 #include "client/flag_parser.h"
 #include "client/load_generator.h"
 #include "client/util.h"
@@ -355,6 +358,220 @@ int RunScore(GlobalOptions global, const std::vector<std::string>& args) {
     std::printf("%s\n", absl::StrFormat("%-*s  %11.6f  %10.4f  %5s", id_width, c.item_id(),
                                         c.probability(), c.logit(), c.known() ? "yes" : "no")
                             .c_str());
+  }
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------------------
+// score-collm
+
+namespace {
+
+constexpr char kScoreCollmUsage[] =
+    "usage: sasrecllm-client score-collm --data DIR [--split test]\n"
+    "           [--mode auto|sequential|hybrid] [--concurrency 16] [--limit N]\n"
+    "           [--scores OUT.tsv] [--json OUT.json] [--progress-s 2]\n"
+    "Scores every row of a CoLLM-format split (DIR/SPLIT.tsv, or --data FILE itself:\n"
+    "`user_id item_id label timestamp warm history`) through the running server, one\n"
+    "Score RPC per row (history -> the row's item), and prints AUC and UAUC on all,\n"
+    "warm and cold rows as `sasrecllm eval-sasrec --pointwise` / `eval-hybrid` do (AUC\n"
+    "of P(like), ties count half; UAUC = mean per-user AUC over users with both labels).\n"
+    "Histories are cut to the server's max_history most recent ids (SASRec reads no\n"
+    "more). Rows whose item the server does not know (known=false) are left out of\n"
+    "the metrics and counted. Progress goes to stderr; the first failed RPC stops the\n"
+    "run (exit 1, its status code and message).\n"
+    "--scores writes `user_id item_id label warm logit probability` per row (nan when\n"
+    "not scored); --json writes the metrics with the offline tool's keys ('-': stdout\n"
+    "instead of the text).";
+
+// DIR/SPLIT.tsv, or `data` itself when it is a file.
+std::string CollmSplitPath(const std::string& data, const std::string& split) {
+  std::ifstream probe(data + "/" + split + ".tsv");
+  if (probe) return data + "/" + split + ".tsv";
+  std::ifstream file(data);
+  if (file && file.peek() != std::ifstream::traits_type::eof()) return data;  // not a folder
+  return data + "/" + split + ".tsv";  // the reader names it in its error
+}
+
+std::string FormatDuration(double s) {
+  if (!(s >= 0) || s > 1e7) return "?";
+  const int64_t t = static_cast<int64_t>(s + 0.5);
+  if (t < 60) return absl::StrCat(t, " s");
+  if (t < 3600) return absl::StrFormat("%dm%02ds", t / 60, t % 60);
+  return absl::StrFormat("%dh%02dm", t / 3600, t / 60 % 60);
+}
+
+std::string ScoreText(const RowScore& s, bool logit) {
+  if (!s.known) return "nan";
+  return absl::StrFormat("%.9g", logit ? s.logit : s.probability);  // float round trip
+}
+
+absl::Status WriteScores(const std::string& path, const std::vector<CollmRow>& rows,
+                         const std::vector<RowScore>& scores) {
+  std::ofstream out(path);
+  if (!out) return absl::NotFoundError(absl::StrCat("cannot write --scores ", path));
+  out << "user_id\titem_id\tlabel\twarm\tlogit\tprobability\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    out << rows[i].user_id << '\t' << rows[i].item_id << '\t' << rows[i].label << '\t'
+        << (rows[i].warm ? 1 : 0) << '\t' << ScoreText(scores[i], true) << '\t'
+        << ScoreText(scores[i], false) << '\n';
+  }
+  out.close();
+  if (!out) return absl::DataLossError(absl::StrCat("cannot write --scores ", path));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunScoreCollm(GlobalOptions global, const std::vector<std::string>& args) {
+  const std::string command = "score-collm";
+  std::string data, split = "test", mode_name = "auto", scores_path, json_target;
+  int64_t concurrency = 16, limit = 0;
+  double progress_s = 2;
+  FlagParser flags = MakeFlags(kScoreCollmUsage, &global);
+  flags.AddString("data", &data, "CoLLM split folder (SPLIT.tsv inside), or a split file.");
+  flags.AddString("split", &split, "Split name: DIR/SPLIT.tsv.");
+  flags.AddString("mode", &mode_name, "auto, sequential or hybrid.");
+  flags.AddInt("concurrency", &concurrency, "Score RPCs in flight.");
+  flags.AddInt("limit", &limit, "Score only the first N rows (0: all).");
+  flags.AddString("scores", &scores_path, "Write one line per row to this TSV file.");
+  flags.AddString("json", &json_target, "Write the metrics as JSON to this file ('-': stdout).");
+  flags.AddDouble("progress-s", &progress_s, "Seconds between progress lines on stderr (0: none).");
+  if (auto code = ParseOrExit(flags, args, command)) return *code;
+  if (data.empty()) return UsageError(command, "--data is required");
+  if (split.empty()) return UsageError(command, "--split must not be empty");
+  absl::StatusOr<v1::RankingMode> mode = ParseMode(mode_name);
+  if (!mode.ok()) return UsageError(command, std::string(mode.status().message()));
+  if (absl::Status s = CheckTimeout(global); !s.ok()) return UsageError(command, s.ToString());
+  if (concurrency < 1 || concurrency > 100000) {
+    return UsageError(command,
+                      absl::StrCat("--concurrency=", concurrency, ": must be in [1, 100000]"));
+  }
+  if (limit < 0) return UsageError(command, absl::StrCat("--limit=", limit, ": must be >= 0"));
+  if (progress_s < 0) {
+    return UsageError(command, absl::StrCat("--progress-s=", progress_s, ": must be >= 0"));
+  }
+
+  const std::string path = CollmSplitPath(data, split);
+  absl::StatusOr<std::vector<CollmRow>> rows = ReadCollmSplit(path);
+  if (!rows.ok()) return IoError(command, std::string(rows.status().message()));
+  if (limit > 0 && static_cast<size_t>(limit) < rows->size()) rows->resize(limit);
+  int64_t positive = 0, warm = 0;
+  for (const CollmRow& row : *rows) {
+    positive += row.label;
+    warm += row.warm ? 1 : 0;
+  }
+  std::fprintf(stderr, "%s: %zu rows (%s%lld positive, %lld warm, %lld cold)\n", path.c_str(),
+               rows->size(), limit > 0 ? "the first, --limit; " : "",
+               static_cast<long long>(positive), static_cast<long long>(warm),
+               static_cast<long long>(rows->size() - warm));
+
+  std::shared_ptr<grpc::Channel> channel = MakeChannel(global);
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                 std::chrono::milliseconds(global.timeout_ms))) {
+    return RpcError(command, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                          absl::StrCat("cannot connect to ", global.target)));
+  }
+  auto stub = v1::Recommender::NewStub(channel);
+  v1::GetModelInfoResponse info;
+  {
+    grpc::ClientContext context;
+    SetDeadline(global, &context);
+    grpc::Status status = stub->GetModelInfo(&context, v1::GetModelInfoRequest(), &info);
+    if (!status.ok()) return RpcError(command, status);
+  }
+
+  ScoreCollmOptions options;
+  options.concurrency = static_cast<int>(concurrency);
+  options.mode = *mode;
+  options.timeout_ms = global.timeout_ms;
+  options.max_history = info.max_history();
+  if (progress_s > 0) options.progress_interval_s = progress_s;
+  std::function<void(const ScoreProgress&)> progress;
+  if (progress_s > 0) {
+    progress = [](const ScoreProgress& p) {
+      const double rate = p.elapsed_s > 0 ? static_cast<double>(p.done) / p.elapsed_s : 0;
+      const double eta = rate > 0 ? static_cast<double>(p.total - p.done) / rate : -1;
+      std::fprintf(stderr, "score-collm: %zu/%zu rows (%.1f%%), %.1f rows/s, ETA %s\n", p.done,
+                   p.total, p.total > 0 ? 100.0 * p.done / p.total : 100.0, rate,
+                   FormatDuration(eta).c_str());
+    };
+  }
+  absl::StatusOr<ScoreCollmResult> result = ScoreCollmRows(stub.get(), *rows, options, progress);
+  if (!result.ok()) {
+    return RpcError(absl::StrCat(command, ": ", path),
+                    grpc::Status(static_cast<grpc::StatusCode>(result.status().code()),
+                                 std::string(result.status().message())));
+  }
+  const double rows_per_s = result->seconds > 0 ? rows->size() / result->seconds : 0;
+  std::fprintf(stderr,
+               "scored %zu rows in %.2f s (%.1f rows/s, concurrency %lld), mode %s, "
+               "model_version %s\n",
+               rows->size(), result->seconds, rows_per_s, static_cast<long long>(concurrency),
+               ModeName(result->mode).c_str(), result->model_version.c_str());
+  if (result->truncated_histories > 0) {
+    std::fprintf(stderr,
+                 "note: %lld histor(ies) longer than the server's max_history %d: sent "
+                 "their last %d ids\n",
+                 static_cast<long long>(result->truncated_histories), info.max_history(),
+                 info.max_history());
+  }
+  if (result->unknown_history > 0) {
+    std::fprintf(stderr, "note: the server skipped %lld history id(s) unknown to its catalog\n",
+                 static_cast<long long>(result->unknown_history));
+  }
+  if (result->unknown_items > 0) {
+    std::fprintf(stderr,
+                 "note: %lld row(s) whose item the server does not know (known=false) "
+                 "are left out of the metrics\n",
+                 static_cast<long long>(result->unknown_items));
+  }
+
+  std::vector<PointwiseRow> scored;
+  scored.reserve(rows->size());
+  for (size_t i = 0; i < rows->size(); ++i) {
+    if (!result->scores[i].known) continue;
+    const CollmRow& row = (*rows)[i];
+    scored.push_back({row.user_id, row.label, row.warm, result->scores[i].probability});
+  }
+  const PointwiseReport report = EvaluatePointwise(scored);
+
+  if (!scores_path.empty()) {
+    if (absl::Status s = WriteScores(scores_path, *rows, result->scores); !s.ok()) {
+      return IoError(command, std::string(s.message()));
+    }
+  }
+  if (!json_target.empty()) {
+    const std::string json = report.ToJson({
+        {"split", JsonString(split)},
+        {"data", JsonString(path)},
+        {"target", JsonString(global.target)},
+        {"mode", JsonString(ModeName(result->mode))},
+        {"model_version", JsonString(result->model_version)},
+        {"rows_total", absl::StrCat(rows->size())},
+        {"unknown_items", absl::StrCat(result->unknown_items)},
+        {"unknown_history", absl::StrCat(result->unknown_history)},
+        {"truncated_histories", absl::StrCat(result->truncated_histories)},
+        {"concurrency", absl::StrCat(concurrency)},
+        {"seconds", JsonNumber(result->seconds)},
+        {"rows_per_s", JsonNumber(rows_per_s)},
+    });
+    if (json_target == "-") {
+      std::printf("%s\n", json.c_str());
+    } else {
+      std::ofstream out(json_target);
+      out << json << '\n';
+      out.close();
+      if (!out) return IoError(command, absl::StrCat("cannot write --json ", json_target));
+    }
+  }
+  if (json_target != "-") {
+    std::printf("%s (through %s, mode %s)\n%s", path.c_str(), global.target.c_str(),
+                ModeName(result->mode).c_str(), report.ToString().c_str());
+    if (result->unknown_items > 0) {
+      std::printf("(%lld row(s) with an unknown item not scored)\n",
+                  static_cast<long long>(result->unknown_items));
+    }
   }
   return kExitOk;
 }

@@ -26,6 +26,7 @@ struct GlobalOptions {
 
 int RunRecommend(GlobalOptions global, const std::vector<std::string>& args);
 int RunScore(GlobalOptions global, const std::vector<std::string>& args);
+int RunScoreCollm(GlobalOptions global, const std::vector<std::string>& args);
 int RunInfo(GlobalOptions global, const std::vector<std::string>& args);
 int RunHealth(GlobalOptions global, const std::vector<std::string>& args);
 int RunBench(GlobalOptions global, const std::vector<std::string>& args);

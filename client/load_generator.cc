@@ -120,8 +120,10 @@ class LoadRun {
         }
       }
       --outstanding_;
+      // Under the lock: once it is released the dispatcher may see
+      // outstanding_ == 0 and destroy this run.
+      done_.notify_all();
     }
-    done_.notify_all();
   }
 
   v1::Recommender::Stub* const stub_;

@@ -4,6 +4,7 @@
 //   sasrecllm-client --target localhost:50051 recommend --history 1,2,3 --top-k 5
 //   sasrecllm-client health --wait-s 30
 //   sasrecllm-client bench --concurrency 32 --duration-s 10 --json
+//   sasrecllm-client score-collm --data ../shared/data/collm-ml1m --split test --json -
 //
 // Exit codes: 0 ok, 1 RPC or I/O error (status code name on stderr),
 // 2 usage error.
@@ -20,11 +21,12 @@ constexpr char kUsage[] =
     "usage: sasrecllm-client [--target host:port] [--timeout-ms N] COMMAND [flags]\n"
     "\n"
     "Commands:\n"
-    "  recommend  rank items for a history (Recommend)\n"
-    "  score      P(like) of candidates for a history, or a TSV file of requests (Score)\n"
-    "  info       model version, components and limits (GetModelInfo)\n"
-    "  health     grpc.health.v1 Check or Watch; exit 0 only when SERVING\n"
-    "  bench      load generator: closed loop (--concurrency) or open loop (--rate)\n"
+    "  recommend    rank items for a history (Recommend)\n"
+    "  score        P(like) of candidates for a history, or a TSV file of requests (Score)\n"
+    "  score-collm  AUC / UAUC of a CoLLM split scored through the server (Score)\n"
+    "  info         model version, components and limits (GetModelInfo)\n"
+    "  health       grpc.health.v1 Check or Watch; exit 0 only when SERVING\n"
+    "  bench        load generator: closed loop (--concurrency) or open loop (--rate)\n"
     "\n"
     "`sasrecllm-client COMMAND --help` lists a command's flags.\n"
     "Exit codes: 0 ok, 1 RPC or I/O error, 2 usage error.";
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
   if (flags.help_requested()) command_args.push_back("--help");
   if (command == "recommend") return RunRecommend(global, command_args);
   if (command == "score") return RunScore(global, command_args);
+  if (command == "score-collm") return RunScoreCollm(global, command_args);
   if (command == "info") return RunInfo(global, command_args);
   if (command == "health") return RunHealth(global, command_args);
   if (command == "bench") return RunBench(global, command_args);

@@ -8,6 +8,16 @@
 #
 # (.deps/googletest: a copy of Debian's /usr/src/googletest; .deps/shared: the
 # parts of ../shared the checks read.) Results go to $OUT (default /tmp/gpu-check).
+#
+# GPU_PHASES picks what runs after the build (default: all, in this order):
+#   tests   the model tests (SASRECLLM_TEST_DEVICE=cuda)
+#   sasrec  SASRec ranking throughput and train-sasrec on Games
+#   hybrid  stories260K greedy generation on CUDA vs llama2.c's output; eval-hybrid
+#           of a CPU-trained checkpoint (HYBRID_CHECKPOINT, if given) in float32
+#           and bfloat16; train-collm.sh on the full CoLLM split with CUDA
+#           (COLLM_SASREC: a trained SASRec folder to reuse; COLLM_STRATEGIES)
+# GPU_DEADLINE_S (default 540) bounds the whole script's wall time: the long
+# steps get what is left.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/gpu-check}
@@ -28,16 +38,26 @@ cmake -S model -B build-gpu "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release \
 cmake --build build-gpu -j "$(nproc)" >> "$OUT/build.log" 2>&1
 rc=$?; tail -5 "$OUT/build.log"; [ $rc -eq 0 ] || { grep -m20 -B2 -A6 "error" "$OUT/build.log"; exit 1; }
 
-log "model tests (SASRECLLM_TEST_DEVICE=cuda)"
-# Full output (gtest prints and flushes each test), so that a crash shows where.
-for t in build-gpu/tests/*_tests; do
-  name=$(basename "$t")
-  SASRECLLM_TEST_DEVICE=cuda timeout 240 "$t" > "$OUT/$name.log" 2>&1
-  rc=$?
-  echo "$name: exit $rc; last lines:" | tee -a "$OUT/summary.txt"
-  tail -n 4 "$OUT/$name.log" | tee -a "$OUT/summary.txt"
-done
+PHASES=${GPU_PHASES:-tests sasrec hybrid}
+DEADLINE=${GPU_DEADLINE_S:-540}
+left() { echo $((DEADLINE - SECONDS)); }
+has() { [[ " $PHASES " == *" $1 "* ]]; }
 
+if has tests; then
+log "model tests (SASRECLLM_TEST_DEVICE=cuda), in the background"
+# Full output (gtest prints and flushes each test), so that a crash shows where.
+(
+  for t in build-gpu/tests/*_tests; do
+    name=$(basename "$t")
+    OMP_NUM_THREADS=4 SASRECLLM_TEST_DEVICE=cuda timeout 200 "$t" > "$OUT/$name.log" 2>&1
+    rc=$?
+    { echo "$name: exit $rc; last lines:"; tail -n 4 "$OUT/$name.log"; } >> "$OUT/tests-summary.txt"
+  done
+) &
+TESTS_PID=$!
+fi
+
+if has sasrec; then
 log "SASRec ranking throughput (Games checkpoint)"
 B=/tmp/games-bundle
 build-gpu/sasrecllm export --sasrec "$SASRECLLM_SHARED/models/sasrec-pmixer-games" --out $B > /dev/null
@@ -52,4 +72,53 @@ timeout "${TRAIN_SECONDS:-300}" build-gpu/sasrecllm train-sasrec \
   --epochs "${TRAIN_EPOCHS:-200}" --eval-every 20 --threads 4 > "$OUT/train.log" 2>&1
 echo "train exit $?" | tee -a "$OUT/summary.txt"
 grep -E "done|HR@10|best" "$OUT/train.log" | grep -vE "^\s*$" | tail -30 | tee -a "$OUT/summary.txt"
+fi
+
+if has hybrid; then
+CLI=build-gpu/sasrecllm
+S260=$SASRECLLM_SHARED/models/stories260K
+log "stories260K greedy, 200 steps, on CUDA vs llama2.c's greedy_n200.txt"
+$CLI convert-llama2c "$S260/stories260K.bin" "$S260/tok512.bin" build-gpu/collm/llm > /dev/null
+for dt in float32 bfloat16; do
+  $CLI generate --model build-gpu/collm/llm --steps 200 --temperature 0 --device cuda --dtype $dt \
+    > "$OUT/greedy-$dt.txt" 2> "$OUT/greedy-$dt.err"
+  if cmp -s "$OUT/greedy-$dt.txt" "$S260/reference/greedy_n200.txt"; then r=identical; else r=DIFFERENT; fi
+  echo "greedy $dt: $r ($(tail -1 "$OUT/greedy-$dt.err"))" | tee -a "$OUT/summary.txt"
+done
+DATA=$SASRECLLM_SHARED/data/collm-ml1m
+if [ -n "${HYBRID_CHECKPOINT:-}" ]; then
+  log "eval-hybrid on CUDA of the CPU-trained $HYBRID_CHECKPOINT (test split)"
+  rm -rf build-gpu/cpu-checkpoint && cp -r "$HYBRID_CHECKPOINT" build-gpu/cpu-checkpoint
+  # The checkpoint names its base LLM by absolute path: point it at this machine's copy.
+  sed -i "s#\"llm\": \"[^\"]*\"#\"llm\": \"$PWD/build-gpu/collm/llm\"#" build-gpu/cpu-checkpoint/hybrid.json
+  for dt in float32 bfloat16; do
+    timeout 120 $CLI eval-hybrid --model build-gpu/cpu-checkpoint --data "$DATA" --split test \
+      --device cuda --dtype $dt --batch-size 256 --merge-lora --json "$OUT/cpu-joint-test-cuda-$dt.json" \
+      > "$OUT/eval-$dt.log" 2>&1
+    echo "eval-hybrid cuda $dt exit $?: $(tail -3 "$OUT/eval-$dt.log" | tr '\n' ' ')" | tee -a "$OUT/summary.txt"
+  done
+fi
+log "train-collm.sh on the full CoLLM split, CUDA float32 ($(left) s left)"
+mkdir -p build-gpu/collm/sasrec
+[ -n "${COLLM_SASREC:-}" ] && cp -r "$COLLM_SASREC" build-gpu/collm/sasrec/best-valid-auc
+for strategy in ${COLLM_STRATEGIES:-joint two-stage two-stage-tune-encoder}; do
+  [ "$(left)" -gt 40 ] || break
+  BUILD_DIR=build-gpu DEVICE=cuda THREADS=4 SAMPLES=${SAMPLES:-0} VALID_SAMPLES=${VALID_SAMPLES:-0} \
+    EPOCHS=${EPOCHS:-2} EVAL_EVERY=${EVAL_EVERY:-0} STRATEGIES=$strategy \
+    timeout "$(( $(left) - 15 ))" scripts/train-collm.sh > "$OUT/collm-$strategy.log" 2>&1
+  echo "train-collm $strategy exit $?" | tee -a "$OUT/summary.txt"
+  grep -E "rows/s|valid AUC|best" "$OUT/collm-$strategy.log" | tail -8 | tee -a "$OUT/summary.txt"
+done
+mkdir -p "$OUT/collm"
+cp -r build-gpu/collm/results build-gpu/collm/results.md "$OUT/collm/" 2>/dev/null
+for d in build-gpu/collm/*/; do
+  [ -f "$d/result.json" ] && mkdir -p "$OUT/collm/$(basename $d)" &&
+    cp "$d/result.json" "$d/log.jsonl" "$OUT/collm/$(basename $d)/" 2>/dev/null
+done
+cat build-gpu/collm/results.md 2>/dev/null | tee -a "$OUT/summary.txt"
+fi
+if [ -n "${TESTS_PID:-}" ]; then
+  wait "$TESTS_PID"
+  cat "$OUT/tests-summary.txt" | tee -a "$OUT/summary.txt"
+fi
 log "end"

@@ -7,6 +7,7 @@
 // warm up, start serving, mark health SERVING, print "listening on HOST:PORT".
 // SIGTERM / SIGINT: health NOT_SERVING, new RPCs UNAVAILABLE, finish every
 // accepted request, shut down within --drain-timeout-s, exit 0.
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -17,6 +18,7 @@
 #include <thread>
 #include <vector>
 #include <algorithm>
+#include <climits>
 
 #include <torch/torch.h>
 
@@ -31,6 +33,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "model/bundle.h"
+#include "model/hybrid/hybrid_bundle.h"
 #include "server/metrics.h"
 #include "server/recommender_service.h"
 
@@ -41,7 +44,7 @@ ABSL_FLAG(int, metrics_port, 9464,
           "Prometheus port, served at /metrics on --host; 0 turns metrics serving off.");
 ABSL_FLAG(std::string, device, "cpu", "Device for the model: cpu, cuda or cuda:N.");
 ABSL_FLAG(std::string, dtype, "float32", "Model dtype: float32, bfloat16 or float16.");
-ABSL_FLAG(int, max_batch_size, 32, "Most requests per model batch.");
+ABSL_FLAG(int, max_batch_size, 32, "Most requests per SASRec (stage 1) batch.");
 // 500 us measured best on 2 cores for Recommend (history 50): 317 / 1659 / 2458 req/s
 // at concurrency 1 / 8 / 32, against 171 / 965 / 2220 with 2000 us and
 // 343 / 1233 / 2246 with 0 (bench/serving.sh, Games model).
@@ -50,8 +53,17 @@ ABSL_FLAG(int, max_queue_delay_us, 500,
 ABSL_FLAG(int, max_queue_size, 1024,
           "Most queued requests; beyond it requests fail at once with RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, retrieval_k, 20,
-          "Candidates that SASRec retrieves for LLM re-ranking (used by the LLM stage, "
-          "which this server does not run yet).");
+          "Candidates that SASRec retrieves per Recommend for LLM re-ranking (at least top_k).");
+ABSL_FLAG(bool, llm, true,
+          "Load the bundle's LLM stage when it has one (HYBRID and AUTO re-rank with it); "
+          "--llm=false serves SASRec only.");
+ABSL_FLAG(int, llm_max_batch_size, 8, "Most requests per LLM (stage 2) batch.");
+ABSL_FLAG(int, max_batch_tokens, 8192,
+          "Most token positions in one LLM forward pass (requests x padded prompt length): "
+          "bounds the LLM's memory whatever the histories' lengths.");
+ABSL_FLAG(bool, prefix_sharing, true,
+          "Compute each request's prompt prefix once and continue every candidate from it; "
+          "false runs every candidate's whole prompt (for benchmarks).");
 ABSL_FLAG(int, max_top_k, 1000, "Largest top_k a request may ask for.");
 ABSL_FLAG(int, max_candidates, 1000, "Most candidates a request may send.");
 ABSL_FLAG(int, threads, 0,
@@ -129,6 +141,24 @@ int Run() {
   }
   std::shared_ptr<const sasrecllm::model::Bundle> shared_bundle(std::move(bundle).value());
 
+  std::shared_ptr<sasrecllm::hybrid::HybridModel> llm;
+  const std::vector<std::string>& components = shared_bundle->manifest().components;
+  if (absl::GetFlag(FLAGS_llm) &&
+      std::find(components.begin(), components.end(), "llm") != components.end()) {
+    sasrecllm::llm::LlamaModel::Options llm_options;
+    llm_options.device = load_options.device;
+    llm_options.dtype = load_options.dtype;
+    auto loaded = sasrecllm::hybrid::LoadBundleHybridModel(bundle_dir, llm_options);
+    if (!loaded.ok()) {
+      return Fail(absl::StrCat("cannot load the LLM stage of ", bundle_dir, ": ",
+                               loaded.status().ToString(), " (--llm=false serves SASRec only)"));
+    }
+    llm = std::move(loaded).value();
+    std::fprintf(stderr, "LLM stage loaded: %lld layers, hidden %lld\n",
+                 static_cast<long long>(llm->parts().llm->config().num_hidden_layers),
+                 static_cast<long long>(llm->parts().llm->config().hidden_size));
+  }
+
   Metrics metrics({shared_bundle->manifest().model_version, device_name, dtype_name});
 
   ServiceOptions options;
@@ -139,7 +169,13 @@ int Run() {
   options.batcher.max_queue_size = absl::GetFlag(FLAGS_max_queue_size);
   options.device = device_name;
   options.dtype = dtype_name;
-  auto service = RecommenderService::Create(options, shared_bundle, &metrics);
+  options.retrieval_k = absl::GetFlag(FLAGS_retrieval_k);
+  options.llm.batcher.max_batch_size = absl::GetFlag(FLAGS_llm_max_batch_size);
+  options.llm.batcher.max_queue_delay = options.batcher.max_queue_delay;
+  options.llm.batcher.max_queue_size = options.batcher.max_queue_size;
+  options.llm.rerank.max_batch_tokens = absl::GetFlag(FLAGS_max_batch_tokens);
+  options.llm.rerank.share_prefix = absl::GetFlag(FLAGS_prefix_sharing);
+  auto service = RecommenderService::Create(options, shared_bundle, &metrics, nullptr, llm);
   if (!service.ok()) return Fail(service.status().ToString());
   if (absl::Status s = (*service)->Warmup(); !s.ok()) {
     return Fail(absl::StrCat("warm-up failed: ", s.ToString()));
@@ -197,6 +233,12 @@ int Run() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The LLM stage allocates and frees activation tensors of megabytes per
+  // batch; glibc would mmap() and munmap() each one and fault its pages in
+  // again (most of a hybrid request's time on this machine). Keep freed
+  // memory in the heap for reuse instead.
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
   // --help lists this file's flags (absl otherwise looks for a file named
   // after the binary).
   absl::FlagsUsageConfig usage_config;

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <exception>
@@ -70,13 +71,17 @@ class RecommenderService::Call : public grpc::ServerUnaryReactor {
 
 absl::StatusOr<std::unique_ptr<RecommenderService>> RecommenderService::Create(
     const ServiceOptions& options, std::shared_ptr<const model::Bundle> bundle, Metrics* metrics,
-    Clock* clock) {
+    Clock* clock, std::shared_ptr<hybrid::HybridModel> llm) {
   if (bundle == nullptr) return absl::InvalidArgumentError("no bundle");
   if (metrics == nullptr) return absl::InvalidArgumentError("no metrics");
   ServiceOptions resolved = options;
   resolved.limits.max_history = bundle->manifest().max_history;
   if (absl::Status s = resolved.limits.Validate(); !s.ok()) return s;
   if (absl::Status s = resolved.batcher.Validate(); !s.ok()) return s;
+  if (resolved.retrieval_k < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("retrieval_k must be >= 1, got ", resolved.retrieval_k));
+  }
 
   std::unique_ptr<RecommenderService> service(
       new RecommenderService(resolved, std::move(bundle), metrics));
@@ -90,6 +95,15 @@ absl::StatusOr<std::unique_ptr<RecommenderService>> RecommenderService::Create(
   callbacks.on_queue_depth = [metrics](size_t n) { metrics->SetQueueDepth(n); };
   service->batcher_ =
       std::make_unique<Batcher<Work>>(resolved.batcher, std::move(callbacks), clock);
+  if (llm != nullptr) {
+    for (const auto& [name, tensor] : llm->parts().llm->Weights()) {
+      service->llm_parameters_ += tensor.numel();
+    }
+    absl::StatusOr<std::unique_ptr<LlmStage>> stage =
+        LlmStage::Create(resolved.llm, std::move(llm), metrics, clock);
+    if (!stage.ok()) return stage.status();
+    service->llm_stage_ = std::move(stage).value();
+  }
   return service;
 }
 
@@ -107,7 +121,9 @@ RecommenderService::~RecommenderService() { Drain(); }
 
 void RecommenderService::Drain() {
   draining_.store(true);
+  // Stage 1 first: what it still runs may hand work to stage 2.
   if (batcher_ != nullptr) batcher_->Shutdown();
+  if (llm_stage_ != nullptr) llm_stage_->Shutdown();
 }
 
 absl::Status RecommenderService::Warmup() {
@@ -131,20 +147,34 @@ absl::Status RecommenderService::Warmup() {
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("warm-up failed: ", e.what()));
   }
+  if (llm_stage_ != nullptr) {
+    hybrid::RerankQuery llm_query;
+    for (const model::CatalogEntry& e : catalog.entries()) {
+      if (llm_query.history.size() < 3) {
+        llm_query.history.push_back(e.index);
+        llm_query.history_titles.push_back(e.title);
+      } else if (llm_query.candidates.size() < 2) {
+        llm_query.candidates.push_back({e.index, e.title});
+      }
+    }
+    if (absl::Status s = llm_stage_->Warmup(llm_query); !s.ok()) return s;
+  }
   return absl::OkStatus();
 }
 
 int RecommenderService::MapHistory(const google::protobuf::RepeatedPtrField<std::string>& history,
-                                   std::vector<int64_t>* indices) const {
+                                   std::vector<int64_t>* indices,
+                                   std::vector<std::string>* titles) const {
   int unknown = 0;
   indices->reserve(history.size());
   for (const std::string& id : history) {
     const model::CatalogEntry* entry = bundle_->catalog().FindById(id);
     if (entry == nullptr) {
       ++unknown;
-    } else if (entry->index > 0) {  // cold items (index 0) mean nothing to SASRec
-      indices->push_back(entry->index);
+      continue;
     }
+    if (entry->index > 0) indices->push_back(entry->index);  // cold items mean nothing to SASRec
+    if (titles != nullptr) titles->push_back(entry->title);  // but their titles go in the prompt
   }
   return unknown;
 }
@@ -164,7 +194,7 @@ absl::StatusOr<v1::RankingMode> RecommenderService::Admit(const absl::Status& va
                                                           v1::RankingMode requested) const {
   if (draining_.load()) return absl::UnavailableError("the server is shutting down");
   if (!validation.ok()) return validation;
-  return ResolveMode(requested, /*has_llm=*/false);
+  return ResolveMode(requested, /*has_llm=*/llm_stage_ != nullptr);
 }
 
 grpc::ServerUnaryReactor* RecommenderService::Recommend(grpc::CallbackServerContext* context,
@@ -180,16 +210,24 @@ grpc::ServerUnaryReactor* RecommenderService::Recommend(grpc::CallbackServerCont
 
   Work work;
   work.call = call;
+  work.mode = *mode;
   work.recommend_response = response;
-  const int unknown = MapHistory(request->history(), &work.query.history);
+  const bool hybrid = *mode == v1::RANKING_MODE_HYBRID;
+  const int unknown = MapHistory(request->history(), &work.query.history,
+                                 hybrid ? &work.history_titles : nullptr);
   for (int i = 0; i < request->candidates_size(); ++i) {
     const std::string& id = request->candidates(i);
     const model::CatalogEntry* entry = bundle_->catalog().FindById(id);
+    if (entry != nullptr && entry->index == 0 && hybrid) {
+      work.cold_candidates.push_back(entry);  // scored by the LLM from its title
+      continue;
+    }
     if (entry == nullptr || entry->index == 0) {
       call->FinishWith(absl::InvalidArgumentError(
           absl::StrCat("candidates[", i, "]=\"", id, "\" ",
                        entry == nullptr ? "is not in the catalog"
-                                        : "has no SASRec embedding (cold item)")));
+                                        : "has no SASRec embedding (cold item); only "
+                                          "RANKING_MODE_HYBRID can score it")));
       return call;
     }
     work.query.candidates.push_back(entry->index);
@@ -197,10 +235,21 @@ grpc::ServerUnaryReactor* RecommenderService::Recommend(grpc::CallbackServerCont
   if (!request->has_exclude_history() || request->exclude_history()) {
     work.query.exclude = work.query.history;
   }
-  work.query.top_k = EffectiveTopK(*request);
+  work.top_k = EffectiveTopK(*request);
+  if (!hybrid) {
+    work.query.top_k = work.top_k;
+  } else if (!work.query.candidates.empty()) {
+    work.query.top_k = static_cast<int64_t>(work.query.candidates.size());  // score them all
+  } else {
+    work.query.top_k = std::max(options_.retrieval_k, work.top_k);
+  }
   response->set_model_version(bundle_->manifest().model_version);
   response->set_unknown_history_items(unknown);
   response->set_mode(*mode);
+  if (hybrid && work.query.candidates.empty() && !work.cold_candidates.empty()) {
+    RerankWithLlm(std::move(work), {});  // only cold candidates: nothing for SASRec
+    return call;
+  }
   Enqueue(std::move(work));
   return call;
 }
@@ -218,8 +267,11 @@ grpc::ServerUnaryReactor* RecommenderService::Score(grpc::CallbackServerContext*
 
   Work work;
   work.call = call;
+  work.mode = *mode;
   work.score_response = response;
-  const int unknown = MapHistory(request->history(), &work.query.history);
+  const bool hybrid = *mode == v1::RANKING_MODE_HYBRID;
+  const int unknown = MapHistory(request->history(), &work.query.history,
+                                 hybrid ? &work.history_titles : nullptr);
   response->set_model_version(bundle_->manifest().model_version);
   response->set_unknown_history_items(unknown);
   response->set_mode(*mode);
@@ -228,16 +280,25 @@ grpc::ServerUnaryReactor* RecommenderService::Score(grpc::CallbackServerContext*
     v1::ScoredCandidate* scored = response->add_scores();
     scored->set_item_id(id);
     const model::CatalogEntry* entry = bundle_->catalog().FindById(id);
-    if (entry == nullptr || entry->index == 0) {
+    // SASRec cannot score cold items (index 0); the LLM scores them by title.
+    if (entry == nullptr || (entry->index == 0 && !hybrid)) {
       scored->set_known(false);  // probability and logit stay 0
       continue;
     }
     scored->set_known(true);
-    work.query.candidates.push_back(entry->index);
+    if (entry->index == 0) {
+      work.cold_candidates.push_back(entry);
+    } else {
+      work.query.candidates.push_back(entry->index);
+    }
     work.score_positions.push_back(i);
   }
-  if (work.query.candidates.empty()) {  // nothing for the model to do
+  if (work.score_positions.empty()) {  // nothing for the model to do
     call->FinishWith(absl::OkStatus());
+    return call;
+  }
+  if (hybrid) {
+    ScoreWithLlm(std::move(work));
     return call;
   }
   Enqueue(std::move(work));
@@ -264,13 +325,39 @@ grpc::ServerUnaryReactor* RecommenderService::GetModelInfo(
   sasrec->set_parameters(sasrec_parameters_);
   response->set_sasrec_hidden_units(static_cast<int32_t>(config.hidden_units));
   response->set_llm_hidden_size(0);
+  if (llm_stage_ != nullptr) {
+    const hybrid::HybridModel& hybrid_model = llm_stage_->model();
+    const llm::LlamaConfig& llm_config = hybrid_model.parts().llm->config();
+    v1::ComponentInfo* llm = response->add_components();
+    llm->set_name("llm");
+    llm->set_config(absl::StrCat(
+        "layers=", llm_config.num_hidden_layers, " hidden=", llm_config.hidden_size,
+        " heads=", llm_config.num_attention_heads, " kv_heads=", llm_config.num_key_value_heads,
+        " vocab=", llm_config.vocab_size, " yes_token_id=", hybrid_model.yes_token_id(),
+        " retrieval_k=", options_.retrieval_k,
+        " max_batch_tokens=", options_.llm.rerank.max_batch_tokens,
+        " prefix_sharing=", options_.llm.rerank.share_prefix ? "true" : "false"));
+    llm->set_parameters(llm_parameters_);
+    if (hybrid_model.uses_sasrec()) {
+      v1::ComponentInfo* mapping = response->add_components();
+      mapping->set_name("mapping");
+      mapping->set_config(absl::StrCat("d_rec=", hybrid_model.parts().mapping->d_rec(),
+                                       " d_llm=", hybrid_model.parts().mapping->d_llm()));
+      int64_t mapping_parameters = 0;
+      for (const torch::Tensor& p : hybrid_model.parts().mapping->parameters()) {
+        mapping_parameters += p.numel();
+      }
+      mapping->set_parameters(mapping_parameters);
+    }
+    response->set_llm_hidden_size(static_cast<int32_t>(llm_config.hidden_size));
+  }
   response->set_catalog_size(bundle_->catalog().size());
   response->set_max_history(static_cast<int32_t>(options_.limits.max_history));
   response->set_max_top_k(options_.limits.max_top_k);
   response->set_max_candidates(options_.limits.max_candidates);
   response->set_device(options_.device);
   response->set_dtype(options_.dtype);
-  response->set_has_llm(false);
+  response->set_has_llm(llm_stage_ != nullptr);
   call->FinishWith(absl::OkStatus());
   return call;
 }
@@ -281,7 +368,9 @@ void RecommenderService::RunBatch(std::vector<Work> batch) {
   for (Work& work : batch) {
     if (work.recommend_response != nullptr) {
       recommends.push_back(&work);
-      rank_queries.push_back(std::move(work.query));
+      // A hybrid request still needs its history in stage 2.
+      rank_queries.push_back(work.mode == v1::RANKING_MODE_HYBRID ? work.query
+                                                                   : std::move(work.query));
     } else {
       scores.push_back(&work);
       score_queries.push_back(std::move(work.query));
@@ -323,6 +412,10 @@ void RecommenderService::RunBatch(std::vector<Work> batch) {
       work.call->FinishWith(rank_status);
       continue;
     }
+    if (work.mode == v1::RANKING_MODE_HYBRID) {
+      RerankWithLlm(std::move(work), std::move(ranked[i]));
+      continue;
+    }
     for (const model::ScoredItem& item : ranked[i]) {
       v1::RankedItem* out = work.recommend_response->add_items();
       if (const model::CatalogEntry* entry = catalog.FindByIndex(item.index)) {
@@ -358,6 +451,88 @@ void RecommenderService::RunBatch(std::vector<Work> batch) {
     }
     work.call->FinishWith(absl::OkStatus());
   }
+}
+
+void RecommenderService::RerankWithLlm(Work work, std::vector<model::ScoredItem> retrieved) {
+  const model::Catalog& catalog = bundle_->catalog();
+  struct Candidate {
+    const model::CatalogEntry* entry;
+    float retrieval_score;  // 0 for cold items: SASRec cannot score them
+  };
+  auto candidates = std::make_shared<std::vector<Candidate>>();
+  LlmWork llm;
+  for (const model::ScoredItem& item : retrieved) {
+    if (const model::CatalogEntry* entry = catalog.FindByIndex(item.index)) {
+      candidates->push_back({entry, item.score});
+    }
+  }
+  for (const model::CatalogEntry* entry : work.cold_candidates) candidates->push_back({entry, 0.0f});
+  if (candidates->empty()) {
+    work.call->FinishWith(absl::OkStatus());
+    return;
+  }
+  for (const Candidate& c : *candidates) {
+    llm.query.candidates.push_back({c.entry->index, c.entry->title});
+  }
+  llm.query.history = std::move(work.query.history);
+  llm.query.history_titles = std::move(work.history_titles);
+  grpc::CallbackServerContext* context = work.call->context();
+  llm.deadline = DeadlineOf(*context);
+  llm.is_cancelled = [context] { return context->IsCancelled(); };
+  llm.done = [call = work.call, response = work.recommend_response, candidates,
+              top_k = work.top_k](absl::StatusOr<std::vector<float>> logits) {
+    if (!logits.ok()) {
+      call->FinishWith(logits.status());
+      return;
+    }
+    std::vector<size_t> order(candidates->size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return (*logits)[a] > (*logits)[b]; });
+    if (order.size() > static_cast<size_t>(top_k)) order.resize(top_k);
+    for (size_t i : order) {
+      const Candidate& c = (*candidates)[i];
+      v1::RankedItem* out = response->add_items();
+      out->set_item_id(c.entry->item_id);
+      out->set_title(c.entry->title);
+      out->set_score((*logits)[i]);
+      out->set_retrieval_score(c.retrieval_score);
+      out->set_llm_score((*logits)[i]);
+    }
+    call->FinishWith(absl::OkStatus());
+  };
+  llm_stage_->Enqueue(std::move(llm));
+}
+
+void RecommenderService::ScoreWithLlm(Work work) {
+  const model::Catalog& catalog = bundle_->catalog();
+  LlmWork llm;
+  // The known candidates, in request order (cold ones too: scored by title).
+  for (int position : work.score_positions) {
+    const model::CatalogEntry* entry =
+        catalog.FindById(work.score_response->scores(position).item_id());
+    llm.query.candidates.push_back({entry->index, entry->title});
+  }
+  llm.query.history = std::move(work.query.history);
+  llm.query.history_titles = std::move(work.history_titles);
+  grpc::CallbackServerContext* context = work.call->context();
+  llm.deadline = DeadlineOf(*context);
+  llm.is_cancelled = [context] { return context->IsCancelled(); };
+  llm.done = [call = work.call, out = work.score_response,
+              positions = std::move(work.score_positions)](
+                 absl::StatusOr<std::vector<float>> logits) {
+    if (!logits.ok()) {
+      call->FinishWith(logits.status());
+      return;
+    }
+    for (size_t j = 0; j < positions.size(); ++j) {
+      v1::ScoredCandidate* scored = out->mutable_scores(positions[j]);
+      scored->set_logit((*logits)[j]);
+      scored->set_probability(Sigmoid((*logits)[j]));
+    }
+    call->FinishWith(absl::OkStatus());
+  };
+  llm_stage_->Enqueue(std::move(llm));
 }
 
 }  // namespace sasrecllm::server

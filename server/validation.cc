@@ -85,12 +85,10 @@ absl::StatusOr<v1::RankingMode> ResolveMode(v1::RankingMode requested, bool has_
     case v1::RANKING_MODE_HYBRID:
       if (!has_llm) {
         return absl::FailedPreconditionError(
-            "mode=RANKING_MODE_HYBRID but no LLM is loaded (this server runs the SASRec stage "
-            "only, also for bundles that carry an LLM); use RANKING_MODE_AUTO or "
-            "RANKING_MODE_SEQUENTIAL_ONLY");
+            "mode=RANKING_MODE_HYBRID but no LLM is loaded (the bundle has none, or the server "
+            "runs with --llm=false); use RANKING_MODE_AUTO or RANKING_MODE_SEQUENTIAL_ONLY");
       }
-      // The LLM stage is not implemented in the server yet.
-      return absl::UnimplementedError("mode=RANKING_MODE_HYBRID is not served yet");
+      return v1::RANKING_MODE_HYBRID;
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("mode=", static_cast<int>(requested), " is not a known RankingMode"));

@@ -42,8 +42,7 @@ absl::Status ValidateRecommendRequest(const v1::RecommendRequest& request,
 absl::Status ValidateScoreRequest(const v1::ScoreRequest& request, const RequestLimits& limits);
 
 // The mode that will run: AUTO -> HYBRID with an LLM, else SEQUENTIAL_ONLY.
-// HYBRID without an LLM: FAILED_PRECONDITION. Until the LLM stage exists
-// (has_llm is always false) this is SEQUENTIAL_ONLY or an error.
+// HYBRID without an LLM: FAILED_PRECONDITION.
 absl::StatusOr<v1::RankingMode> ResolveMode(v1::RankingMode requested, bool has_llm);
 
 // request.top_k(), or kDefaultTopK when it is 0. Precondition: validated.

@@ -63,38 +63,65 @@ StatusOr<EncodedPrompt> HybridModel::Encode(const HybridExample& example) const 
   return out;
 }
 
+torch::Tensor HybridModel::SasrecInput(
+    const std::vector<const std::vector<int64_t>*>& histories) const {
+  const model::Sasrec& sasrec = parts_.sasrec;
+  const int64_t n = static_cast<int64_t>(histories.size());
+  const int64_t maxlen = sasrec->config().maxlen;
+  const int64_t item_num = sasrec->config().item_num;
+  torch::Tensor log_seqs = torch::zeros({n, maxlen}, torch::kLong);  // [N, maxlen]
+  auto seq = log_seqs.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<int64_t> known;
+    for (int64_t item : *histories[i]) {
+      if (item >= 1 && item <= item_num) known.push_back(item);
+    }
+    const int64_t len = std::min<int64_t>(static_cast<int64_t>(known.size()), maxlen);
+    for (int64_t j = 0; j < len; ++j) seq[i][maxlen - len + j] = known[known.size() - len + j];
+  }
+  return log_seqs.to(parts_.llm->options().device);
+}
+
+torch::Tensor HybridModel::SasrecItems(const std::vector<int64_t>& items) const {
+  const int64_t item_num = parts_.sasrec->config().item_num;
+  std::vector<int64_t> valid;
+  valid.reserve(items.size());
+  for (int64_t t : items) valid.push_back(t >= 1 && t <= item_num ? t : 0);
+  return torch::tensor(valid, torch::kLong).to(parts_.llm->options().device);  // [N]
+}
+
 std::pair<torch::Tensor, torch::Tensor> HybridModel::SlotEmbeddings(
     const std::vector<HybridExample>& batch) {
   if (!uses_sasrec_) return {};
-  model::Sasrec& sasrec = parts_.sasrec;
   const int64_t b = static_cast<int64_t>(batch.size());
-  const int64_t maxlen = sasrec->config().maxlen;
-  const int64_t item_num = sasrec->config().item_num;
-  const torch::Device device = parts_.llm->options().device;
-
-  // SASRec's input: the last maxlen known items, left-padded with 0.
-  torch::Tensor log_seqs = torch::zeros({b, maxlen}, torch::kLong);  // [B, maxlen]
-  torch::Tensor targets = torch::zeros({b}, torch::kLong);            // [B]
-  auto seq = log_seqs.accessor<int64_t, 2>();
-  for (int64_t i = 0; i < b; ++i) {
-    std::vector<int64_t> known;
-    for (int64_t item : batch[i].history) {
-      if (item >= 1 && item <= item_num) known.push_back(item);
-    }
-    const int64_t n = std::min<int64_t>(static_cast<int64_t>(known.size()), maxlen);
-    for (int64_t j = 0; j < n; ++j) seq[i][maxlen - n + j] = known[known.size() - n + j];
-    const int64_t t = batch[i].target;
-    targets[i] = (t >= 1 && t <= item_num) ? t : 0;
+  std::vector<const std::vector<int64_t>*> histories;
+  std::vector<int64_t> targets;
+  for (const HybridExample& e : batch) {
+    histories.push_back(&e.history);
+    targets.push_back(e.target);
   }
-  log_seqs = log_seqs.to(device);
-  torch::Tensor user = sasrec->UserRepresentation(log_seqs);                    // [B, d_rec]
-  torch::Tensor item = sasrec->ItemEmbeddings().index_select(0, targets.to(device));  // [B, d_rec]
+  model::Sasrec& sasrec = parts_.sasrec;
+  torch::Tensor user = sasrec->UserRepresentation(SasrecInput(histories));          // [B, d_rec]
+  torch::Tensor item = sasrec->ItemEmbeddings().index_select(0, SasrecItems(targets));  // [B, d_rec]
   torch::Tensor both = parts_.mapping->forward(torch::cat({user, item}, 0));   // [2B, D_llm]
   torch::Tensor user_vec = parts_.prompt_template.has_user_slot() ? both.narrow(0, 0, b)
                                                                   : torch::Tensor();
   torch::Tensor item_vec = parts_.prompt_template.has_item_slot() ? both.narrow(0, b, b)
                                                                   : torch::Tensor();
   return {user_vec, item_vec};
+}
+
+torch::Tensor HybridModel::UserSlotVectors(
+    const std::vector<const std::vector<int64_t>*>& histories) {
+  if (!parts_.prompt_template.has_user_slot() || histories.empty()) return torch::Tensor();
+  torch::Tensor user = parts_.sasrec->UserRepresentation(SasrecInput(histories));  // [N, d_rec]
+  return parts_.mapping->forward(user);                                             // [N, D_llm]
+}
+
+torch::Tensor HybridModel::ItemSlotVectors(const std::vector<int64_t>& items) {
+  if (!parts_.prompt_template.has_item_slot() || items.empty()) return torch::Tensor();
+  torch::Tensor item = parts_.sasrec->ItemEmbeddings().index_select(0, SasrecItems(items));  // [N, d_rec]
+  return parts_.mapping->forward(item);  // [N, D_llm]
 }
 
 StatusOr<torch::Tensor> HybridModel::YesLogits(const std::vector<HybridExample>& batch,

@@ -81,6 +81,14 @@ class HybridModel {
   // (undefined when the template lacks the slot). Differentiable.
   std::pair<torch::Tensor, torch::Tensor> SlotEmbeddings(const std::vector<HybridExample>& batch);
 
+  // The same vectors computed apart (serving: one user vector per request,
+  // one item vector per candidate). Histories: SASRec indices, oldest first
+  // (indices outside 1..item_num are skipped); items: 0 = cold. Returns
+  // [N, D_llm] on the LLM's device, or an undefined tensor when the template
+  // lacks that slot.
+  torch::Tensor UserSlotVectors(const std::vector<const std::vector<int64_t>*>& histories);
+  torch::Tensor ItemSlotVectors(const std::vector<int64_t>& items);
+
   const Parts& parts() const { return parts_; }
   Parts& mutable_parts() { return parts_; }
   const PromptBuilder& prompt_builder() const { return builder_; }
@@ -89,6 +97,11 @@ class HybridModel {
 
  private:
   HybridModel(Parts parts, PromptBuilder builder, int yes_id);
+  // SASRec's input for `histories`: the last maxlen known items, left-padded
+  // with 0: [N, maxlen] int64 on the LLM's device.
+  torch::Tensor SasrecInput(const std::vector<const std::vector<int64_t>*>& histories) const;
+  // Valid SASRec indices of `items` (others -> 0): [N] int64 on the LLM's device.
+  torch::Tensor SasrecItems(const std::vector<int64_t>& items) const;
 
   Parts parts_;
   PromptBuilder builder_;

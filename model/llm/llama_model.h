@@ -73,7 +73,7 @@ class KvCache {
 
 enum class LogitsMode {
   kAll,   // logits for every input position: [B, T, V]
-  kLast,  // logits for the last input position only: [B, 1, V]
+  kLast,  // logits for the last input position only: [B, 1, V] (see last_positions)
   kNone,  // no lm_head (e.g. prefilling a shared prefix): an undefined tensor
 };
 
@@ -85,8 +85,10 @@ struct ForwardArgs {
   // start = the cache's length, or start_pos without a cache).
   torch::Tensor position_ids;
   // Optional [B, S] (S = cache length before the call + T) bool/int, nonzero =
-  // this key position may be attended to (0 = padding). Combined with the
-  // causal mask. Default: every position is real.
+  // this key position may be attended to (0 = padding), combined with the
+  // causal mask. Or [B, T, S]: query t may attend to key s, replacing the
+  // causal mask (e.g. independent continuations of one prefix packed in one
+  // row). Default: every position is real, causal attention.
   torch::Tensor attention_mask;
   // Position of input token 0 when there is no cache. With a cache, must be
   // -1 (= the cache's length) or <= the cache's length (earlier positions
@@ -95,6 +97,7 @@ struct ForwardArgs {
   LogitsMode logits = LogitsMode::kAll;
   // Optional [B] int64: with kLast, the input position (0..T-1) whose logits
   // are returned for each row (e.g. the last real token of right-padded rows).
+  // [B, K]: K positions per row, logits [B, K, V].
   torch::Tensor last_positions;
   // Optional [K] int64 vocabulary ids: logits only for these columns
   // ([B, T', K]), e.g. the "Yes" token of a scoring prompt.

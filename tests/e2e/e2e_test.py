@@ -11,9 +11,12 @@
 4. Checks INVALID_ARGUMENT for negative / huge top_k, over-long history, too
    many candidates and empty ids; that unknown history ids are counted, not
    fatal; and usage errors exit 2.
-5. Reads /metrics and checks the fixed metric names.
-6. SIGTERM -> exit code 0.
-7. A second server with --max-queue-size 1 and a long --max-queue-delay-us
+5. `score-collm` over a tiny CoLLM-format split made from the synthetic
+   sequences gives the AUC / UAUC (all, warm, cold) of the offline
+   `sasrecllm eval-sasrec --pointwise` on the same bundle's SASRec, to 1e-4.
+6. Reads /metrics and checks the fixed metric names.
+7. SIGTERM -> exit code 0.
+8. A second server with --max-queue-size 1 and a long --max-queue-delay-us
    answers RESOURCE_EXHAUSTED under a burst from `sasrecllm-client bench`.
 
 Python 3 standard library only. Any mismatch exits 1 (it never skips).
@@ -22,6 +25,7 @@ Python 3 standard library only. Any mismatch exits 1 (it never skips).
 import json
 import math
 import os
+import random
 import re
 import shutil
 import signal
@@ -162,7 +166,7 @@ def make_bundle(build, work):
                 item_ids.append(cols[0])
     if len(item_ids) < 30:
         raise Fatal(f"items.tsv has only {len(item_ids)} items")
-    return bundle, item_ids
+    return bundle, item_ids, data
 
 
 def check_rpcs(client, items, work):
@@ -285,6 +289,79 @@ def check_rpcs(client, items, work):
           f"open-loop score bench at 40 req/s: {b.get('ok')} ok, {b.get('errors')} errors")
 
 
+def make_collm_split(data, work, users=60, seed=7):
+    """A tiny CoLLM-format split (test.tsv) from the synthetic sequences, seeded:
+    per user two positives (the item that followed a random prefix) and two
+    negatives (an item the user never saw), history = the prefix (some longer
+    than the bundle's max_history, one empty); every third user is cold."""
+    rng = random.Random(seed)
+    seqs = {}
+    with open(os.path.join(data, "sequences.txt")) as f:
+        for line in f:  # `user item` or `user item1 item2 ...`
+            tok = line.split()
+            if len(tok) >= 2:
+                seqs.setdefault(tok[0], []).extend(tok[1:])
+    items = sorted({i for s in seqs.values() for i in s}, key=int)
+    out = os.path.join(work, "collm")
+    os.makedirs(out, exist_ok=True)
+    lines = ["user_id\titem_id\tlabel\ttimestamp\twarm\thistory"]
+    for n, user in enumerate(sorted(seqs, key=int)[:users]):
+        seq = seqs[user]
+        for k in range(4):
+            cut = 0 if n == 0 and k == 0 else rng.randrange(1, len(seq))
+            if k < 2:
+                item, label = seq[cut], 1
+            else:
+                item, label = rng.choice([i for i in items if i not in seq]), 0
+            lines.append(f"{user}\t{item}\t{label}\t{1000 + len(lines)}\t{int(n % 3 != 0)}\t"
+                         + " ".join(seq[:cut]))
+    with open(os.path.join(out, "test.tsv"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return out, len(lines) - 1
+
+
+def check_score_collm(build, client, bundle, data, work):
+    """Issue 5, short: AUC through the service == AUC offline (sequential)."""
+    log("== score-collm vs eval-sasrec --pointwise")
+    split, n_rows = make_collm_split(data, work)
+    served_json, scores_tsv = os.path.join(work, "served.json"), os.path.join(work, "served.tsv")
+    rc, out, err = client("score-collm", "--data", split, "--split", "test", "--mode", "sequential",
+                          "--concurrency", "8", "--json", served_json, "--scores", scores_tsv)
+    if not check(rc == 0, f"score-collm over {n_rows} rows (exit {rc}: {err.strip()[-300:]})"):
+        return
+    check("all   AUC" in out and "cold  AUC" in out, "score-collm prints all / warm / cold lines")
+    served = json.load(open(served_json))
+    # eval-sasrec reads a pmixer folder (config.json + model.safetensors), not a
+    # bundle: assemble one from the bundle's own SASRec, as bench/score-collm.sh does.
+    sasrec = os.path.join(work, "bundle-sasrec")
+    os.makedirs(sasrec, exist_ok=True)
+    with open(os.path.join(bundle, "manifest.json")) as f:
+        manifest = json.load(f)
+    with open(os.path.join(sasrec, "config.json"), "w") as f:
+        json.dump(manifest["sasrec"], f)
+    os.symlink(os.path.join(bundle, "sasrec.safetensors"), os.path.join(sasrec, "model.safetensors"))
+    offline_json = os.path.join(work, "offline.json")
+    run([os.path.join(build, "sasrecllm"), "eval-sasrec", "--pointwise", "--data", split,
+         "--split", "test", "--model", sasrec, "--threads", "2", "--json", offline_json])
+    offline = json.load(open(offline_json))
+    check(served.get("mode") == "sequential" and served.get("unknown_items") == 0,
+          f"served in mode {served.get('mode')}, {served.get('unknown_items')} unknown items")
+    check(served.get("truncated_histories", 0) > 0,
+          f"{served.get('truncated_histories')} histories cut to max_history (as SASRec's maxlen)")
+    for subset in ("all", "warm", "cold"):
+        s, o = served.get(subset, {}), offline.get(subset, {})
+        check(s.get("rows") == o.get("rows") and s.get("uauc_users") == o.get("uauc_users"),
+              f"{subset}: {s.get('rows')} rows, {s.get('uauc_users')} UAUC users on both sides")
+        for key in ("auc", "uauc"):
+            a, b = s.get(key), o.get(key)
+            check(a is not None and b is not None and abs(a - b) <= 1e-4,
+                  f"{subset} {key.upper()}: served {a} vs offline {b} (|diff| <= 1e-4)")
+    with open(scores_tsv) as f:
+        lines = f.read().splitlines()
+    check(lines[0].split("\t") == ["user_id", "item_id", "label", "warm", "logit", "probability"]
+          and len(lines) == n_rows + 1, f"--scores writes a header and {n_rows} rows ({len(lines)} lines)")
+
+
 EXPECTED_METRICS = [
     "sasrecllm_requests_total", "sasrecllm_request_duration_seconds",
     "sasrecllm_queue_duration_seconds", "sasrecllm_batch_size",
@@ -400,11 +477,12 @@ def main():
     log(f"work dir: {work}")
     server = None
     try:
-        bundle, items = make_bundle(build, work)
+        bundle, items, data = make_bundle(build, work)
         server = Server(os.path.join(build, "sasrecllm-server"), bundle, ["--threads", "2"],
                         os.path.join(work, "server.log"))
         client = Client(client_binary, server.wait_listening())
         check_rpcs(client, items, work)
+        check_score_collm(build, client, bundle, data, work)
         check_metrics(server.metrics_port)
         log("== SIGTERM")
         rc = server.terminate()

@@ -1,0 +1,259 @@
+#include "model/hybrid/hybrid_reranker.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace sasrecllm::hybrid {
+
+HybridReranker::HybridReranker(std::shared_ptr<HybridModel> model, RerankOptions options)
+    : model_(std::move(model)), options_(options) {
+  options_.max_batch_tokens = std::max<int64_t>(options_.max_batch_tokens, 1);
+}
+
+StatusOr<std::vector<std::vector<float>>> HybridReranker::YesLogits(
+    const std::vector<RerankQuery>& queries, const std::function<bool(size_t)>& skip,
+    RerankStats* stats) {
+  RerankStats local;
+  if (stats == nullptr) stats = &local;
+  std::vector<std::vector<float>> logits(queries.size());
+  for (size_t q = 0; q < queries.size(); ++q) logits[q].assign(queries[q].candidates.size(), 0.0f);
+  std::vector<bool> dropped(queries.size(), false);
+  // True when query q is (now) dropped: asked once per batch it is in.
+  auto is_dropped = [&](size_t q) {
+    if (!dropped[q] && skip && skip(q)) {
+      dropped[q] = true;
+      ++stats->skipped_queries;
+    }
+    return dropped[q];
+  };
+  const PromptBuilder& builder = model_->prompt_builder();
+  const int64_t budget = options_.max_batch_tokens;
+
+  // Tokenize every prompt part once.
+  std::vector<Encoded> encoded(queries.size());
+  for (size_t q = 0; q < queries.size(); ++q) {
+    if (queries[q].candidates.empty()) continue;
+    SASRECLLM_ASSIGN_OR_RETURN(encoded[q].prefix, builder.BuildPrefix(queries[q].history_titles));
+    for (const RerankCandidate& c : queries[q].candidates) {
+      SASRECLLM_ASSIGN_OR_RETURN(PromptTokens suffix, builder.BuildSuffix(c.title));
+      encoded[q].suffixes.push_back(std::move(suffix));
+    }
+  }
+
+  if (options_.share_prefix) {
+    // Pieces: a query's candidates, split where prefix + suffixes would
+    // exceed the budget on their own.
+    std::vector<Piece> pieces;
+    for (size_t q = 0; q < queries.size(); ++q) {
+      const int64_t prefix = static_cast<int64_t>(encoded[q].prefix.ids.size());
+      Piece piece{q, 0, 0, 0};
+      for (size_t c = 0; c < encoded[q].suffixes.size(); ++c) {
+        const int64_t len = static_cast<int64_t>(encoded[q].suffixes[c].ids.size());
+        if (c > piece.begin && prefix + piece.suffix_tokens + len > budget) {
+          pieces.push_back(piece);
+          piece = Piece{q, c, c, 0};
+        }
+        piece.end = c + 1;
+        piece.suffix_tokens += len;
+      }
+      if (piece.end > piece.begin) pieces.push_back(piece);
+    }
+    // Batches of pieces, in order, while rows x (longest prefix + longest
+    // suffix run) fits the budget.
+    std::vector<Piece> batch;
+    int64_t max_prefix = 0, max_suffix = 0;
+    auto flush = [&]() -> Status {
+      std::vector<Piece> live;
+      for (const Piece& p : batch) {
+        if (!is_dropped(p.query)) live.push_back(p);
+      }
+      batch.clear();
+      max_prefix = max_suffix = 0;
+      if (live.empty()) return OkStatus();
+      return RunSharedBatch(queries, encoded, live, &logits, stats);
+    };
+    for (const Piece& p : pieces) {
+      const int64_t prefix = static_cast<int64_t>(encoded[p.query].prefix.ids.size());
+      const int64_t rows = static_cast<int64_t>(batch.size()) + 1;
+      const int64_t cost =
+          rows * (std::max(max_prefix, prefix) + std::max(max_suffix, p.suffix_tokens));
+      if (!batch.empty() && cost > budget) SASRECLLM_RETURN_IF_ERROR(flush());
+      batch.push_back(p);
+      max_prefix = std::max(max_prefix, prefix);
+      max_suffix = std::max(max_suffix, p.suffix_tokens);
+    }
+    SASRECLLM_RETURN_IF_ERROR(flush());
+  } else {
+    // One row per (query, candidate): its whole prompt.
+    std::vector<std::pair<size_t, size_t>> batch;
+    int64_t max_len = 0;
+    auto flush = [&]() -> Status {
+      std::vector<std::pair<size_t, size_t>> live;
+      for (const auto& pair : batch) {
+        if (!is_dropped(pair.first)) live.push_back(pair);
+      }
+      batch.clear();
+      max_len = 0;
+      if (live.empty()) return OkStatus();
+      return RunUnsharedBatch(queries, encoded, live, &logits, stats);
+    };
+    for (size_t q = 0; q < queries.size(); ++q) {
+      const int64_t prefix = static_cast<int64_t>(encoded[q].prefix.ids.size());
+      for (size_t c = 0; c < encoded[q].suffixes.size(); ++c) {
+        const int64_t len = prefix + static_cast<int64_t>(encoded[q].suffixes[c].ids.size());
+        const int64_t rows = static_cast<int64_t>(batch.size()) + 1;
+        if (!batch.empty() && rows * std::max(max_len, len) > budget) {
+          SASRECLLM_RETURN_IF_ERROR(flush());
+        }
+        batch.emplace_back(q, c);
+        max_len = std::max(max_len, len);
+      }
+    }
+    SASRECLLM_RETURN_IF_ERROR(flush());
+  }
+  for (size_t q = 0; q < queries.size(); ++q) {
+    if (dropped[q]) logits[q].clear();
+  }
+  return logits;
+}
+
+Status HybridReranker::RunSharedBatch(const std::vector<RerankQuery>& queries,
+                                      const std::vector<Encoded>& encoded,
+                                      const std::vector<Piece>& pieces,
+                                      std::vector<std::vector<float>>* logits,
+                                      RerankStats* stats) {
+  const llm::LlamaModel& llm = *model_->parts().llm;
+  const torch::Device device = llm.options().device;
+  const int64_t rows = static_cast<int64_t>(pieces.size());
+  int64_t prefix_max = 0, suffix_max = 0, candidates_max = 0;
+  for (const Piece& p : pieces) {
+    prefix_max = std::max<int64_t>(prefix_max, encoded[p.query].prefix.ids.size());
+    suffix_max = std::max(suffix_max, p.suffix_tokens);
+    candidates_max = std::max<int64_t>(candidates_max, p.end - p.begin);
+  }
+  const int64_t keys = prefix_max + suffix_max;  // S of the continuation pass
+  try {
+    torch::NoGradGuard no_grad;
+    // 1. The prefixes, right-padded ([R, P]); the padding is never attended to.
+    torch::Tensor prefix_ids = torch::zeros({rows, prefix_max}, torch::kLong);  // [R, P]
+    auto prefix_a = prefix_ids.accessor<int64_t, 2>();
+    std::vector<const std::vector<int64_t>*> histories;
+    std::vector<int64_t> user_rows, user_cols;
+    for (int64_t r = 0; r < rows; ++r) {
+      const PromptTokens& prefix = encoded[pieces[r].query].prefix;
+      for (size_t j = 0; j < prefix.ids.size(); ++j) prefix_a[r][j] = prefix.ids[j];
+      histories.push_back(&queries[pieces[r].query].history);
+      if (prefix.slot >= 0) user_rows.push_back(r), user_cols.push_back(prefix.slot);
+    }
+    SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor prefix_embeds, llm.Embed(prefix_ids));  // [R, P, D]
+    torch::Tensor user_vec = model_->UserSlotVectors(histories);                    // [R, D]
+    if (user_vec.defined() && !user_rows.empty()) {
+      torch::Tensor r = torch::tensor(user_rows, torch::kLong).to(device);
+      torch::Tensor c = torch::tensor(user_cols, torch::kLong).to(device);
+      prefix_embeds.index_put_({r, c}, user_vec.index_select(0, r).to(prefix_embeds.scalar_type()));
+    }
+    SASRECLLM_ASSIGN_OR_RETURN(llm::KvCache cache, llm.NewCache(rows, keys));
+    llm::ForwardArgs prefill;
+    prefill.inputs_embeds = prefix_embeds;
+    prefill.logits = llm::LogitsMode::kNone;
+    SASRECLLM_RETURN_IF_ERROR(llm.Forward(prefill, &cache).status());
+
+    // 2. Every piece's suffixes packed in its row ([R, T]), each seeing its
+    //    own prefix and its own earlier tokens only.
+    torch::Tensor ids = torch::zeros({rows, suffix_max}, torch::kLong);        // [R, T]
+    torch::Tensor positions = torch::zeros({rows, suffix_max}, torch::kLong);  // [R, T]
+    torch::Tensor mask = torch::zeros({rows, suffix_max, keys}, torch::kBool);  // [R, T, S]
+    torch::Tensor last = torch::zeros({rows, candidates_max}, torch::kLong);   // [R, K]
+    auto ids_a = ids.accessor<int64_t, 2>();
+    auto pos_a = positions.accessor<int64_t, 2>();
+    auto last_a = last.accessor<int64_t, 2>();
+    bool* mask_data = mask.data_ptr<bool>();
+    std::vector<int64_t> items, item_rows, item_cols;
+    for (int64_t r = 0; r < rows; ++r) {
+      const Piece& p = pieces[r];
+      const Encoded& e = encoded[p.query];
+      const int64_t prefix_len = static_cast<int64_t>(e.prefix.ids.size());
+      int64_t offset = 0;
+      for (size_t c = p.begin; c < p.end; ++c) {
+        const PromptTokens& suffix = e.suffixes[c];
+        const int64_t len = static_cast<int64_t>(suffix.ids.size());
+        for (int64_t j = 0; j < len; ++j) {
+          ids_a[r][offset + j] = suffix.ids[j];
+          pos_a[r][offset + j] = prefix_len + j;
+          bool* row = mask_data + (r * suffix_max + offset + j) * keys;
+          std::fill(row, row + prefix_len, true);                        // the prefix
+          std::fill(row + prefix_max + offset, row + prefix_max + offset + j + 1, true);  // itself
+        }
+        last_a[r][c - p.begin] = offset + len - 1;
+        if (suffix.slot >= 0) {
+          items.push_back(queries[p.query].candidates[c].item);
+          item_rows.push_back(r);
+          item_cols.push_back(offset + suffix.slot);
+        }
+        offset += len;
+      }
+      for (int64_t j = offset; j < suffix_max; ++j) {  // padding: attend to key 0, never read
+        mask_data[(r * suffix_max + j) * keys] = true;
+      }
+    }
+    SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor embeds, llm.Embed(ids));  // [R, T, D]
+    torch::Tensor item_vec = model_->ItemSlotVectors(items);           // [N, D]
+    if (item_vec.defined()) {
+      torch::Tensor r = torch::tensor(item_rows, torch::kLong).to(device);
+      torch::Tensor c = torch::tensor(item_cols, torch::kLong).to(device);
+      embeds.index_put_({r, c}, item_vec.to(embeds.scalar_type()));
+    }
+    llm::ForwardArgs next;
+    next.inputs_embeds = embeds;
+    next.position_ids = positions;
+    next.attention_mask = mask;
+    next.logits = llm::LogitsMode::kLast;
+    next.last_positions = last;
+    next.logit_ids = torch::tensor({static_cast<int64_t>(model_->yes_token_id())}, torch::kLong);
+    SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor out, llm.Forward(next, &cache));  // [R, K, 1]
+    out = out.view({rows, candidates_max}).to(torch::kCPU).contiguous();
+    auto out_a = out.accessor<float, 2>();
+    for (int64_t r = 0; r < rows; ++r) {
+      const Piece& p = pieces[r];
+      const int64_t prefix_len = static_cast<int64_t>(encoded[p.query].prefix.ids.size());
+      for (size_t c = p.begin; c < p.end; ++c) (*logits)[p.query][c] = out_a[r][c - p.begin];
+      stats->prefill_tokens += prefix_len + p.suffix_tokens;
+      stats->reused_tokens += prefix_len * static_cast<int64_t>(p.end - p.begin - 1);
+    }
+    ++stats->forward_passes;
+  } catch (const c10::Error& e) {
+    return InternalError(std::string("HybridReranker: ") + e.what_without_backtrace());
+  }
+  return OkStatus();
+}
+
+Status HybridReranker::RunUnsharedBatch(const std::vector<RerankQuery>& queries,
+                                        const std::vector<Encoded>& encoded,
+                                        const std::vector<std::pair<size_t, size_t>>& pairs,
+                                        std::vector<std::vector<float>>* logits,
+                                        RerankStats* stats) {
+  std::vector<HybridExample> examples;
+  examples.reserve(pairs.size());
+  for (const auto& [q, c] : pairs) {
+    HybridExample e;
+    e.history = queries[q].history;
+    e.history_titles = queries[q].history_titles;
+    e.target = queries[q].candidates[c].item;
+    e.target_title = queries[q].candidates[c].title;
+    examples.push_back(std::move(e));
+  }
+  // HybridModel::YesLogits tokenizes again: this path is the baseline, kept
+  // as plain as it can be.
+  SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor out, model_->YesLogits(examples, /*train=*/false));
+  out = out.to(torch::kCPU).contiguous();  // [N]
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const auto [q, c] = pairs[i];
+    (*logits)[q][c] = out[i].item<float>();
+    stats->prefill_tokens += static_cast<int64_t>(encoded[q].prefix.ids.size() +
+                                                  encoded[q].suffixes[c].ids.size());
+  }
+  ++stats->forward_passes;
+  return OkStatus();
+}
+
+}  // namespace sasrecllm::hybrid

@@ -1,0 +1,115 @@
+// HybridReranker: SASRecLLM's scorer for serving. Scores many (user,
+// candidate item) pairs, several users at a time, computing each user's
+// prompt prefix once and continuing every candidate from it.
+//
+// How (share_prefix = true): the queries are packed into rows, one row per
+// user (or per piece of a user's candidates, when they do not fit the token
+// budget). Each row's prefix is prefilled into a KV cache; then all the
+// row's candidate suffixes run in one forward pass, packed one after another
+// in the same row, with a [T, S] attention mask that lets each suffix token
+// see its own prefix and the earlier tokens of its own suffix only, and
+// position ids that restart at the prefix length for every suffix. The
+// "Yes" logit is read at each suffix's last token. Nothing is copied per
+// candidate: the prefix keys and values exist once.
+//
+// share_prefix = false runs every pair's whole prompt as one row (the
+// straightforward way; the benchmark's baseline). Both give the same
+// logits as HybridModel::YesLogits up to float rounding.
+//
+//   HybridReranker reranker(model, {.share_prefix = true, .max_batch_tokens = 8192});
+//   RerankQuery q{.history = {3, 7}, .history_titles = {"Heat (1995)", "Up (2009)"},
+//                 .candidates = {{12, "Alien (1979)"}, {0, "A cold item (2024)"}}};
+//   SASRECLLM_ASSIGN_OR_RETURN(auto logits, reranker.YesLogits({q}));  // logits[0][c]
+//
+// Thread safety: YesLogits may not run concurrently on one HybridReranker
+// (SASRec and the mapping layer are torch modules); use one per thread.
+#ifndef SASRECLLM_MODEL_HYBRID_HYBRID_RERANKER_H_
+#define SASRECLLM_MODEL_HYBRID_HYBRID_RERANKER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/hybrid/hybrid_model.h"
+#include "model/status.h"
+
+namespace sasrecllm::hybrid {
+
+struct RerankCandidate {
+  int64_t item = 0;   // SASRec index; 0 = cold (scored from its title alone)
+  std::string title;
+};
+
+// One user's request: the history and the candidates to score.
+struct RerankQuery {
+  std::vector<int64_t> history;             // SASRec indices, oldest first (0 = not in SASRec)
+  std::vector<std::string> history_titles;  // titles for the prompt, oldest first
+  std::vector<RerankCandidate> candidates;
+};
+
+struct RerankOptions {
+  // Compute each user's prefix once (see above). Default: true.
+  bool share_prefix = true;
+  // The most token positions one forward pass holds, padding included
+  // (rows x padded row length): bounds the activations and the KV cache,
+  // whatever the histories' lengths. A single prompt longer than this still
+  // runs, alone. Default: 8192.
+  int64_t max_batch_tokens = 8192;
+};
+
+// What one YesLogits call computed.
+struct RerankStats {
+  int64_t prefill_tokens = 0;  // prompt tokens run through the LLM (padding excluded)
+  int64_t reused_tokens = 0;   // prompt tokens not run because a computed prefix was reused
+  int64_t forward_passes = 0;  // LLM batches (a prefill and its continuation count as one)
+  int64_t skipped_queries = 0;  // queries dropped by `skip`
+};
+
+class HybridReranker {
+ public:
+  // `model`: shared, used without its LoRA adapter (serving models are
+  // merged). INVALID_ARGUMENT-free: options are clamped (budget >= 1).
+  HybridReranker(std::shared_ptr<HybridModel> model, RerankOptions options);
+
+  // logits[q][c]: the "Yes" logit of queries[q].candidates[c]
+  // (P(like) = sigmoid). `skip` (optional) is asked before each forward pass
+  // for each query it contains; true drops the query: its logits come back
+  // empty and its remaining work is not done (cancelled or expired
+  // requests). `stats` (optional) is added to.
+  StatusOr<std::vector<std::vector<float>>> YesLogits(
+      const std::vector<RerankQuery>& queries,
+      const std::function<bool(size_t query)>& skip = nullptr, RerankStats* stats = nullptr);
+
+  const RerankOptions& options() const { return options_; }
+  HybridModel& model() { return *model_; }
+
+ private:
+  // A query's tokenized prompt parts.
+  struct Encoded {
+    PromptTokens prefix;
+    std::vector<PromptTokens> suffixes;  // one per candidate
+  };
+  // A run of one query's candidates [begin, end) that shares one row.
+  struct Piece {
+    size_t query = 0;
+    size_t begin = 0, end = 0;
+    int64_t suffix_tokens = 0;  // sum of the candidates' suffix lengths
+  };
+
+  Status RunSharedBatch(const std::vector<RerankQuery>& queries,
+                        const std::vector<Encoded>& encoded, const std::vector<Piece>& pieces,
+                        std::vector<std::vector<float>>* logits, RerankStats* stats);
+  Status RunUnsharedBatch(const std::vector<RerankQuery>& queries,
+                          const std::vector<Encoded>& encoded,
+                          const std::vector<std::pair<size_t, size_t>>& pairs,
+                          std::vector<std::vector<float>>* logits, RerankStats* stats);
+
+  std::shared_ptr<HybridModel> model_;
+  RerankOptions options_;
+};
+
+}  // namespace sasrecllm::hybrid
+
+#endif  // SASRECLLM_MODEL_HYBRID_HYBRID_RERANKER_H_
