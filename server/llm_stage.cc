@@ -28,7 +28,6 @@ absl::StatusOr<std::unique_ptr<LlmStage>> LlmStage::Create(
   callbacks.is_cancelled = [](const LlmWork& work) {
     return work.is_cancelled && work.is_cancelled();
   };
-  callbacks.on_batch = [metrics](size_t n) { metrics->ObserveBatchSize(kStageLlm, n); };
   stage->batcher_ = std::make_unique<Batcher<LlmWork>>(options.batcher, std::move(callbacks),
                                                        stage->clock_);
   return stage;
@@ -70,11 +69,19 @@ void LlmStage::RunBatch(std::vector<LlmWork> batch) {
 
   // Why a query was dropped between forward passes (OK = it was not).
   std::vector<absl::Status> dropped(batch.size());
+  // The batch time a deadline must leave room for, once a few batches were
+  // measured (the first ones include warm-up effects).
+  const absl::Duration needed =
+      batches_measured_ >= 3 ? expected_batch_time_ : absl::ZeroDuration();
   auto skip = [&](size_t q) {
     const absl::Time now = clock_->Now();
     if (now >= batch[q].deadline) {
       dropped[q] = absl::DeadlineExceededError(
           "deadline exceeded before the request's LLM scoring could run");
+    } else if (now + needed > batch[q].deadline) {
+      dropped[q] = absl::DeadlineExceededError(absl::StrCat(
+          "deadline cannot be met: ", absl::FormatDuration(batch[q].deadline - now),
+          " left, LLM batches take about ", absl::FormatDuration(needed)));
     } else if (batch[q].is_cancelled && batch[q].is_cancelled()) {
       dropped[q] = absl::CancelledError("request cancelled by the client");
     }
@@ -95,7 +102,19 @@ void LlmStage::RunBatch(std::vector<LlmWork> batch) {
   } catch (const std::exception& e) {
     logits = absl::InternalError(absl::StrCat("LLM error: ", e.what()));
   }
-  metrics_->ObserveInference(kStageLlm, absl::Now() - start);
+  const absl::Duration took = absl::Now() - start;
+  metrics_->ObserveInference(kStageLlm, took);
+  if (stats.forward_passes > 0) {  // batches that did nothing say nothing about cost
+    expected_batch_time_ = batches_measured_ == 0 ? took : 0.8 * expected_batch_time_ + 0.2 * took;
+    ++batches_measured_;
+  }
+  // DESIGN.md: the llm stage's batch size counts sequences, i.e. the
+  // (request, candidate) pairs scored.
+  size_t sequences = 0;
+  for (size_t q = 0; q < batch.size(); ++q) {
+    if (dropped[q].ok()) sequences += queries[q].candidates.size();
+  }
+  if (sequences > 0) metrics_->ObserveBatchSize(kStageLlm, sequences);
   metrics_->AddLlmTokens("prefill", stats.prefill_tokens);
   metrics_->AddLlmTokens("prefix_reused", stats.reused_tokens);
 

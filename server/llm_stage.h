@@ -15,9 +15,13 @@
 //
 // A request whose deadline passes, or that is cancelled, before its LLM
 // batch runs (or between the forward passes of a long batch) gets
-// DEADLINE_EXCEEDED / CANCELLED and its remaining LLM work is not done.
+// DEADLINE_EXCEEDED / CANCELLED and its remaining LLM work is not done. So
+// does one whose deadline is closer than the recent LLM batches took (a
+// moving average of their durations): it could not be met, and its work
+// would only delay the others.
 //
-// Metrics: sasrecllm_batch_size{stage="llm"},
+// Metrics: sasrecllm_batch_size{stage="llm"} (sequences, i.e. (request,
+// candidate) pairs, per batch),
 // sasrecllm_inference_duration_seconds{stage="llm"} and
 // sasrecllm_llm_tokens_total{kind="prefill"|"prefix_reused"}.
 //
@@ -87,6 +91,10 @@ class LlmStage {
   Metrics* const metrics_;
   Clock* const clock_;
   hybrid::HybridReranker reranker_;  // used by the batcher thread only (and Warmup before it)
+  // Moving average of recent LLM batch durations (batcher thread only);
+  // zero until batches have been measured.
+  absl::Duration expected_batch_time_ = absl::ZeroDuration();
+  int batches_measured_ = 0;
   std::unique_ptr<Batcher<LlmWork>> batcher_;
 };
 

@@ -41,46 +41,51 @@ StatusOr<std::vector<std::vector<float>>> HybridReranker::YesLogits(
   }
 
   if (options_.share_prefix) {
-    // Pieces: a query's candidates, split where prefix + suffixes would
-    // exceed the budget on their own.
+    // Pieces: a query's candidates, split where its prefix plus its branches
+    // (candidates x longest suffix) would exceed the budget on their own.
     std::vector<Piece> pieces;
     for (size_t q = 0; q < queries.size(); ++q) {
       const int64_t prefix = static_cast<int64_t>(encoded[q].prefix.ids.size());
       Piece piece{q, 0, 0, 0};
       for (size_t c = 0; c < encoded[q].suffixes.size(); ++c) {
         const int64_t len = static_cast<int64_t>(encoded[q].suffixes[c].ids.size());
-        if (c > piece.begin && prefix + piece.suffix_tokens + len > budget) {
+        const int64_t longest = std::max(piece.longest_suffix, len);
+        if (c > piece.begin &&
+            prefix + static_cast<int64_t>(c + 1 - piece.begin) * longest > budget) {
           pieces.push_back(piece);
           piece = Piece{q, c, c, 0};
         }
         piece.end = c + 1;
-        piece.suffix_tokens += len;
+        piece.longest_suffix = std::max(piece.longest_suffix, len);
       }
       if (piece.end > piece.begin) pieces.push_back(piece);
     }
-    // Batches of pieces, in order, while rows x (longest prefix + longest
-    // suffix run) fits the budget.
+    // Batches of pieces, in order, while rows x (longest prefix + most
+    // candidates x longest suffix) fits the budget.
     std::vector<Piece> batch;
-    int64_t max_prefix = 0, max_suffix = 0;
+    int64_t max_prefix = 0, max_branches = 0, max_suffix = 0;
     auto flush = [&]() -> Status {
       std::vector<Piece> live;
       for (const Piece& p : batch) {
         if (!is_dropped(p.query)) live.push_back(p);
       }
       batch.clear();
-      max_prefix = max_suffix = 0;
+      max_prefix = max_branches = max_suffix = 0;
       if (live.empty()) return OkStatus();
       return RunSharedBatch(queries, encoded, live, &logits, stats);
     };
     for (const Piece& p : pieces) {
       const int64_t prefix = static_cast<int64_t>(encoded[p.query].prefix.ids.size());
       const int64_t rows = static_cast<int64_t>(batch.size()) + 1;
-      const int64_t cost =
-          rows * (std::max(max_prefix, prefix) + std::max(max_suffix, p.suffix_tokens));
-      if (!batch.empty() && cost > budget) SASRECLLM_RETURN_IF_ERROR(flush());
+      const int64_t branches = std::max<int64_t>(max_branches, p.end - p.begin);
+      const int64_t suffix = std::max(max_suffix, p.longest_suffix);
+      if (!batch.empty() && rows * (std::max(max_prefix, prefix) + branches * suffix) > budget) {
+        SASRECLLM_RETURN_IF_ERROR(flush());
+      }
       batch.push_back(p);
       max_prefix = std::max(max_prefix, prefix);
-      max_suffix = std::max(max_suffix, p.suffix_tokens);
+      max_branches = std::max<int64_t>(max_branches, p.end - p.begin);
+      max_suffix = std::max(max_suffix, p.longest_suffix);
     }
     SASRECLLM_RETURN_IF_ERROR(flush());
   } else {
@@ -125,23 +130,27 @@ Status HybridReranker::RunSharedBatch(const std::vector<RerankQuery>& queries,
   const llm::LlamaModel& llm = *model_->parts().llm;
   const torch::Device device = llm.options().device;
   const int64_t rows = static_cast<int64_t>(pieces.size());
-  int64_t prefix_max = 0, suffix_max = 0, candidates_max = 0;
+  int64_t prefix_max = 0, branches = 0, suffix_max = 0;
   for (const Piece& p : pieces) {
     prefix_max = std::max<int64_t>(prefix_max, encoded[p.query].prefix.ids.size());
-    suffix_max = std::max(suffix_max, p.suffix_tokens);
-    candidates_max = std::max<int64_t>(candidates_max, p.end - p.begin);
+    branches = std::max<int64_t>(branches, p.end - p.begin);
+    suffix_max = std::max(suffix_max, p.longest_suffix);
   }
-  const int64_t keys = prefix_max + suffix_max;  // S of the continuation pass
   try {
     torch::NoGradGuard no_grad;
-    // 1. The prefixes, right-padded ([R, P]); the padding is never attended to.
+    // 1. The prefixes, right-padded ([R, P]); prefix_mask hides the padding.
     torch::Tensor prefix_ids = torch::zeros({rows, prefix_max}, torch::kLong);  // [R, P]
+    torch::Tensor prefix_mask = torch::zeros({rows, prefix_max}, torch::kBool);  // [R, P]
     auto prefix_a = prefix_ids.accessor<int64_t, 2>();
+    auto mask_a = prefix_mask.accessor<bool, 2>();
     std::vector<const std::vector<int64_t>*> histories;
     std::vector<int64_t> user_rows, user_cols;
     for (int64_t r = 0; r < rows; ++r) {
       const PromptTokens& prefix = encoded[pieces[r].query].prefix;
-      for (size_t j = 0; j < prefix.ids.size(); ++j) prefix_a[r][j] = prefix.ids[j];
+      for (size_t j = 0; j < prefix.ids.size(); ++j) {
+        prefix_a[r][j] = prefix.ids[j];
+        mask_a[r][j] = true;
+      }
       histories.push_back(&queries[pieces[r].query].history);
       if (prefix.slot >= 0) user_rows.push_back(r), user_cols.push_back(prefix.slot);
     }
@@ -152,72 +161,66 @@ Status HybridReranker::RunSharedBatch(const std::vector<RerankQuery>& queries,
       torch::Tensor c = torch::tensor(user_cols, torch::kLong).to(device);
       prefix_embeds.index_put_({r, c}, user_vec.index_select(0, r).to(prefix_embeds.scalar_type()));
     }
-    SASRECLLM_ASSIGN_OR_RETURN(llm::KvCache cache, llm.NewCache(rows, keys));
+    SASRECLLM_ASSIGN_OR_RETURN(llm::KvCache cache, llm.NewCache(rows, prefix_max));
     llm::ForwardArgs prefill;
     prefill.inputs_embeds = prefix_embeds;
     prefill.logits = llm::LogitsMode::kNone;
     SASRECLLM_RETURN_IF_ERROR(llm.Forward(prefill, &cache).status());
 
-    // 2. Every piece's suffixes packed in its row ([R, T]), each seeing its
-    //    own prefix and its own earlier tokens only.
-    torch::Tensor ids = torch::zeros({rows, suffix_max}, torch::kLong);        // [R, T]
-    torch::Tensor positions = torch::zeros({rows, suffix_max}, torch::kLong);  // [R, T]
-    torch::Tensor mask = torch::zeros({rows, suffix_max, keys}, torch::kBool);  // [R, T, S]
-    torch::Tensor last = torch::zeros({rows, candidates_max}, torch::kLong);   // [R, K]
-    auto ids_a = ids.accessor<int64_t, 2>();
-    auto pos_a = positions.accessor<int64_t, 2>();
+    // 2. Every candidate's suffix as a branch of its row's prefix: [R, C, L].
+    torch::Tensor ids = torch::zeros({rows, branches, suffix_max}, torch::kLong);        // [R, C, L]
+    torch::Tensor positions = torch::zeros({rows, branches, suffix_max}, torch::kLong);  // [R, C, L]
+    torch::Tensor last = torch::zeros({rows, branches}, torch::kLong);                   // [R, C]
+    auto ids_a = ids.accessor<int64_t, 3>();
+    auto pos_a = positions.accessor<int64_t, 3>();
     auto last_a = last.accessor<int64_t, 2>();
-    bool* mask_data = mask.data_ptr<bool>();
-    std::vector<int64_t> items, item_rows, item_cols;
+    std::vector<int64_t> items, item_rows, item_cols;  // cols index the flat [C * L]
     for (int64_t r = 0; r < rows; ++r) {
       const Piece& p = pieces[r];
       const Encoded& e = encoded[p.query];
       const int64_t prefix_len = static_cast<int64_t>(e.prefix.ids.size());
-      int64_t offset = 0;
       for (size_t c = p.begin; c < p.end; ++c) {
+        const int64_t b = static_cast<int64_t>(c - p.begin);
         const PromptTokens& suffix = e.suffixes[c];
         const int64_t len = static_cast<int64_t>(suffix.ids.size());
-        for (int64_t j = 0; j < len; ++j) {
-          ids_a[r][offset + j] = suffix.ids[j];
-          pos_a[r][offset + j] = prefix_len + j;
-          bool* row = mask_data + (r * suffix_max + offset + j) * keys;
-          std::fill(row, row + prefix_len, true);                        // the prefix
-          std::fill(row + prefix_max + offset, row + prefix_max + offset + j + 1, true);  // itself
+        for (int64_t j = 0; j < suffix_max; ++j) {
+          if (j < len) ids_a[r][b][j] = suffix.ids[j];
+          pos_a[r][b][j] = prefix_len + j;  // padding after the suffix is never read
         }
-        last_a[r][c - p.begin] = offset + len - 1;
+        last_a[r][b] = len - 1;
         if (suffix.slot >= 0) {
           items.push_back(queries[p.query].candidates[c].item);
           item_rows.push_back(r);
-          item_cols.push_back(offset + suffix.slot);
+          item_cols.push_back(b * suffix_max + suffix.slot);
         }
-        offset += len;
-      }
-      for (int64_t j = offset; j < suffix_max; ++j) {  // padding: attend to key 0, never read
-        mask_data[(r * suffix_max + j) * keys] = true;
       }
     }
-    SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor embeds, llm.Embed(ids));  // [R, T, D]
-    torch::Tensor item_vec = model_->ItemSlotVectors(items);           // [N, D]
+    SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor embeds,
+                               llm.Embed(ids.view({rows, branches * suffix_max})));  // [R, C*L, D]
+    torch::Tensor item_vec = model_->ItemSlotVectors(items);                         // [N, D]
     if (item_vec.defined()) {
       torch::Tensor r = torch::tensor(item_rows, torch::kLong).to(device);
       torch::Tensor c = torch::tensor(item_cols, torch::kLong).to(device);
       embeds.index_put_({r, c}, item_vec.to(embeds.scalar_type()));
     }
-    llm::ForwardArgs next;
-    next.inputs_embeds = embeds;
+    llm::BranchArgs next;
+    next.inputs_embeds = embeds.view({rows, branches, suffix_max, embeds.size(-1)});
     next.position_ids = positions;
-    next.attention_mask = mask;
-    next.logits = llm::LogitsMode::kLast;
+    next.prefix_mask = prefix_mask;
     next.last_positions = last;
     next.logit_ids = torch::tensor({static_cast<int64_t>(model_->yes_token_id())}, torch::kLong);
-    SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor out, llm.Forward(next, &cache));  // [R, K, 1]
-    out = out.view({rows, candidates_max}).to(torch::kCPU).contiguous();
+    SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor out, llm.ForwardBranches(next, cache));  // [R, C, 1]
+    out = out.view({rows, branches}).to(torch::kCPU).contiguous();
     auto out_a = out.accessor<float, 2>();
     for (int64_t r = 0; r < rows; ++r) {
       const Piece& p = pieces[r];
-      const int64_t prefix_len = static_cast<int64_t>(encoded[p.query].prefix.ids.size());
-      for (size_t c = p.begin; c < p.end; ++c) (*logits)[p.query][c] = out_a[r][c - p.begin];
-      stats->prefill_tokens += prefix_len + p.suffix_tokens;
+      const Encoded& e = encoded[p.query];
+      const int64_t prefix_len = static_cast<int64_t>(e.prefix.ids.size());
+      for (size_t c = p.begin; c < p.end; ++c) {
+        (*logits)[p.query][c] = out_a[r][c - p.begin];
+        stats->prefill_tokens += static_cast<int64_t>(e.suffixes[c].ids.size());
+      }
+      stats->prefill_tokens += prefix_len;
       stats->reused_tokens += prefix_len * static_cast<int64_t>(p.end - p.begin - 1);
     }
     ++stats->forward_passes;

@@ -2,15 +2,14 @@
 // candidate item) pairs, several users at a time, computing each user's
 // prompt prefix once and continuing every candidate from it.
 //
-// How (share_prefix = true): the queries are packed into rows, one row per
-// user (or per piece of a user's candidates, when they do not fit the token
-// budget). Each row's prefix is prefilled into a KV cache; then all the
-// row's candidate suffixes run in one forward pass, packed one after another
-// in the same row, with a [T, S] attention mask that lets each suffix token
-// see its own prefix and the earlier tokens of its own suffix only, and
-// position ids that restart at the prefix length for every suffix. The
-// "Yes" logit is read at each suffix's last token. Nothing is copied per
-// candidate: the prefix keys and values exist once.
+// How (share_prefix = true): one row per user (or per piece of a user's
+// candidates, when they do not fit the token budget). Each row's prefix is
+// prefilled into a KV cache; then every candidate's suffix runs as a branch
+// of it (LlamaModel::ForwardBranches): a suffix token attends to its own
+// prefix and the earlier tokens of its own suffix only, positions restart at
+// the prefix length for every suffix, and the "Yes" logit is read at each
+// suffix's last token. Nothing is copied per candidate: the prefix keys and
+// values exist once, and attention is computed only where it is needed.
 //
 // share_prefix = false runs every pair's whole prompt as one row (the
 // straightforward way; the benchmark's baseline). Both give the same
@@ -53,7 +52,8 @@ struct RerankOptions {
   // Compute each user's prefix once (see above). Default: true.
   bool share_prefix = true;
   // The most token positions one forward pass holds, padding included
-  // (rows x padded row length): bounds the activations and the KV cache,
+  // (rows x (longest prefix + candidates x longest suffix)): bounds the
+  // activations and the KV cache,
   // whatever the histories' lengths. A single prompt longer than this still
   // runs, alone. Default: 8192.
   int64_t max_batch_tokens = 8192;
@@ -95,7 +95,7 @@ class HybridReranker {
   struct Piece {
     size_t query = 0;
     size_t begin = 0, end = 0;
-    int64_t suffix_tokens = 0;  // sum of the candidates' suffix lengths
+    int64_t longest_suffix = 0;  // tokens of its longest candidate suffix
   };
 
   Status RunSharedBatch(const std::vector<RerankQuery>& queries,

@@ -399,22 +399,15 @@ StatusOr<torch::Tensor> LlamaModel::Forward(const ForwardArgs& args, KvCache* ca
     }
     const int64_t s = (cache != nullptr ? past : 0) + t;
     if (a.attention_mask.defined() &&
-        !(a.attention_mask.dim() == 2 && a.attention_mask.size(0) == b &&
-          a.attention_mask.size(1) == s) &&
-        !(a.attention_mask.dim() == 3 && a.attention_mask.size(0) == b &&
-          a.attention_mask.size(1) == t && a.attention_mask.size(2) == s)) {
+        (a.attention_mask.dim() != 2 || a.attention_mask.size(0) != b ||
+         a.attention_mask.size(1) != s)) {
       return InvalidArgumentError("Forward: attention_mask must be [B, S] = " +
-                                  ShapeString({b, s}) + " or [B, T, S] = " +
-                                  ShapeString({b, t, s}) + " (S = cached + new positions), got " +
+                                  ShapeString({b, s}) + " (S = cached + new positions), got " +
                                   ShapeString(a.attention_mask.sizes()));
     }
     if (a.last_positions.defined() &&
-        (a.last_positions.dim() < 1 || a.last_positions.dim() > 2 ||
-         a.last_positions.size(0) != b || a.last_positions.numel() == 0 ||
-         a.last_positions.min().item<int64_t>() < 0 ||
-         a.last_positions.max().item<int64_t>() >= t)) {
-      return InvalidArgumentError("Forward: last_positions must be [B] or [B, K] of input "
-                                  "positions in [0, " + std::to_string(t) + ")");
+        (a.last_positions.dim() != 1 || a.last_positions.size(0) != b)) {
+      return InvalidArgumentError("Forward: last_positions must be [B]");
     }
     if (a.logit_ids.defined() &&
         (a.logit_ids.dim() != 1 || a.logit_ids.numel() == 0 ||
@@ -465,11 +458,7 @@ torch::Tensor LlamaModel::ForwardImpl(const ForwardArgs& args, KvCache* cache) c
   torch::Tensor allowed = torch::arange(s, long_opts).unsqueeze(0) <=
                           (torch::arange(t, long_opts) + cached).unsqueeze(1);  // [T, S] bool
   allowed = allowed.view({1, 1, 1, t, s});                                      // [1, 1, 1, T, S]
-  if (args.attention_mask.defined() && args.attention_mask.dim() == 3) {
-    // A full mask (e.g. several independent continuations of one prefix in
-    // one row) replaces the causal one.
-    allowed = args.attention_mask.to(device).ne(0).view({b, 1, 1, t, s});  // [B,1,1,T,S]
-  } else if (args.attention_mask.defined()) {
+  if (args.attention_mask.defined()) {
     torch::Tensor keep = args.attention_mask.to(device).ne(0).view({b, 1, 1, 1, s});  // [B,1,1,1,S]
     allowed = allowed.logical_and(keep);                                             // [B,1,1,T,S]
   }
@@ -522,8 +511,10 @@ torch::Tensor LlamaModel::ForwardImpl(const ForwardArgs& args, KvCache* cache) c
   if (args.logits == LogitsMode::kNone) return torch::Tensor();
   if (args.logits == LogitsMode::kLast) {
     if (args.last_positions.defined()) {
-      torch::Tensor index = args.last_positions.to(device, torch::kLong).view({b, -1, 1});  // [B, K, 1]
-      x = x.gather(1, index.expand({b, index.size(1), x.size(2)}));  // [B, K, D]
+      torch::Tensor index = args.last_positions.to(device, torch::kLong)
+                                .view({b, 1, 1})
+                                .expand({b, 1, x.size(2)});  // [B, 1, D]
+      x = x.gather(1, index);                                // [B, 1, D]
     } else {
       x = x.narrow(1, t - 1, 1);  // [B, 1, D]
     }

@@ -73,7 +73,7 @@ class KvCache {
 
 enum class LogitsMode {
   kAll,   // logits for every input position: [B, T, V]
-  kLast,  // logits for the last input position only: [B, 1, V] (see last_positions)
+  kLast,  // logits for the last input position only: [B, 1, V]
   kNone,  // no lm_head (e.g. prefilling a shared prefix): an undefined tensor
 };
 
@@ -85,10 +85,8 @@ struct ForwardArgs {
   // start = the cache's length, or start_pos without a cache).
   torch::Tensor position_ids;
   // Optional [B, S] (S = cache length before the call + T) bool/int, nonzero =
-  // this key position may be attended to (0 = padding), combined with the
-  // causal mask. Or [B, T, S]: query t may attend to key s, replacing the
-  // causal mask (e.g. independent continuations of one prefix packed in one
-  // row). Default: every position is real, causal attention.
+  // this key position may be attended to (0 = padding). Combined with the
+  // causal mask. Default: every position is real.
   torch::Tensor attention_mask;
   // Position of input token 0 when there is no cache. With a cache, must be
   // -1 (= the cache's length) or <= the cache's length (earlier positions
@@ -97,7 +95,6 @@ struct ForwardArgs {
   LogitsMode logits = LogitsMode::kAll;
   // Optional [B] int64: with kLast, the input position (0..T-1) whose logits
   // are returned for each row (e.g. the last real token of right-padded rows).
-  // [B, K]: K positions per row, logits [B, K, V].
   torch::Tensor last_positions;
   // Optional [K] int64 vocabulary ids: logits only for these columns
   // ([B, T', K]), e.g. the "Yes" token of a scoring prompt.
@@ -108,6 +105,19 @@ struct ForwardArgs {
   // the model's own weights never require grad) and LoRA dropout active.
   // Default: false (inference, no autograd graph).
   bool train = false;
+};
+
+// Independent continuations of cached prefixes: row r of the cache
+// continued by C branches of L tokens each (e.g. one per candidate item of a
+// scoring prompt). A branch token attends to its row's cached positions
+// where prefix_mask is nonzero, and causally to its own branch, never to
+// another branch; the cache itself is read, not extended.
+struct BranchArgs {
+  torch::Tensor inputs_embeds;   // [R, C, L, D] any float dtype (cast to the model's)
+  torch::Tensor position_ids;    // [R, C, L] int64
+  torch::Tensor prefix_mask;     // [R, P] bool/int, P = the cache's length; 0 = padding
+  torch::Tensor last_positions;  // [R, C] int64 in [0, L): the token whose logits are returned
+  torch::Tensor logit_ids;       // optional [K] int64 vocabulary ids (default: all)
 };
 
 class LlamaModel {
@@ -147,6 +157,13 @@ class LlamaModel {
   // model's device. INVALID_ARGUMENT for bad shapes, INTERNAL for libtorch
   // errors.
   StatusOr<torch::Tensor> Forward(const ForwardArgs& args, KvCache* cache) const;
+
+  // Runs the branches of args over `cache` (see BranchArgs) without
+  // modifying it. Returns float32 logits [R, C, K] (K = logit_ids' size, or
+  // the vocabulary) at each branch's last_positions. The cost is that of the
+  // branch tokens alone: nothing is copied per branch. INVALID_ARGUMENT for
+  // bad shapes, INTERNAL for libtorch errors. No autograd, no LoRA (serving).
+  StatusOr<torch::Tensor> ForwardBranches(const BranchArgs& args, const KvCache& cache) const;
 
   // Shorthand: ids [B, T] int64, all logits.
   StatusOr<torch::Tensor> Forward(const torch::Tensor& input_ids, KvCache* cache,
@@ -189,6 +206,7 @@ class LlamaModel {
   // cos, sin: [B, 1, T, hd] float32 for positions [B, T].
   std::pair<torch::Tensor, torch::Tensor> Rotary(const torch::Tensor& positions) const;
   torch::Tensor ForwardImpl(const ForwardArgs& args, KvCache* cache) const;
+  torch::Tensor ForwardBranchesImpl(const BranchArgs& args, const KvCache& cache) const;
   // linear(x, weight, bias) plus layer `layer`'s LoRA term for `module` when
   // args.lora adapts it.
   torch::Tensor Project(const ForwardArgs& args, int64_t layer, const char* module,

@@ -12,12 +12,20 @@
    many candidates and empty ids; that unknown history ids are counted, not
    fatal; and usage errors exit 2.
 5. `score-collm` over a tiny CoLLM-format split made from the synthetic
-   sequences gives the AUC / UAUC (all, warm, cold) of the offline
+   sequences (its test.tsv) gives the AUC / UAUC (all, warm, cold) of the offline
    `sasrecllm eval-sasrec --pointwise` on the same bundle's SASRec, to 1e-4.
 6. Reads /metrics and checks the fixed metric names.
 7. SIGTERM -> exit code 0.
 8. A second server with --max-queue-size 1 and a long --max-queue-delay-us
    answers RESOURCE_EXHAUSTED under a burst from `sasrecllm-client bench`.
+9. Hybrid, built in the work dir (nothing from ../shared): a byte-level
+   tokenizer.bin, `init-llm` (hidden 32, 2 layers), one `train-hybrid --strategy
+   joint` epoch on 64 rows of the CoLLM split (now with train / valid / items),
+   `export --hybrid`; a server on it re-ranks Recommend by llm_score, and
+   `score-collm --mode hybrid` gives the AUC / UAUC (all, warm, cold) of the
+   offline `sasrecllm eval-hybrid --merge-lora` to 1e-4; SIGTERM -> exit 0.
+10. pmixer's Games checkpoint (../shared, or $SASRECLLM_SHARED), exported and
+   served, reproduces pmixer's reference logits.
 
 Python 3 standard library only. Any mismatch exits 1 (it never skips).
 """
@@ -30,6 +38,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -166,7 +175,7 @@ def make_bundle(build, work):
                 item_ids.append(cols[0])
     if len(item_ids) < 30:
         raise Fatal(f"items.tsv has only {len(item_ids)} items")
-    return bundle, item_ids, data
+    return bundle, item_ids, data, model
 
 
 def check_rpcs(client, items, work):
@@ -289,12 +298,30 @@ def check_rpcs(client, items, work):
           f"open-loop score bench at 40 req/s: {b.get('ok')} ok, {b.get('errors')} errors")
 
 
+def collm_rows(seqs, items, users, rng, empty_first=False):
+    """CoLLM TSV lines (no header): per user two positives (the item that followed
+    a random prefix) and two negatives (an item the user never saw), history =
+    the prefix; every third user is cold; empty_first: the first row's history
+    is empty."""
+    lines = []
+    for n, user in enumerate(users):
+        seq = seqs[user]
+        for k in range(4):
+            cut = 0 if empty_first and n == 0 and k == 0 else rng.randrange(1, len(seq))
+            if k < 2:
+                item, label = seq[cut], 1
+            else:
+                item, label = rng.choice([i for i in items if i not in seq]), 0
+            lines.append(f"{user}\t{item}\t{label}\t{1001 + len(lines)}\t{int(n % 3 != 0)}\t"
+                         + " ".join(seq[:cut]))
+    return lines
+
+
 def make_collm_split(data, work, users=60, seed=7):
-    """A tiny CoLLM-format split (test.tsv) from the synthetic sequences, seeded:
-    per user two positives (the item that followed a random prefix) and two
-    negatives (an item the user never saw), history = the prefix (some longer
-    than the bundle's max_history, one empty); every third user is cold."""
-    rng = random.Random(seed)
+    """A tiny CoLLM-format split folder from the synthetic sequences, seeded:
+    test.tsv on the first `users` users (histories some longer than the bundle's
+    max_history, one empty), train.tsv and valid.tsv on the next users (for
+    train-hybrid), items.tsv = the synthetic titles. Returns (folder, test rows)."""
     seqs = {}
     with open(os.path.join(data, "sequences.txt")) as f:
         for line in f:  # `user item` or `user item1 item2 ...`
@@ -302,28 +329,26 @@ def make_collm_split(data, work, users=60, seed=7):
             if len(tok) >= 2:
                 seqs.setdefault(tok[0], []).extend(tok[1:])
     items = sorted({i for s in seqs.values() for i in s}, key=int)
+    users_in_order = sorted(seqs, key=int)
     out = os.path.join(work, "collm")
     os.makedirs(out, exist_ok=True)
-    lines = ["user_id\titem_id\tlabel\ttimestamp\twarm\thistory"]
-    for n, user in enumerate(sorted(seqs, key=int)[:users]):
-        seq = seqs[user]
-        for k in range(4):
-            cut = 0 if n == 0 and k == 0 else rng.randrange(1, len(seq))
-            if k < 2:
-                item, label = seq[cut], 1
-            else:
-                item, label = rng.choice([i for i in items if i not in seq]), 0
-            lines.append(f"{user}\t{item}\t{label}\t{1000 + len(lines)}\t{int(n % 3 != 0)}\t"
-                         + " ".join(seq[:cut]))
-    with open(os.path.join(out, "test.tsv"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return out, len(lines) - 1
+    header = "user_id\titem_id\tlabel\ttimestamp\twarm\thistory"
+    splits = {"test": collm_rows(seqs, items, users_in_order[:users], random.Random(seed),
+                                 empty_first=True),
+              "train": collm_rows(seqs, items, users_in_order[users:3 * users],
+                                  random.Random(seed + 1)),
+              "valid": collm_rows(seqs, items, users_in_order[3 * users:4 * users],
+                                  random.Random(seed + 2))}
+    for name, lines in splits.items():
+        with open(os.path.join(out, f"{name}.tsv"), "w") as f:
+            f.write("\n".join([header] + lines) + "\n")
+    shutil.copyfile(os.path.join(data, "items.tsv"), os.path.join(out, "items.tsv"))
+    return out, len(splits["test"])
 
 
-def check_score_collm(build, client, bundle, data, work):
+def check_score_collm(build, client, bundle, split, n_rows, work):
     """Issue 5, short: AUC through the service == AUC offline (sequential)."""
     log("== score-collm vs eval-sasrec --pointwise")
-    split, n_rows = make_collm_split(data, work)
     served_json, scores_tsv = os.path.join(work, "served.json"), os.path.join(work, "served.tsv")
     rc, out, err = client("score-collm", "--data", split, "--split", "test", "--mode", "sequential",
                           "--concurrency", "8", "--json", served_json, "--scores", scores_tsv)
@@ -360,6 +385,123 @@ def check_score_collm(build, client, bundle, data, work):
         lines = f.read().splitlines()
     check(lines[0].split("\t") == ["user_id", "item_id", "label", "warm", "logit", "probability"]
           and len(lines) == n_rows + 1, f"--scores writes a header and {n_rows} rows ({len(lines)} lines)")
+
+
+def write_byte_tokenizer(path):
+    """A llama2.c tokenizer.bin that spells any text in bytes: <unk>, BOS, EOS,
+    the 256 byte pieces <0x00>..<0xFF> (ids 3..258) and " " (id 259), all with
+    score 0; the layout of WriteTinyLlmFolder in tests/hybrid/test_parts.h.
+    Format: int32 max_token_length, then per piece float32 score, int32 length,
+    the bytes (little-endian)."""
+    pieces = ["<unk>", "\n<s>\n", "\n</s>\n"] + [f"<0x{b:02X}>" for b in range(256)] + [" "]
+    with open(path, "wb") as f:
+        f.write(struct.pack("<i", max(len(p.encode()) for p in pieces)))
+        for p in pieces:
+            f.write(struct.pack("<fi", 0.0, len(p.encode())) + p.encode())
+    return len(pieces)
+
+
+def make_hybrid_bundle(build, sasrec, split, work):
+    """A tiny random Llama (hidden 32, 2 layers) on a byte tokenizer, one joint
+    train-hybrid epoch on 64 rows over the tiny SASRec, exported. Returns
+    (bundle, hybrid checkpoint). --threads 1 and --max-titles 3 keep it to
+    seconds on a loaded 2-core machine."""
+    tool = os.path.join(build, "sasrecllm")
+    tokenizer, llm = os.path.join(work, "tokenizer.bin"), os.path.join(work, "llm")
+    out, bundle = os.path.join(work, "hybrid"), os.path.join(work, "hybrid-bundle")
+    vocab = write_byte_tokenizer(tokenizer)
+    _, ids, _ = run([tool, "tokenize", "--tokenizer", tokenizer, "Yes"])
+    check(ids.split() == ["259", "92", "104", "118"],
+          f"the byte tokenizer ({vocab} pieces) spells ' Yes' as 259 92 104 118 ({ids.strip()})")
+    run([tool, "init-llm", "--out", llm, "--hidden-size", "32", "--layers", "2", "--heads", "4",
+         "--intermediate-size", "64", "--tokenizer", tokenizer, "--seed", "1"])
+    run([tool, "train-hybrid", "--data", split, "--llm", llm, "--sasrec", sasrec,
+         "--strategy", "joint", "--out", out, "--epochs", "1", "--max-train-samples", "64",
+         "--max-valid-samples", "32", "--max-titles", "3", "--threads", "1", "--seed", "7"])
+    checkpoint = os.path.join(out, "final")
+    run([tool, "export", "--hybrid", checkpoint, "--items", os.path.join(split, "items.tsv"),
+         "--out", bundle, "--model-version", "e2e-hybrid"])
+    return bundle, checkpoint
+
+
+def check_hybrid(build, client_binary, sasrec, split, n_rows, items, work):
+    """Issue 5, short, hybrid: Score (mode HYBRID) over the tiny CoLLM test split
+    through a server on a SASRecLLM bundle gives the AUC / UAUC (all, warm, cold)
+    of `eval-hybrid --merge-lora` offline on the checkpoint it was exported from,
+    to 1e-4; Recommend re-ranks by the LLM's score."""
+    log("== hybrid: score-collm --mode hybrid vs eval-hybrid --merge-lora")
+    t0 = time.monotonic()
+    bundle, checkpoint = make_hybrid_bundle(build, sasrec, split, work)
+    t1 = time.monotonic()
+    served_json = os.path.join(work, "hybrid-served.json")
+    served_tsv = os.path.join(work, "hybrid-served.tsv")
+    server = Server(os.path.join(build, "sasrecllm-server"), bundle, ["--threads", "1"],
+                    os.path.join(work, "hybrid-server.log"))
+    try:
+        client = Client(client_binary, server.wait_listening())
+        rc, _, _ = client("health", "--wait-s", "60")
+        check(rc == 0, "hybrid server is SERVING")
+        info = client.json("info")
+        check(info.get("model_version") == "e2e-hybrid" and
+              {"sasrec", "mapping", "llm"} <= {c.get("name") for c in info.get("components", [])},
+              f"hybrid bundle served: {info.get('model_version')}, components "
+              f"{[c.get('name') for c in info.get('components', [])]}")
+        history = items[:8]
+        r = client.json("recommend", "--history", ",".join(history), "--top-k", "5",
+                        "--mode", "hybrid")
+        got = r.get("items", [])
+        llm_scores = [x.get("llm_score") for x in got]
+        check(len(got) == 5 and all(x.get("retrieval_score") is not None for x in got)
+              and None not in llm_scores,
+              f"hybrid recommend: 5 items with retrieval_score and llm_score ({llm_scores})")
+        check(None not in llm_scores and llm_scores == sorted(llm_scores, reverse=True)
+              and all(abs(x.get("score", 0) - x["llm_score"]) < 1e-5 for x in got),
+              "hybrid recommend ranks by llm_score (score == llm_score, descending)")
+        rc, _, err = client("score-collm", "--data", split, "--split", "test", "--mode", "hybrid",
+                            "--concurrency", "8", "--json", served_json, "--scores", served_tsv,
+                            timeout=300)
+        check(rc == 0, f"score-collm --mode hybrid over {n_rows} rows"
+                       + (f" (exit {rc}: {err.strip()[-300:]})" if rc else ""))
+    finally:
+        rc_term = server.terminate()
+    check(rc_term == 0, f"hybrid server exits 0 on SIGTERM (got {rc_term})")
+    if rc != 0:
+        return
+    t2 = time.monotonic()
+    offline_json = os.path.join(work, "hybrid-offline.json")
+    offline_txt = os.path.join(work, "hybrid-offline-scores.txt")
+    run([os.path.join(build, "sasrecllm"), "eval-hybrid", "--model", checkpoint, "--data", split,
+         "--split", "test", "--merge-lora", "--threads", "1", "--json", offline_json,
+         "--scores", offline_txt])
+    t3 = time.monotonic()
+    served, offline = json.load(open(served_json)), json.load(open(offline_json))
+    check(served.get("mode") == "hybrid" and served.get("unknown_items") == 0,
+          f"served in mode {served.get('mode')}, {served.get('unknown_items')} unknown items")
+    worst = 0.0
+    for subset in ("all", "warm", "cold"):
+        s, o = served.get(subset, {}), offline.get(subset, {})
+        check(s.get("rows") == o.get("rows") and s.get("uauc_users") == o.get("uauc_users"),
+              f"hybrid {subset}: {s.get('rows')} rows, {s.get('uauc_users')} UAUC users "
+              f"on both sides (offline {o.get('rows')}, {o.get('uauc_users')})")
+        for key in ("auc", "uauc"):
+            a, b = s.get(key), o.get(key)
+            ok = a is not None and b is not None and abs(a - b) <= 1e-4
+            worst = max(worst, abs(a - b)) if ok else worst
+            check(ok, f"hybrid {subset} {key.upper()}: served {a} vs offline {b} (|diff| <= 1e-4)")
+    check(served.get("all", {}).get("rows") == n_rows, f"every one of the {n_rows} rows scored")
+    # Row by row too (both files in split order): with 120 x 120 pairs one
+    # swapped pair moves AUC by 7e-5, under the 1e-4 above. eval-hybrid prints
+    # P(like) to 6 decimals.
+    with open(served_tsv) as f:
+        served_p = [float(line.split("\t")[5]) for line in f.read().splitlines()[1:]]
+    with open(offline_txt) as f:
+        offline_p = [float(x) for x in f.read().split()]
+    row_diff = max((abs(a - b) for a, b in zip(served_p, offline_p)), default=math.inf)
+    check(len(served_p) == len(offline_p) == n_rows and row_diff <= 1e-5,
+          f"hybrid P(like) row by row: {len(served_p)} served, {len(offline_p)} offline rows, "
+          f"max |diff| {row_diff:.1e} <= 1e-5")
+    log(f"  hybrid AUC / UAUC max |diff| {worst:.2e}; build {t1 - t0:.1f} s, "
+        f"served {t2 - t1:.1f} s, offline {t3 - t2:.1f} s")
 
 
 EXPECTED_METRICS = [
@@ -477,12 +619,13 @@ def main():
     log(f"work dir: {work}")
     server = None
     try:
-        bundle, items, data = make_bundle(build, work)
+        bundle, items, data, sasrec = make_bundle(build, work)
+        split, n_rows = make_collm_split(data, work)
         server = Server(os.path.join(build, "sasrecllm-server"), bundle, ["--threads", "2"],
                         os.path.join(work, "server.log"))
         client = Client(client_binary, server.wait_listening())
         check_rpcs(client, items, work)
-        check_score_collm(build, client, bundle, data, work)
+        check_score_collm(build, client, bundle, split, n_rows, work)
         check_metrics(server.metrics_port)
         log("== SIGTERM")
         rc = server.terminate()
@@ -490,6 +633,7 @@ def main():
         check(any("listening on" in l for l in server.lines), "server printed 'listening on'")
         server = None
         check_queue_full(build, bundle, client_binary, work)
+        check_hybrid(build, client_binary, sasrec, split, n_rows, items, work)
         check_pmixer_reference(build, client_binary, work)
     except (Fatal, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
         FAILURES.append(f"fatal: {e}")

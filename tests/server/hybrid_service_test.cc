@@ -289,10 +289,13 @@ TEST_F(HybridServiceTest, ConcurrentMixedHistoriesEqualOneAtATime) {
       EXPECT_NEAR(response.scores(c).logit(), alone[i].scores(c).logit(), 1e-5) << i << "/" << c;
     }
   }
-  // The four arrived within the stage-2 queue delay: fewer LLM batches than requests.
+  // The four arrived within the stage-2 queue delay: fewer LLM batches than
+  // requests, and the batch size counts sequences (4 per request).
   const std::string after = metrics_->SerializeText();
   const std::string batches = "sasrecllm_batch_size_count{stage=\"llm\"}";
   EXPECT_LT(CounterValue(after, batches) - CounterValue(before, batches), 4);
+  const std::string sequences = "sasrecllm_batch_size_sum{stage=\"llm\"}";
+  EXPECT_EQ(CounterValue(after, sequences) - CounterValue(before, sequences), 16);
   const std::string reused = "sasrecllm_llm_tokens_total{kind=\"prefix_reused\"}";
   EXPECT_GT(CounterValue(after, reused), CounterValue(before, reused));
 }
