@@ -18,12 +18,6 @@ std::string Shape(c10::IntArrayRef sizes) {
   return out + "]";
 }
 
-// rotate_half(x) = cat(-x2, x1) over the two halves of the last dim.
-torch::Tensor RotateHalf(const torch::Tensor& x) {
-  const int64_t half = x.size(-1) / 2;
-  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-}
-
 }  // namespace
 
 StatusOr<torch::Tensor> LlamaModel::ForwardBranches(const BranchArgs& args,

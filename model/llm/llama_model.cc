@@ -24,12 +24,6 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// rotate_half(x) = cat(-x2, x1) over the two halves of the last dim.
-torch::Tensor RotateHalf(const torch::Tensor& x) {
-  const int64_t half = x.size(-1) / 2;
-  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-}
-
 bool FileExists(const std::string& path) { return std::ifstream(path).good(); }
 
 }  // namespace
@@ -320,6 +314,11 @@ torch::Tensor LlamaModel::RmsNorm(const torch::Tensor& x, const torch::Tensor& w
   torch::Tensor variance = xf.pow(2).mean(-1, /*keepdim=*/true);           // [..., 1]
   xf = xf * torch::rsqrt(variance + config_.rms_norm_eps);                 // [..., D]
   return weight * xf.to(x.scalar_type());                                  // [..., D]
+}
+
+torch::Tensor LlamaModel::RotateHalf(const torch::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
 }
 
 std::pair<torch::Tensor, torch::Tensor> LlamaModel::Rotary(const torch::Tensor& positions) const {

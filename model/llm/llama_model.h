@@ -203,6 +203,8 @@ class LlamaModel {
   LlamaModel(LlamaConfig config, Options options) : config_(std::move(config)), options_(options) {}
 
   torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& weight) const;
+  // rotate_half(x) = cat(-x2, x1) over the two halves of the last dim.
+  static torch::Tensor RotateHalf(const torch::Tensor& x);
   // cos, sin: [B, 1, T, hd] float32 for positions [B, T].
   std::pair<torch::Tensor, torch::Tensor> Rotary(const torch::Tensor& positions) const;
   torch::Tensor ForwardImpl(const ForwardArgs& args, KvCache* cache) const;
