@@ -91,21 +91,9 @@ torch::Tensor LlamaModel::ForwardBranchesImpl(const BranchArgs& args, const KvCa
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
 
   ForwardArgs plain;  // Project() without LoRA
-  for (size_t layer = 0; layer < layers_.size(); ++layer) {
-    const LayerWeights& w = layers_[layer];
-    // --- attention block
-    torch::Tensor h = RmsNorm(x, w.input_layernorm);  // [R, T, D]
-    torch::Tensor q = Project(plain, layer, "q_proj", h, w.q_proj, w.q_bias)
-                          .view({r, t, n_heads, hd})
-                          .transpose(1, 2);  // [R, H, T, hd]
-    torch::Tensor k = Project(plain, layer, "k_proj", h, w.k_proj, w.k_bias)
-                          .view({r, t, n_kv, hd})
-                          .transpose(1, 2);  // [R, KV, T, hd]
-    torch::Tensor v = Project(plain, layer, "v_proj", h, w.v_proj, w.v_bias)
-                          .view({r, t, n_kv, hd})
-                          .transpose(1, 2);  // [R, KV, T, hd]
-    q = (q * cos + RotateHalf(q) * sin) * scale;  // [R, H, T, hd]
-    k = k * cos + RotateHalf(k) * sin;            // [R, KV, T, hd]
+  for (int64_t layer = 0; layer < static_cast<int64_t>(layers_.size()); ++layer) {
+    auto [q, k, v] = AttentionInputs(plain, layer, x, cos, sin);  // [R, H|KV, T, hd], rotated
+    q = q * scale;
     torch::Tensor prefix_k = cache.keys(layer);    // [R, KV, P, hd]
     torch::Tensor prefix_v = cache.values(layer);  // [R, KV, P, hd]
 
@@ -130,12 +118,7 @@ torch::Tensor LlamaModel::ForwardBranchesImpl(const BranchArgs& args, const KvCa
             .view({r, n_kv, n_rep, c, l, hd}) +
         torch::matmul(probs.narrow(-1, p, l), vb);                    // [R, KV, rep, C, L, hd]
     attn = attn.reshape({r, n_heads, t, hd}).transpose(1, 2).reshape({r, t, n_heads * hd});
-    x = x + Project(plain, layer, "o_proj", attn, w.o_proj);  // [R, T, D]
-    // --- SwiGLU MLP block
-    h = RmsNorm(x, w.post_attention_layernorm);                                // [R, T, D]
-    torch::Tensor gated = torch::silu(Project(plain, layer, "gate_proj", h, w.gate_proj)) *
-                          Project(plain, layer, "up_proj", h, w.up_proj);      // [R, T, F]
-    x = x + Project(plain, layer, "down_proj", gated, w.down_proj);            // [R, T, D]
+    x = AttentionOutputAndMlp(plain, layer, x, attn);  // [R, T, D]
   }
   // Each branch's last token: flat index c * L + last.
   torch::Tensor last = args.last_positions.to(device, torch::kLong) +

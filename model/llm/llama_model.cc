@@ -316,6 +316,40 @@ torch::Tensor LlamaModel::RmsNorm(const torch::Tensor& x, const torch::Tensor& w
   return weight * xf.to(x.scalar_type());                                  // [..., D]
 }
 
+LlamaModel::AttentionProjections LlamaModel::AttentionInputs(const ForwardArgs& args,
+                                                             int64_t layer,
+                                                             const torch::Tensor& x,
+                                                             const torch::Tensor& cos,
+                                                             const torch::Tensor& sin) const {
+  const LayerWeights& w = layers_[layer];
+  const int64_t b = x.size(0), t = x.size(1), hd = config_.head_dim();
+  torch::Tensor h = RmsNorm(x, w.input_layernorm);  // [B, T, D]
+  torch::Tensor q = Project(args, layer, "q_proj", h, w.q_proj, w.q_bias)
+                        .view({b, t, config_.num_attention_heads, hd})
+                        .transpose(1, 2);  // [B, H, T, hd]
+  torch::Tensor k = Project(args, layer, "k_proj", h, w.k_proj, w.k_bias)
+                        .view({b, t, config_.num_key_value_heads, hd})
+                        .transpose(1, 2);  // [B, KV, T, hd]
+  torch::Tensor v = Project(args, layer, "v_proj", h, w.v_proj, w.v_bias)
+                        .view({b, t, config_.num_key_value_heads, hd})
+                        .transpose(1, 2);  // [B, KV, T, hd]
+  q = q * cos + RotateHalf(q) * sin;       // [B, H, T, hd]
+  k = k * cos + RotateHalf(k) * sin;       // [B, KV, T, hd]
+  return {q, k, v};
+}
+
+torch::Tensor LlamaModel::AttentionOutputAndMlp(const ForwardArgs& args, int64_t layer,
+                                                const torch::Tensor& x,
+                                                const torch::Tensor& attn) const {
+  const LayerWeights& w = layers_[layer];
+  torch::Tensor y = x + Project(args, layer, "o_proj", attn, w.o_proj);  // [B, T, D]
+  // SwiGLU MLP block
+  torch::Tensor h = RmsNorm(y, w.post_attention_layernorm);              // [B, T, D]
+  torch::Tensor gated = torch::silu(Project(args, layer, "gate_proj", h, w.gate_proj)) *
+                        Project(args, layer, "up_proj", h, w.up_proj);   // [B, T, F]
+  return y + Project(args, layer, "down_proj", gated, w.down_proj);      // [B, T, D]
+}
+
 torch::Tensor LlamaModel::RotateHalf(const torch::Tensor& x) {
   const int64_t half = x.size(-1) / 2;
   return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
@@ -466,20 +500,7 @@ torch::Tensor LlamaModel::ForwardImpl(const ForwardArgs& args, KvCache* cache) c
 
   if (cache != nullptr) cache->Reserve(t);
   for (size_t l = 0; l < layers_.size(); ++l) {
-    const LayerWeights& w = layers_[l];
-    // --- attention block
-    torch::Tensor h = RmsNorm(x, w.input_layernorm);  // [B, T, D]
-    torch::Tensor q = Project(args, l, "q_proj", h, w.q_proj, w.q_bias)
-                          .view({b, t, n_heads, hd})
-                          .transpose(1, 2);  // [B, H, T, hd]
-    torch::Tensor k = Project(args, l, "k_proj", h, w.k_proj, w.k_bias)
-                          .view({b, t, n_kv, hd})
-                          .transpose(1, 2);  // [B, KV, T, hd]
-    torch::Tensor v = Project(args, l, "v_proj", h, w.v_proj, w.v_bias)
-                          .view({b, t, n_kv, hd})
-                          .transpose(1, 2);  // [B, KV, T, hd]
-    q = q * cos + RotateHalf(q) * sin;       // [B, H, T, hd]
-    k = k * cos + RotateHalf(k) * sin;       // [B, KV, T, hd]
+    auto [q, k, v] = AttentionInputs(args, l, x, cos, sin);  // [B, H|KV, T, hd], rotated
     torch::Tensor keys = k, values = v;      // [B, KV, S, hd]
     if (cache != nullptr) {
       cache->k_[l].narrow(2, cached, t).copy_(k);
@@ -498,12 +519,7 @@ torch::Tensor LlamaModel::ForwardImpl(const ForwardArgs& args, KvCache* cache) c
     torch::Tensor probs = torch::softmax(scores, -1).to(dtype);      // [B, KV, rep, T, S]
     torch::Tensor attn = torch::matmul(probs, values.unsqueeze(2));  // [B, KV, rep, T, hd]
     attn = attn.reshape({b, n_heads, t, hd}).transpose(1, 2).reshape({b, t, n_heads * hd});
-    x = x + Project(args, l, "o_proj", attn, w.o_proj);  // [B, T, D]
-    // --- SwiGLU MLP block
-    h = RmsNorm(x, w.post_attention_layernorm);                                // [B, T, D]
-    torch::Tensor gated = torch::silu(Project(args, l, "gate_proj", h, w.gate_proj)) *
-                          Project(args, l, "up_proj", h, w.up_proj);           // [B, T, F]
-    x = x + Project(args, l, "down_proj", gated, w.down_proj);                 // [B, T, D]
+    x = AttentionOutputAndMlp(args, l, x, attn);  // [B, T, D]
   }
   if (cache != nullptr) cache->length_ = s;
 

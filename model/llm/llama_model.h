@@ -203,6 +203,18 @@ class LlamaModel {
   LlamaModel(LlamaConfig config, Options options) : config_(std::move(config)), options_(options) {}
 
   torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& weight) const;
+  // One layer's attention inputs for x [B, T, D]: q [B, H, T, hd] and k, v
+  // [B, KV, T, hd], RoPE applied to q and k (not yet scaled).
+  struct AttentionProjections {
+    torch::Tensor q, k, v;
+  };
+  AttentionProjections AttentionInputs(const ForwardArgs& args, int64_t layer,
+                                       const torch::Tensor& x, const torch::Tensor& cos,
+                                       const torch::Tensor& sin) const;
+  // The rest of a layer: x + o_proj(attn), then the SwiGLU MLP block with its
+  // residual. attn: [B, T, H*hd]; returns [B, T, D].
+  torch::Tensor AttentionOutputAndMlp(const ForwardArgs& args, int64_t layer,
+                                      const torch::Tensor& x, const torch::Tensor& attn) const;
   // rotate_half(x) = cat(-x2, x1) over the two halves of the last dim.
   static torch::Tensor RotateHalf(const torch::Tensor& x);
   // cos, sin: [B, 1, T, hd] float32 for positions [B, T].
