@@ -141,19 +141,13 @@ class Batcher {
   // false when it already left the queue (its batch runs it, or it was
   // rejected).
   bool Cancel(Ticket ticket) {
-    std::optional<Request> request;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = std::find_if(queue_.begin(), queue_.end(),
-                             [ticket](const Entry& e) { return e.ticket == ticket; });
-      if (it == queue_.end()) return false;
-      request.emplace(std::move(it->request));
-      queue_.erase(it);
-      ReportDepthLocked();
-      cv_.Signal();  // the front may have changed
-    }
-    callbacks_.reject(std::move(*request), absl::CancelledError("request cancelled by the client"));
-    return true;
+    return CancelFirst([ticket](const Entry& e) { return e.ticket == ticket; });
+  }
+
+  // The same for the first queued request for which `match` is true (called
+  // under the queue lock: it must be cheap and must not call the batcher).
+  bool CancelIf(const std::function<bool(const Request&)>& match) {
+    return CancelFirst([&match](const Entry& e) { return match(e.request); });
   }
 
   // Refuses new requests (UNAVAILABLE), sends everything already accepted
@@ -181,6 +175,22 @@ class Batcher {
     absl::Time enqueued;
     absl::Time deadline;
   };
+
+  template <typename Match>
+  bool CancelFirst(const Match& match) {
+    std::optional<Request> request;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = std::find_if(queue_.begin(), queue_.end(), match);
+      if (it == queue_.end()) return false;
+      request.emplace(std::move(it->request));
+      queue_.erase(it);
+      ReportDepthLocked();
+      cv_.Signal();  // the front may have changed
+    }
+    callbacks_.reject(std::move(*request), absl::CancelledError("request cancelled by the client"));
+    return true;
+  }
 
   void ReportDepthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (callbacks_.on_queue_depth) callbacks_.on_queue_depth(queue_.size());

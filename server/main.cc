@@ -148,7 +148,7 @@ int Run() {
     sasrecllm::llm::LlamaModel::Options llm_options;
     llm_options.device = load_options.device;
     llm_options.dtype = load_options.dtype;
-    auto loaded = sasrecllm::hybrid::LoadBundleHybridModel(bundle_dir, llm_options);
+    auto loaded = sasrecllm::hybrid::LoadBundleHybridModel(*shared_bundle, llm_options);
     if (!loaded.ok()) {
       return Fail(absl::StrCat("cannot load the LLM stage of ", bundle_dir, ": ",
                                loaded.status().ToString(), " (--llm=false serves SASRec only)"));
@@ -170,11 +170,11 @@ int Run() {
   options.device = device_name;
   options.dtype = dtype_name;
   options.retrieval_k = absl::GetFlag(FLAGS_retrieval_k);
-  options.llm.batcher.max_batch_size = absl::GetFlag(FLAGS_llm_max_batch_size);
-  options.llm.batcher.max_queue_delay = options.batcher.max_queue_delay;
-  options.llm.batcher.max_queue_size = options.batcher.max_queue_size;
-  options.llm.rerank.max_batch_tokens = absl::GetFlag(FLAGS_max_batch_tokens);
-  options.llm.rerank.share_prefix = absl::GetFlag(FLAGS_prefix_sharing);
+  options.llm_batcher.max_batch_size = absl::GetFlag(FLAGS_llm_max_batch_size);
+  options.llm_batcher.max_queue_delay = options.batcher.max_queue_delay;
+  options.llm_batcher.max_queue_size = options.batcher.max_queue_size;
+  options.rerank.max_batch_tokens = absl::GetFlag(FLAGS_max_batch_tokens);
+  options.rerank.share_prefix = absl::GetFlag(FLAGS_prefix_sharing);
   auto service = RecommenderService::Create(options, shared_bundle, &metrics, nullptr, llm);
   if (!service.ok()) return Fail(service.status().ToString());
   if (absl::Status s = (*service)->Warmup(); !s.ok()) {

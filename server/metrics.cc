@@ -116,9 +116,8 @@ Metrics::Metrics(const ModelInfo& model_info)
                            .Register(*registry_);
   queue_duration_ = &prometheus::BuildHistogram()
                          .Name("sasrecllm_queue_duration_seconds")
-                         .Help("Time a request waited in the batcher queue.")
-                         .Register(*registry_)
-                         .Add({}, LatencyBuckets());
+                         .Help("Time a request waited in a stage's queue.")
+                         .Register(*registry_);
   batch_size_ = &prometheus::BuildHistogram()
                      .Name("sasrecllm_batch_size")
                      .Help("Batch size per model call (requests for sasrec, sequences for llm).")
@@ -129,9 +128,8 @@ Metrics::Metrics(const ModelInfo& model_info)
                              .Register(*registry_);
   queue_depth_ = &prometheus::BuildGauge()
                       .Name("sasrecllm_queue_depth")
-                      .Help("Requests waiting in the batcher queue.")
-                      .Register(*registry_)
-                      .Add({});
+                      .Help("Requests waiting in a stage's queue.")
+                      .Register(*registry_);
   inflight_ = &prometheus::BuildGauge()
                    .Name("sasrecllm_inflight_requests")
                    .Help("RPCs accepted and not yet finished.")
@@ -154,6 +152,8 @@ Metrics::Metrics(const ModelInfo& model_info)
   for (const char* stage : {kStageSasrec, kStageLlm}) {
     batch_size_->Add({{"stage", stage}}, BatchSizeBuckets());
     inference_duration_->Add({{"stage", stage}}, LatencyBuckets());
+    queue_duration_->Add({{"stage", stage}}, LatencyBuckets());
+    queue_depth_->Add({{"stage", stage}});
   }
   for (const char* kind : {"prefill", "prefix_reused"}) llm_tokens_->Add({{"kind", kind}});
   for (const char* method : {"Recommend", "Score", "GetModelInfo"}) {
@@ -170,8 +170,9 @@ void Metrics::RecordRequest(absl::string_view method, absl::StatusCode code,
       .Observe(absl::ToDoubleSeconds(duration));
 }
 
-void Metrics::ObserveQueueWait(absl::Duration waited) {
-  queue_duration_->Observe(absl::ToDoubleSeconds(waited));
+void Metrics::ObserveQueueWait(absl::string_view stage, absl::Duration waited) {
+  queue_duration_->Add({{"stage", std::string(stage)}}, LatencyBuckets())
+      .Observe(absl::ToDoubleSeconds(waited));
 }
 
 void Metrics::ObserveBatchSize(absl::string_view stage, size_t size) {
@@ -184,7 +185,9 @@ void Metrics::ObserveInference(absl::string_view stage, absl::Duration duration)
       .Observe(absl::ToDoubleSeconds(duration));
 }
 
-void Metrics::SetQueueDepth(size_t depth) { queue_depth_->Set(static_cast<double>(depth)); }
+void Metrics::SetQueueDepth(absl::string_view stage, size_t depth) {
+  queue_depth_->Add({{"stage", std::string(stage)}}).Set(static_cast<double>(depth));
+}
 void Metrics::IncrementInflight() { inflight_->Increment(); }
 void Metrics::DecrementInflight() { inflight_->Decrement(); }
 

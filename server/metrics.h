@@ -3,10 +3,10 @@
 //
 //   sasrecllm_requests_total{method,code}            counter, code = gRPC status name
 //   sasrecllm_request_duration_seconds{method}       histogram, end to end in the server
-//   sasrecllm_queue_duration_seconds                 histogram, time waiting in the queue
+//   sasrecllm_queue_duration_seconds{stage}          histogram, time waiting in a stage's queue
 //   sasrecllm_batch_size{stage}                      histogram, stage = "sasrec" | "llm"
 //   sasrecllm_inference_duration_seconds{stage}      histogram, one batch's model time
-//   sasrecllm_queue_depth                            gauge
+//   sasrecllm_queue_depth{stage}                     gauge, requests waiting in a stage's queue
 //   sasrecllm_inflight_requests                      gauge
 //   sasrecllm_llm_tokens_total{kind}                 counter, kind = "prefill" | "prefix_reused"
 //   sasrecllm_model_info{version,device,dtype}       gauge = 1
@@ -62,10 +62,11 @@ class Metrics {
 
   // One finished RPC: `method` is the RPC name ("Recommend").
   void RecordRequest(absl::string_view method, absl::StatusCode code, absl::Duration duration);
-  void ObserveQueueWait(absl::Duration waited);
+  // `stage`: the pipeline stage's name (kStageSasrec, kStageLlm, ...).
+  void ObserveQueueWait(absl::string_view stage, absl::Duration waited);
   void ObserveBatchSize(absl::string_view stage, size_t size);
   void ObserveInference(absl::string_view stage, absl::Duration duration);
-  void SetQueueDepth(size_t depth);
+  void SetQueueDepth(absl::string_view stage, size_t depth);
   void IncrementInflight();
   void DecrementInflight();
   // kind: "prefill" or "prefix_reused".
@@ -96,10 +97,10 @@ class Metrics {
 
   prometheus::Family<prometheus::Counter>* requests_total_;
   prometheus::Family<prometheus::Histogram>* request_duration_;
-  prometheus::Histogram* queue_duration_;
+  prometheus::Family<prometheus::Histogram>* queue_duration_;
   prometheus::Family<prometheus::Histogram>* batch_size_;
   prometheus::Family<prometheus::Histogram>* inference_duration_;
-  prometheus::Gauge* queue_depth_;
+  prometheus::Family<prometheus::Gauge>* queue_depth_;
   prometheus::Gauge* inflight_;
   prometheus::Family<prometheus::Counter>* llm_tokens_;
 };

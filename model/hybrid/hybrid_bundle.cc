@@ -65,6 +65,13 @@ StatusOr<std::unique_ptr<HybridModel>> LoadBundleHybridModel(const std::string& 
   bundle_options.dir = bundle_dir;
   bundle_options.device = options.device;
   SASRECLLM_ASSIGN_OR_RETURN(std::unique_ptr<model::Bundle> bundle, model::Bundle::Load(bundle_options));
+  return LoadBundleHybridModel(*bundle, options);
+}
+
+StatusOr<std::unique_ptr<HybridModel>> LoadBundleHybridModel(const model::Bundle& loaded,
+                                                             const llm::LlamaModel::Options& options) {
+  const model::Bundle* bundle = &loaded;
+  const std::string& bundle_dir = loaded.options().dir;
   const auto& components = bundle->manifest().components;
   if (std::find(components.begin(), components.end(), "llm") == components.end()) {
     return FailedPreconditionError(bundle_dir + ": a SASRec-only bundle (no \"llm\" component)");

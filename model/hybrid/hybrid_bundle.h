@@ -9,7 +9,7 @@
 //   bundle/llm/                 config.json, model.safetensors (merged), the tokenizer file
 //
 //   SASRECLLM_RETURN_IF_ERROR(ExportHybridBundle("runs/joint/final", "bundle", catalog, manifest));
-//   SASRECLLM_ASSIGN_OR_RETURN(auto scorer, LoadBundleHybridModel("bundle", llm_options));
+//   SASRECLLM_ASSIGN_OR_RETURN(auto scorer, LoadBundleHybridModel(*bundle, llm_options));
 #ifndef SASRECLLM_MODEL_HYBRID_HYBRID_BUNDLE_H_
 #define SASRECLLM_MODEL_HYBRID_HYBRID_BUNDLE_H_
 
@@ -29,9 +29,14 @@ namespace sasrecllm::hybrid {
 Status ExportHybridBundle(const std::string& checkpoint_dir, const std::string& bundle_dir,
                           const model::Catalog& catalog, model::BundleManifest manifest);
 
-// The bundle's scorer (LLM from llm/, mapping, SASRec), its weights on
-// options.device in options.dtype (SASRec and mapping stay float32).
-// FAILED_PRECONDITION for a SASRec-only bundle.
+// The scorer of the loaded `bundle`: the LLM from its llm/ folder and the
+// mapping layer, on options.device in options.dtype (the mapping stays
+// float32), over the bundle's own SASRec module (shared, not loaded again:
+// one SASRec per server). FAILED_PRECONDITION for a SASRec-only bundle.
+StatusOr<std::unique_ptr<HybridModel>> LoadBundleHybridModel(const model::Bundle& bundle,
+                                                             const llm::LlamaModel::Options& options);
+// The same from a bundle folder (loads its SASRec and catalog first), for
+// offline tools and tests that need only the scorer.
 StatusOr<std::unique_ptr<HybridModel>> LoadBundleHybridModel(const std::string& bundle_dir,
                                                              const llm::LlamaModel::Options& options);
 

@@ -10,7 +10,12 @@ MappingLayerImpl::MappingLayerImpl(int64_t d_rec, int64_t d_llm) : d_rec_(d_rec)
 }
 
 torch::Tensor MappingLayerImpl::forward(const torch::Tensor& x) {
-  return down_->forward(torch::relu(up_->forward(x)));  // [..., d_llm]
+  // In the layer's own dtype: a served SASRec may run in bfloat16 while the
+  // mapping stays float32.
+  const torch::Tensor in = x.scalar_type() == up_->weight.scalar_type()
+                               ? x
+                               : x.to(up_->weight.scalar_type());  // [..., d_rec]
+  return down_->forward(torch::relu(up_->forward(in)));  // [..., d_llm]
 }
 
 std::map<std::string, torch::Tensor> MappingLayerImpl::StateDict() const {

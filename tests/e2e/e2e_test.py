@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """End-to-end test of the SASRecLLM service: real tool, real server, real client.
 
-    python3 tests/e2e/e2e_test.py BUILD_DIR [--keep]
+    python3 tests/e2e/e2e_test.py BUILD_DIR [--keep] [--mutate-prompt]
+
+--mutate-prompt serves the hybrid bundle with one word of its prompt changed:
+the negative control of the served-vs-offline checks, which must then fail.
 
 1. `sasrecllm data synthesize` + `train-sasrec` (1 epoch, tiny) + `export` -> bundle.
 2. Starts `sasrecllm-server --port 0` (the port is parsed from "listening on
@@ -421,7 +424,47 @@ def make_hybrid_bundle(build, sasrec, split, work):
     checkpoint = os.path.join(out, "final")
     run([tool, "export", "--hybrid", checkpoint, "--items", os.path.join(split, "items.tsv"),
          "--out", bundle, "--model-version", "e2e-hybrid"])
+    if MUTATE_PROMPT:
+        # The negative control (--mutate-prompt): serve a prompt one word away
+        # from the one trained and evaluated offline; the served-vs-offline
+        # checks must then fail.
+        manifest_path = os.path.join(bundle, "manifest.json")
+        with open(manifest_path) as f:
+            manifest = json.load(f)
+        manifest["hybrid"]["template"] = manifest["hybrid"]["template"].replace("enjoy", "hate")
+        with open(manifest_path, "w") as f:
+            json.dump(manifest, f)
+        log("  --mutate-prompt: the served bundle's prompt says 'hate' for 'enjoy'")
     return bundle, checkpoint
+
+
+# --mutate-prompt (main): serve a changed prompt, so that the hybrid checks fail.
+MUTATE_PROMPT = False
+# Served and offline P(like) must agree row by row to this.
+ROW_TOLERANCE = 1e-5
+# Two rows whose offline P(like) differ by at most this may swap order served:
+# 2 x ROW_TOLERANCE, plus the 6-decimal printing of both files.
+NEAR_TIE = 2 * ROW_TOLERANCE + 2e-6
+
+
+def near_tie_bounds(rows, eps):
+    """How far AUC and UAUC of `rows` ({user, label, p}) can move when each p
+    moves by at most eps / 2: the share of (positive, negative) pairs whose p
+    differ by at most eps (each such pair can move AUC by 1 / pairs), overall
+    and averaged over the users with both labels (UAUC)."""
+    def share(group):
+        pos = [r["p"] for r in group if r["label"] == 1]
+        neg = [r["p"] for r in group if r["label"] == 0]
+        pairs = len(pos) * len(neg)
+        if pairs == 0:
+            return None
+        return sum(1 for a in pos for b in neg if abs(a - b) <= eps) / pairs
+    by_user = {}
+    for r in rows:
+        by_user.setdefault(r["user"], []).append(r)
+    per_user = [b for b in (share(g) for g in by_user.values()) if b is not None]
+    return {"auc": share(rows) or 0.0,
+            "uauc": sum(per_user) / len(per_user) if per_user else 0.0}
 
 
 def check_hybrid(build, client_binary, sasrec, split, n_rows, items, work):
@@ -477,29 +520,41 @@ def check_hybrid(build, client_binary, sasrec, split, n_rows, items, work):
     served, offline = json.load(open(served_json)), json.load(open(offline_json))
     check(served.get("mode") == "hybrid" and served.get("unknown_items") == 0,
           f"served in mode {served.get('mode')}, {served.get('unknown_items')} unknown items")
+    # Row by row first (both files in split order): the real check. eval-hybrid
+    # prints P(like) to 6 decimals.
+    with open(served_tsv) as f:
+        served_rows = [line.split("\t") for line in f.read().splitlines()[1:]]
+    with open(offline_txt) as f:
+        offline_p = [float(x) for x in f.read().split()]
+    served_p = [float(r[5]) for r in served_rows]
+    row_diff = max((abs(a - b) for a, b in zip(served_p, offline_p)), default=math.inf)
+    check(len(served_p) == len(offline_p) == n_rows and row_diff <= ROW_TOLERANCE,
+          f"hybrid P(like) row by row: {len(served_p)} served, {len(offline_p)} offline rows, "
+          f"max |diff| {row_diff:.1e} <= {ROW_TOLERANCE:.0e}")
+    check(served.get("all", {}).get("rows") == n_rows, f"every one of the {n_rows} rows scored")
+    # Then AUC / UAUC. The tiny random LLM gives near-equal scores, so two rows
+    # whose P(like) differ by less than the row tolerance may be ordered one way
+    # offline and the other way served (a batched pass rounds differently): such
+    # a pair moves AUC by 1 / pairs. So served and offline AUC must agree within
+    # the share of near-tied pairs (offline gap <= NEAR_TIE), and within 1e-9
+    # when there are none: a bound that only scores differing by more than the
+    # row tolerance can break, whatever the batching.
+    rows = [{"user": r[0], "label": int(r[2]), "warm": r[3] in ("1", "true"), "p": p}
+            for r, p in zip(served_rows, offline_p)]
     worst = 0.0
     for subset in ("all", "warm", "cold"):
         s, o = served.get(subset, {}), offline.get(subset, {})
         check(s.get("rows") == o.get("rows") and s.get("uauc_users") == o.get("uauc_users"),
               f"hybrid {subset}: {s.get('rows')} rows, {s.get('uauc_users')} UAUC users "
               f"on both sides (offline {o.get('rows')}, {o.get('uauc_users')})")
+        chosen = [r for r in rows if subset == "all" or r["warm"] == (subset == "warm")]
+        bounds = near_tie_bounds(chosen, NEAR_TIE)
         for key in ("auc", "uauc"):
             a, b = s.get(key), o.get(key)
-            ok = a is not None and b is not None and abs(a - b) <= 1e-4
+            ok = a is not None and b is not None and abs(a - b) <= bounds[key] + 1e-9
             worst = max(worst, abs(a - b)) if ok else worst
-            check(ok, f"hybrid {subset} {key.upper()}: served {a} vs offline {b} (|diff| <= 1e-4)")
-    check(served.get("all", {}).get("rows") == n_rows, f"every one of the {n_rows} rows scored")
-    # Row by row too (both files in split order): with 120 x 120 pairs one
-    # swapped pair moves AUC by 7e-5, under the 1e-4 above. eval-hybrid prints
-    # P(like) to 6 decimals.
-    with open(served_tsv) as f:
-        served_p = [float(line.split("\t")[5]) for line in f.read().splitlines()[1:]]
-    with open(offline_txt) as f:
-        offline_p = [float(x) for x in f.read().split()]
-    row_diff = max((abs(a - b) for a, b in zip(served_p, offline_p)), default=math.inf)
-    check(len(served_p) == len(offline_p) == n_rows and row_diff <= 1e-5,
-          f"hybrid P(like) row by row: {len(served_p)} served, {len(offline_p)} offline rows, "
-          f"max |diff| {row_diff:.1e} <= 1e-5")
+            check(ok, f"hybrid {subset} {key.upper()}: served {a} vs offline {b} "
+                      f"(|diff| <= {bounds[key]:.2e}, the share of pairs within {NEAR_TIE:.0e})")
     log(f"  hybrid AUC / UAUC max |diff| {worst:.2e}; build {t1 - t0:.1f} s, "
         f"served {t2 - t1:.1f} s, offline {t3 - t2:.1f} s")
 
@@ -609,6 +664,8 @@ def main():
         return 2
     build = os.path.abspath(sys.argv[1])
     keep = "--keep" in sys.argv[2:]
+    global MUTATE_PROMPT
+    MUTATE_PROMPT = "--mutate-prompt" in sys.argv[2:]
     for name in ("sasrecllm", "sasrecllm-server", "sasrecllm-client"):
         path = os.path.join(build, name)
         if not os.access(path, os.X_OK):

@@ -69,11 +69,13 @@ class HybridServiceTest : public ::testing::Test {
     manifest.sasrec = config;
     manifest.max_history = kMaxHistory;
     ASSERT_TRUE(model::WriteBundle(*dir_, manifest, *catalog, sasrec).ok());
-    auto bundle = model::Bundle::Load({*dir_});
-    ASSERT_TRUE(bundle.ok()) << bundle.status();
+    auto loaded = model::Bundle::Load({*dir_});
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    std::shared_ptr<const model::Bundle> bundle(std::move(loaded).value());
+    bundle_ = new std::shared_ptr<const model::Bundle>(bundle);
 
     hybrid::HybridModel::Parts parts = hybrid::testing::TinyParts(kItems);
-    parts.sasrec = sasrec;  // the bundle's SASRec (the same weights)
+    parts.sasrec = bundle->sasrec();  // one SASRec for both stages, as the server loads it
     auto scorer = hybrid::HybridModel::Create(std::move(parts));
     ASSERT_TRUE(scorer.ok()) << scorer.status();
     scorer_ = new std::shared_ptr<hybrid::HybridModel>(std::move(scorer).value());
@@ -85,12 +87,10 @@ class HybridServiceTest : public ::testing::Test {
     options.batcher.max_batch_size = 4;
     options.batcher.max_queue_delay = absl::Microseconds(500);
     options.retrieval_k = 6;
-    options.llm.batcher.max_batch_size = 8;
-    options.llm.batcher.max_queue_delay = kLlmQueueDelay;
-    options.llm.rerank.max_batch_tokens = 4096;
-    auto service = RecommenderService::Create(
-        options, std::shared_ptr<const model::Bundle>(std::move(bundle).value()), metrics_,
-        nullptr, *scorer_);
+    options.llm_batcher.max_batch_size = 8;
+    options.llm_batcher.max_queue_delay = kLlmQueueDelay;
+    options.rerank.max_batch_tokens = 4096;
+    auto service = RecommenderService::Create(options, bundle, metrics_, nullptr, *scorer_);
     ASSERT_TRUE(service.ok()) << service.status();
     service_ = service->release();
     ASSERT_TRUE(service_->Warmup().ok());
@@ -111,6 +111,7 @@ class HybridServiceTest : public ::testing::Test {
     delete service_;
     delete metrics_;
     delete scorer_;
+    delete bundle_;
     if (dir_ != nullptr) std::filesystem::remove_all(*dir_);
     delete dir_;
     delete target_;
@@ -159,6 +160,7 @@ class HybridServiceTest : public ::testing::Test {
   static std::string* dir_;
   static std::string* target_;
   static std::shared_ptr<hybrid::HybridModel>* scorer_;
+  static std::shared_ptr<const model::Bundle>* bundle_;
   static Metrics* metrics_;
   static RecommenderService* service_;
   static grpc::Server* server_;
@@ -168,6 +170,7 @@ class HybridServiceTest : public ::testing::Test {
 std::string* HybridServiceTest::dir_ = nullptr;
 std::string* HybridServiceTest::target_ = nullptr;
 std::shared_ptr<hybrid::HybridModel>* HybridServiceTest::scorer_ = nullptr;
+std::shared_ptr<const model::Bundle>* HybridServiceTest::bundle_ = nullptr;
 Metrics* HybridServiceTest::metrics_ = nullptr;
 RecommenderService* HybridServiceTest::service_ = nullptr;
 grpc::Server* HybridServiceTest::server_ = nullptr;
@@ -328,6 +331,35 @@ TEST_F(HybridServiceTest, ExpiredAndCancelledRequestsSkipTheLlm) {
   EXPECT_EQ(CounterValue(metrics_->SerializeText(), prefill), before);
   const std::string text = metrics_->SerializeText();
   EXPECT_THAT(text, HasSubstr("sasrecllm_requests_total{code=\"DEADLINE_EXCEEDED\",method=\"Score\"}"));
+}
+
+TEST_F(HybridServiceTest, EachStageReportsItsQueueBatchesAndModelTime) {
+  v1::RecommendRequest request;
+  for (int h : {2, 4}) request.add_history(absl::StrCat("i", h));
+  request.set_top_k(3);
+  request.set_mode(v1::RANKING_MODE_HYBRID);
+  v1::RecommendResponse response;
+  ASSERT_TRUE(Recommend(request, &response).ok());
+  const std::string text = metrics_->SerializeText();
+  for (const char* stage : {kStageSasrec, kStageLlm}) {
+    const std::string label = absl::StrCat("{stage=\"", stage, "\"}");
+    EXPECT_GE(CounterValue(text, "sasrecllm_queue_duration_seconds_count" + label), 1) << stage;
+    EXPECT_GE(CounterValue(text, "sasrecllm_batch_size_count" + label), 1) << stage;
+    EXPECT_GE(CounterValue(text, "sasrecllm_inference_duration_seconds_count" + label), 1) << stage;
+    EXPECT_THAT(text, HasSubstr("sasrecllm_queue_depth" + label)) << stage;
+  }
+}
+
+TEST_F(HybridServiceTest, AScorerOverAnotherSasrecIsRefused) {
+  // Its own random SASRec: a second copy of the model the server must not hold.
+  auto other = hybrid::HybridModel::Create(hybrid::testing::TinyParts(kItems));
+  ASSERT_TRUE(other.ok()) << other.status();
+  Metrics metrics({"x", "cpu", "float32"});
+  auto service = RecommenderService::Create(
+      ServiceOptions(), *bundle_, &metrics, nullptr,
+      std::shared_ptr<hybrid::HybridModel>(std::move(other).value()));
+  EXPECT_EQ(service.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(service.status().message(), HasSubstr("not the bundle's"));
 }
 
 TEST_F(HybridServiceTest, GetModelInfoDescribesTheLlm) {

@@ -1,15 +1,16 @@
 // LlmStage: scores what it is given, and does no LLM work for requests that
 // are cancelled, expired, or whose deadline is closer than its batches take.
-// A fake clock (which only moves when told) makes the deadline cases exact.
+// Run is called directly (the pipeline's queue is pipeline_test's business);
+// a fake clock (which only moves when told) makes the deadline cases exact.
 #include "server/llm_stage.h"
 
-#include <future>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "model/catalog.h"
 #include "server/clock.h"
 #include "server/metrics.h"
 #include "tests/hybrid/test_parts.h"
@@ -21,43 +22,56 @@ using ::testing::HasSubstr;
 
 constexpr int64_t kItems = 20;
 
-hybrid::RerankQuery Query(int candidates) {
-  hybrid::RerankQuery q;
-  for (int64_t i : {1, 2, 3}) {
-    q.history.push_back(i);
-    q.history_titles.push_back("Film " + std::to_string(i));
-  }
-  for (int c = 0; c < candidates; ++c) {
-    const int64_t item = 4 + c % (kItems - 4);
-    q.candidates.push_back({item, "Candidate film " + std::to_string(item)});
-  }
-  return q;
-}
+// A sink that is cancelled or not; the stage only asks.
+class FakeSink : public RequestSink {
+ public:
+  explicit FakeSink(bool cancelled) : cancelled_(cancelled) {}
+  void Finish(std::unique_ptr<Request>, const absl::Status&) override {}
+  bool IsCancelled() const override { return cancelled_; }
+  void SetQueuedAt(uint64_t) override {}
+
+ private:
+  bool cancelled_;
+};
 
 class LlmStageTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    std::vector<model::CatalogEntry> entries;
+    for (int64_t i = 1; i <= kItems; ++i) {
+      entries.push_back({i, "i" + std::to_string(i), "Film " + std::to_string(i)});
+    }
+    auto catalog = model::Catalog::FromEntries(entries);
+    ASSERT_TRUE(catalog.ok()) << catalog.status();
+    catalog_ = std::make_unique<model::Catalog>(std::move(catalog).value());
     auto model = hybrid::HybridModel::Create(hybrid::testing::TinyParts(kItems));
     ASSERT_TRUE(model.ok()) << model.status();
     model_ = std::shared_ptr<hybrid::HybridModel>(std::move(model).value());
-    LlmStage::Options options;
-    options.batcher.max_queue_delay = absl::ZeroDuration();
-    auto stage = LlmStage::Create(options, model_, &metrics_, &clock_);
-    ASSERT_TRUE(stage.ok()) << stage.status();
-    stage_ = std::move(stage).value();
+    stage_ = std::make_unique<LlmStage>(model_, hybrid::RerankOptions{}, catalog_.get(),
+                                        &metrics_, &clock_);
   }
 
-  // Enqueues `query` and waits for its answer.
-  absl::StatusOr<std::vector<float>> Run(hybrid::RerankQuery query, absl::Time deadline,
-                                         bool cancelled = false) {
-    std::promise<absl::StatusOr<std::vector<float>>> answer;
-    LlmWork work;
-    work.query = std::move(query);
-    work.deadline = deadline;
-    work.is_cancelled = [cancelled] { return cancelled; };
-    work.done = [&answer](absl::StatusOr<std::vector<float>> r) { answer.set_value(std::move(r)); };
-    stage_->Enqueue(std::move(work));
-    return answer.get_future().get();
+  // A HYBRID request: history items 1..3, `candidates` candidates from item 4 on.
+  Request MakeRequest(int candidates, absl::Time deadline, FakeSink* sink) {
+    Request r;
+    r.mode = v1::RANKING_MODE_HYBRID;
+    for (int64_t i : {1, 2, 3}) {
+      r.history.push_back(i);
+      r.history_titles.push_back(catalog_->FindByIndex(i)->title);
+    }
+    for (int c = 0; c < candidates; ++c) {
+      r.candidates.push_back(Candidate{catalog_->FindByIndex(4 + c % (kItems - 4))});
+    }
+    r.deadline = deadline;
+    r.sink = sink;
+    return r;
+  }
+
+  // Runs `request` alone through the stage; its status.
+  absl::Status RunOne(Request* request) {
+    std::vector<absl::Status> statuses(1);
+    stage_->Run({request}, &statuses);
+    return statuses[0];
   }
 
   int64_t PrefillTokens() {
@@ -67,49 +81,74 @@ class LlmStageTest : public ::testing::Test {
   }
 
   FakeClock clock_;
+  FakeSink live_{false};
+  FakeSink cancelled_{true};
   Metrics metrics_{{"test", "cpu", "float32"}};
+  std::unique_ptr<model::Catalog> catalog_;
   std::shared_ptr<hybrid::HybridModel> model_;
   std::unique_ptr<LlmStage> stage_;
 };
 
-TEST_F(LlmStageTest, ScoresLikeTheRerankerAndCountsTokens) {
-  auto logits = Run(Query(3), absl::InfiniteFuture());
-  ASSERT_TRUE(logits.ok()) << logits.status();
+TEST_F(LlmStageTest, WantsHybridRequestsWithCandidatesOnly) {
+  Request r = MakeRequest(2, absl::InfiniteFuture(), &live_);
+  EXPECT_TRUE(stage_->Wants(r));
+  r.mode = v1::RANKING_MODE_SEQUENTIAL_ONLY;
+  EXPECT_FALSE(stage_->Wants(r));
+  Request empty = MakeRequest(0, absl::InfiniteFuture(), &live_);
+  EXPECT_FALSE(stage_->Wants(empty));
+}
+
+TEST_F(LlmStageTest, ScoresLikeTheRerankerAndCountsTokensAndSequences) {
+  Request a = MakeRequest(3, absl::InfiniteFuture(), &live_);
+  Request b = MakeRequest(2, absl::InfiniteFuture(), &live_);
+  std::vector<absl::Status> statuses(2);
+  EXPECT_EQ(stage_->Run({&a, &b}, &statuses), 5u);  // sequences
+  ASSERT_TRUE(statuses[0].ok()) << statuses[0];
+  ASSERT_TRUE(statuses[1].ok()) << statuses[1];
   hybrid::HybridReranker reranker(model_, {});
-  auto direct = reranker.YesLogits({Query(3)});
+  hybrid::RerankQuery query;
+  query.history = a.history;
+  query.history_titles = a.history_titles;
+  for (const Candidate& c : a.candidates) query.candidates.push_back({c.entry->index, c.entry->title});
+  auto direct = reranker.YesLogits({query});
   ASSERT_TRUE(direct.ok());
-  ASSERT_EQ(logits->size(), 3u);
-  for (size_t c = 0; c < 3; ++c) EXPECT_NEAR((*logits)[c], (*direct)[0][c], 1e-6);
+  for (size_t c = 0; c < 3; ++c) {
+    ASSERT_TRUE(a.candidates[c].llm_score.has_value());
+    EXPECT_NEAR(*a.candidates[c].llm_score, (*direct)[0][c], 1e-6);
+  }
   EXPECT_GT(PrefillTokens(), 0);
 }
 
 TEST_F(LlmStageTest, CancelledAndExpiredWorkIsNotComputed) {
-  auto cancelled = Run(Query(3), absl::InfiniteFuture(), /*cancelled=*/true);
-  EXPECT_EQ(cancelled.status().code(), absl::StatusCode::kCancelled);
-  auto expired = Run(Query(3), clock_.Now());
-  EXPECT_EQ(expired.status().code(), absl::StatusCode::kDeadlineExceeded);
+  Request cancelled = MakeRequest(3, absl::InfiniteFuture(), &cancelled_);
+  EXPECT_EQ(RunOne(&cancelled).code(), absl::StatusCode::kCancelled);
+  Request expired = MakeRequest(3, clock_.Now(), &live_);
+  EXPECT_EQ(RunOne(&expired).code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(PrefillTokens(), 0);
+  EXPECT_FALSE(expired.candidates[0].llm_score.has_value());
 }
 
 TEST_F(LlmStageTest, ADeadlineCloserThanRecentBatchesTookIsRefusedWithoutWork) {
   // Before any batch was measured there is no estimate: a tight deadline runs.
-  ASSERT_TRUE(Run(Query(12), clock_.Now() + absl::Nanoseconds(1)).ok());
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Run(Query(12), absl::InfiniteFuture()).ok());
+  Request first = MakeRequest(12, clock_.Now() + absl::Nanoseconds(1), &live_);
+  ASSERT_TRUE(RunOne(&first).ok());
+  for (int i = 0; i < 3; ++i) {
+    Request r = MakeRequest(12, absl::InfiniteFuture(), &live_);
+    ASSERT_TRUE(RunOne(&r).ok());
+  }
   const int64_t before = PrefillTokens();
   // The fake clock stands still, so 1 ns is left however long the batch takes.
-  auto tight = Run(Query(12), clock_.Now() + absl::Nanoseconds(1));
-  EXPECT_EQ(tight.status().code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_THAT(tight.status().message(), HasSubstr("cannot be met"));
+  Request tight = MakeRequest(12, clock_.Now() + absl::Nanoseconds(1), &live_);
+  const absl::Status status = RunOne(&tight);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(status.message(), HasSubstr("cannot be met"));
   EXPECT_EQ(PrefillTokens(), before);
   // A roomy deadline still runs.
-  EXPECT_TRUE(Run(Query(12), clock_.Now() + absl::Hours(1)).ok());
+  Request roomy = MakeRequest(12, clock_.Now() + absl::Hours(1), &live_);
+  EXPECT_TRUE(RunOne(&roomy).ok());
 }
 
-TEST_F(LlmStageTest, WorkAfterShutdownIsRefused) {
-  stage_->Shutdown();
-  auto refused = Run(Query(1), absl::InfiniteFuture());
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
-}
+TEST_F(LlmStageTest, WarmsUpOnTheCatalog) { EXPECT_TRUE(stage_->Warmup().ok()); }
 
 }  // namespace
 }  // namespace sasrecllm::server

@@ -51,19 +51,19 @@ TEST(MetricsTest, CountsRequestsByMethodAndGrpcCodeName) {
 
 TEST(MetricsTest, GaugesAndHistogramsMove) {
   Metrics metrics({"v", "cpu", "float32"});
-  metrics.SetQueueDepth(7);
+  metrics.SetQueueDepth(kStageLlm, 7);
   metrics.IncrementInflight();
   metrics.IncrementInflight();
   metrics.DecrementInflight();
   metrics.ObserveBatchSize(kStageSasrec, 5);
-  metrics.ObserveQueueWait(absl::Microseconds(300));
+  metrics.ObserveQueueWait(kStageLlm, absl::Microseconds(300));
   metrics.ObserveInference(kStageSasrec, absl::Milliseconds(2));
   metrics.AddLlmTokens("prefill", 12);
   const std::string text = metrics.SerializeText();
-  EXPECT_THAT(text, HasSubstr("sasrecllm_queue_depth 7"));
+  EXPECT_THAT(text, HasSubstr("sasrecllm_queue_depth{stage=\"llm\"} 7"));
   EXPECT_THAT(text, HasSubstr("sasrecllm_inflight_requests 1"));
   EXPECT_THAT(text, HasSubstr("sasrecllm_batch_size_sum{stage=\"sasrec\"} 5"));
-  EXPECT_THAT(text, HasSubstr("sasrecllm_queue_duration_seconds_count 1"));
+  EXPECT_THAT(text, HasSubstr("sasrecllm_queue_duration_seconds_count{stage=\"llm\"} 1"));
   EXPECT_THAT(text, HasSubstr("sasrecllm_inference_duration_seconds_count{stage=\"sasrec\"} 1"));
   EXPECT_THAT(text, HasSubstr("sasrecllm_llm_tokens_total{kind=\"prefill\"} 12"));
 }

@@ -1,0 +1,139 @@
+// The reactor of one Recommender RPC: it records the RPC's metrics, turns a
+// finished pipeline Request into the typed reply (reply_builder.h) and
+// finishes the RPC exactly once. Deletes itself when gRPC is done with it.
+//
+//   auto* call = new RecommendCall(context, &rpc_request, response, env);
+//   ... call->FinishWith(status)  or  pipeline->Submit(request with sink = call)
+//   return call;
+//
+// Thread safety: Finish / FinishWith may run on any thread, once. OnCancel
+// (gRPC's thread) may race with the pipeline moving the request between
+// queues: it then cancels at most a queue the request already left (nothing
+// happens), and the stage's own cancellation poll catches it.
+#ifndef SASRECLLM_SERVER_CALL_H_
+#define SASRECLLM_SERVER_CALL_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/sasrecllm.pb.h"
+#include "server/metrics.h"
+#include "server/pipeline.h"
+#include "server/reply_builder.h"
+#include "server/request.h"
+#include "server/status_util.h"
+
+namespace sasrecllm::server {
+
+// What every call needs from the service. Outlives every call.
+struct CallEnv {
+  Metrics* metrics = nullptr;
+  Pipeline* pipeline = nullptr;
+  std::string model_version;
+};
+
+// When the client gives up on `context` (absl::InfiniteFuture(): never).
+inline absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
+  const auto deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
+  return absl::FromChrono(deadline);
+}
+
+class Call : public grpc::ServerUnaryReactor, public RequestSink {
+ public:
+  Call(grpc::CallbackServerContext* context, const char* method, const CallEnv* env)
+      : context_(context), method_(method), env_(env), start_(absl::Now()) {
+    env_->metrics->IncrementInflight();
+  }
+
+  // Finishes the RPC with `status` (no reply body unless the caller filled it).
+  void FinishWith(absl::Status status) {
+    const absl::Time now = absl::Now();
+    // gRPC cancels a call whose deadline passed (OnCancel), which can beat
+    // the queue's own expiry: call that what it is.
+    if (status.code() == absl::StatusCode::kCancelled && now >= DeadlineOf(*context_)) {
+      status = absl::DeadlineExceededError("deadline exceeded before the request could run");
+    }
+    env_->metrics->RecordRequest(method_, status.code(), now - start_);
+    env_->metrics->DecrementInflight();
+    grpc::ServerUnaryReactor::Finish(ToGrpcStatus(status));
+  }
+
+  // RequestSink: the pipeline is done with `request`.
+  void Finish(std::unique_ptr<Request> request, const absl::Status& status) override {
+    if (status.ok()) BuildReply(*request);
+    FinishWith(status);
+  }
+  bool IsCancelled() const override { return context_->IsCancelled(); }
+  void SetQueuedAt(uint64_t place) override { place_.store(place, std::memory_order_release); }
+
+  // Still queued: dropped now (finished as CANCELLED by the queue). Already
+  // in a batch: the stage's cancellation poll finishes it.
+  void OnCancel() override {
+    const uint64_t place = place_.load(std::memory_order_acquire);
+    if (place != 0) env_->pipeline->Cancel(place);
+  }
+  void OnDone() override { delete this; }
+
+  grpc::CallbackServerContext* context() const { return context_; }
+
+ protected:
+  const CallEnv& env() const { return *env_; }
+
+ private:
+  // Fills the typed response from a finished request.
+  virtual void BuildReply(const Request& request) = 0;
+
+  grpc::CallbackServerContext* const context_;
+  const char* const method_;
+  const CallEnv* const env_;
+  const absl::Time start_;
+  std::atomic<uint64_t> place_{0};
+};
+
+class RecommendCall final : public Call {
+ public:
+  RecommendCall(grpc::CallbackServerContext* context, v1::RecommendResponse* response,
+                const CallEnv* env)
+      : Call(context, "Recommend", env), response_(response) {}
+
+ private:
+  void BuildReply(const Request& request) override {
+    BuildRecommendResponse(request, env().model_version, response_);
+  }
+  v1::RecommendResponse* const response_;
+};
+
+class ScoreCall final : public Call {
+ public:
+  ScoreCall(grpc::CallbackServerContext* context, const v1::ScoreRequest* rpc,
+            v1::ScoreResponse* response, const CallEnv* env)
+      : Call(context, "Score", env), rpc_(rpc), response_(response) {}
+
+ private:
+  void BuildReply(const Request& request) override {
+    BuildScoreResponse(*rpc_, request, env().model_version, response_);
+  }
+  const v1::ScoreRequest* const rpc_;
+  v1::ScoreResponse* const response_;
+};
+
+// GetModelInfo is answered inline; it never reaches the pipeline.
+class InfoCall final : public Call {
+ public:
+  InfoCall(grpc::CallbackServerContext* context, const CallEnv* env)
+      : Call(context, "GetModelInfo", env) {}
+
+ private:
+  void BuildReply(const Request&) override {}
+};
+
+}  // namespace sasrecllm::server
+
+#endif  // SASRECLLM_SERVER_CALL_H_
