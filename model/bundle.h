@@ -14,7 +14,10 @@
 // safetensors, a tensor whose shape disagrees with the manifest, a catalog
 // index beyond item_num: an error naming the file and the problem.
 //
-// Thread safety: a loaded Bundle is immutable; share it by const pointer.
+// Thread safety: a loaded Bundle never changes; share it by const pointer.
+// Its sasrec() is a handle to the one shared torch module (torch handles
+// cannot be const): use it for inference only, which is safe from several
+// threads (sasrec.h); training or moving it would change every user's model.
 #ifndef SASRECLLM_MODEL_BUNDLE_H_
 #define SASRECLLM_MODEL_BUNDLE_H_
 
@@ -62,7 +65,7 @@ class Bundle {
 
   const BundleManifest& manifest() const { return manifest_; }
   const Catalog& catalog() const { return catalog_; }
-  // In eval mode, on options.device / options.dtype.
+  // In eval mode, on options.device / options.dtype; shared (see above).
   Sasrec sasrec() const { return sasrec_; }
   const BundleLoadOptions& options() const { return options_; }
 

@@ -1,7 +1,9 @@
 // Batched SASRec inference for serving: top-k over the catalog, or scores for
 // given candidates, for many users in one model call.
 //
-// Thread safety: thread-compatible. Call from one batcher thread per device.
+// Thread safety: Rank and Score only read the model (SASRec's contract:
+// concurrent inference is safe while nothing trains it), so they may run
+// concurrently; the server calls them from its one SASRec stage thread.
 //
 //   SasrecRanker ranker(bundle->sasrec(), bundle->options().device);
 //   std::vector<RankQuery> queries = ...;

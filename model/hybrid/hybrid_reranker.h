@@ -20,8 +20,10 @@
 //                 .candidates = {{12, "Alien (1979)"}, {0, "A cold item (2024)"}}};
 //   SASRECLLM_ASSIGN_OR_RETURN(auto logits, reranker.YesLogits({q}));  // logits[0][c]
 //
-// Thread safety: YesLogits may not run concurrently on one HybridReranker
-// (SASRec and the mapping layer are torch modules); use one per thread.
+// Thread safety: YesLogits only reads the model (every call has its own KV
+// caches), so calls may run concurrently, on one reranker or several, as
+// long as nothing trains or moves the model meanwhile (HybridModel's and
+// Sasrec's contract). The server runs one per stage thread.
 #ifndef SASRECLLM_MODEL_HYBRID_HYBRID_RERANKER_H_
 #define SASRECLLM_MODEL_HYBRID_HYBRID_RERANKER_H_
 
