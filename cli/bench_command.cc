@@ -18,6 +18,7 @@
 #include "cli/flags.h"
 #include "model/bundle.h"
 #include "model/sasrec_ranker.h"
+#include "model/torch_device.h"
 
 namespace sasrecllm::cli {
 namespace {
@@ -30,14 +31,6 @@ std::vector<int64_t> ParseIntList(const std::string& text) {
     if (!part.empty()) values.push_back(std::stoll(part));
   }
   return values;
-}
-
-StatusOr<torch::ScalarType> ParseDtype(const std::string& name) {
-  if (name == "float32") return torch::kFloat32;
-  if (name == "bfloat16") return torch::kBFloat16;
-  if (name == "float16") return torch::kFloat16;
-  return InvalidArgumentError("--dtype: unknown dtype \"" + name +
-                              "\" (expected float32, bfloat16 or float16)");
 }
 
 struct BenchRow {
@@ -71,19 +64,19 @@ int RunBenchSasrec(int argc, char** argv, int first) {
   if (!flags.Parse(argc, argv, first, &exit_code)) return exit_code;
 
   torch::set_num_threads(static_cast<int>(flags.GetInt("threads")));
-  auto dtype = ParseDtype(flags.GetString("dtype"));
+  auto dtype = model::TorchDtype(flags.GetString("dtype"));
   if (!dtype.ok()) {
-    std::cerr << "error: " << dtype.status().message() << "\n";
+    std::cerr << "error: --dtype: " << dtype.status().message() << "\n";
     return kExitUsage;
   }
   model::BundleLoadOptions options;
   options.dir = flags.GetString("bundle");
-  try {
-    options.device = torch::Device(flags.GetString("device"));
-  } catch (const c10::Error&) {
-    std::cerr << "error: --device: cannot parse \"" << flags.GetString("device") << "\"\n";
+  auto device = model::TorchDevice(flags.GetString("device"));
+  if (!device.ok()) {
+    std::cerr << "error: --device: " << device.status().message() << "\n";
     return kExitUsage;
   }
+  options.device = *device;
   options.dtype = *dtype;
   auto bundle = model::Bundle::Load(options);
   if (!bundle.ok()) {

@@ -4,10 +4,11 @@
 #include <iostream>
 #include <string>
 
+#include "base/file.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "model/interaction_data.h"
-#include "model/json.h"
+#include "base/json.h"
 
 namespace sasrecllm::cli {
 namespace {
@@ -41,7 +42,7 @@ int WriteOutput(const std::string& out, const SequenceData& data,
   if (ec) return Fail(InternalError(out + ": cannot create folder: " + ec.message()));
   if (Status s = model::WriteSequenceFile(out + "/sequences.txt", data); !s.ok()) return Fail(s);
   if (Status s = model::WriteItemsTsv(out + "/items.tsv", items); !s.ok()) return Fail(s);
-  if (Status s = WriteStringToFile(out + "/data_info.json", info.Dump(1) + "\n"); !s.ok()) {
+  if (Status s = WriteStringToFile(out + "/data_info.json", DumpJson(info, 1) + "\n"); !s.ok()) {
     return Fail(s);
   }
   int64_t users = 0;
@@ -84,15 +85,15 @@ int Synthesize(int argc, char** argv, int first) {
   }
   StatusOr<model::SyntheticData> data = model::GenerateSynthetic(o);
   if (!data.ok()) return Fail(data.status());
-  Json info = Json::Object();
-  info.Set("source", Json("synthetic"));
-  info.Set("users", Json(o.num_users));
-  info.Set("items", Json(o.num_items));
-  info.Set("clusters", Json(o.num_clusters));
-  info.Set("min_length", Json(o.min_length));
-  info.Set("max_length", Json(o.max_length));
-  info.Set("p_next", Json(o.p_next));
-  info.Set("seed", Json(static_cast<int64_t>(o.seed)));
+  Json info = Json::object();
+  info["source"] = Json("synthetic");
+  info["users"] = Json(o.num_users);
+  info["items"] = Json(o.num_items);
+  info["clusters"] = Json(o.num_clusters);
+  info["min_length"] = Json(o.min_length);
+  info["max_length"] = Json(o.max_length);
+  info["p_next"] = Json(o.p_next);
+  info["seed"] = Json(static_cast<int64_t>(o.seed));
   return WriteOutput(flags.GetString("out"), data->sequences, data->items, info);
 }
 
@@ -114,11 +115,11 @@ int ImportMovieLens(int argc, char** argv, int first) {
   StatusOr<model::MovieLensData> data =
       model::ReadMovieLens(flags.GetString("ratings"), flags.GetString("movies"), o);
   if (!data.ok()) return Fail(data.status());
-  Json info = Json::Object();
-  info.Set("source", Json("movielens"));
-  info.Set("ratings", Json(flags.GetString("ratings")));
-  info.Set("movies", Json(flags.GetString("movies")));
-  info.Set("min_rating", Json(static_cast<int64_t>(o.min_rating)));
+  Json info = Json::object();
+  info["source"] = Json("movielens");
+  info["ratings"] = Json(flags.GetString("ratings"));
+  info["movies"] = Json(flags.GetString("movies"));
+  info["min_rating"] = Json(static_cast<int64_t>(o.min_rating));
   return WriteOutput(flags.GetString("out"), data->sequences, data->items, info);
 }
 
@@ -134,12 +135,12 @@ int ConvertCollm(int argc, char** argv, int first) {
   const std::string in = flags.GetString("in");
   StatusOr<std::vector<ItemTitle>> items = model::ReadItemsTsv(in + "/items.tsv");
   if (!items.ok()) return Fail(items.status());
-  StatusOr<std::vector<model::CollmRow>> rows = model::ReadCollmSplit(in + "/train.tsv");
+  StatusOr<std::vector<CollmRow>> rows = ReadCollmSplit(in + "/train.tsv");
   if (!rows.ok()) return Fail(rows.status());
   SequenceData data = model::SequencesFromCollmRows(*rows, *items);
-  Json info = Json::Object();
-  info.Set("source", Json("collm"));
-  info.Set("in", Json(in));
+  Json info = Json::object();
+  info["source"] = Json("collm");
+  info["in"] = Json(in);
   return WriteOutput(flags.GetString("out"), data, *items, info);
 }
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "model/catalog.h"
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::cli {
 

@@ -11,10 +11,11 @@
 #include <string>
 #include <thread>
 
+#include "base/file.h"
 #include "cli/commands.h"
 #include "cli/export_catalog.h"
 #include "cli/flags.h"
-#include "model/auc.h"
+#include "base/auc.h"
 #include "model/hybrid/collm_examples.h"
 #include "model/hybrid/hybrid_bundle.h"
 #include "model/hybrid/hybrid_checkpoint.h"
@@ -22,6 +23,7 @@
 #include "model/interaction_data.h"
 #include "model/llm/llama_model.h"
 #include "model/sasrec_trainer.h"
+#include "model/torch_device.h"
 
 namespace sasrecllm::cli {
 namespace {
@@ -46,22 +48,13 @@ StatusOr<llm::LlamaModel::Options> RuntimeOptions(const FlagSet& flags) {
   if (flags.GetInt("threads") < 1) return InvalidArgumentError("--threads must be >= 1");
   torch::set_num_threads(static_cast<int>(flags.GetInt("threads")));
   llm::LlamaModel::Options options;
-  SASRECLLM_ASSIGN_OR_RETURN(options.dtype, llm::ParseDtype(flags.GetString("dtype")));
-  try {
-    options.device = torch::Device(flags.GetString("device"));
-  } catch (const c10::Error& e) {
-    return InvalidArgumentError("--device \"" + flags.GetString("device") + "\": " +
-                                e.what_without_backtrace());
-  }
-  if (options.device.is_cuda() && !torch::cuda::is_available()) {
-    return FailedPreconditionError("--device " + flags.GetString("device") +
-                                   ": CUDA is not available in this build or machine");
-  }
+  SASRECLLM_ASSIGN_OR_RETURN(options.dtype, model::TorchDtype(flags.GetString("dtype")));
+  SASRECLLM_ASSIGN_OR_RETURN(options.device, model::TorchDevice(flags.GetString("device")));
   return options;
 }
 
-StatusOr<std::vector<model::CollmRow>> ReadSplit(const std::string& dir, const std::string& name) {
-  SASRECLLM_ASSIGN_OR_RETURN(auto rows, model::ReadCollmSplit(dir + "/" + name + ".tsv"));
+StatusOr<std::vector<CollmRow>> ReadSplit(const std::string& dir, const std::string& name) {
+  SASRECLLM_ASSIGN_OR_RETURN(auto rows, ReadCollmSplit(dir + "/" + name + ".tsv"));
   std::cerr << dir << "/" << name << ".tsv: " << rows.size() << " rows\n";
   return rows;
 }
@@ -193,28 +186,28 @@ int RunTrainHybrid(int argc, char** argv, int first) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  Json out = Json::Object();
-  out.Set("strategy", Json(hybrid::StrategyName(*strategy)));
-  out.Set("final", Json(result->final_dir));
-  out.Set("seconds", Json(seconds));
-  Json stages = Json::Array();
+  Json out = Json::object();
+  out["strategy"] = Json(hybrid::StrategyName(*strategy));
+  out["final"] = Json(result->final_dir);
+  out["seconds"] = Json(seconds);
+  Json stages = Json::array();
   std::cout << "strategy " << hybrid::StrategyName(*strategy) << " done in " << seconds
             << " s; checkpoint " << result->final_dir << "\n";
   for (const auto& s : result->stages) {
-    Json j = Json::Object();
-    j.Set("stage", Json(s.name));
-    j.Set("best_valid_auc", Json(s.best_valid_auc));
-    j.Set("steps", Json(s.steps));
-    j.Set("seconds", Json(s.seconds));
-    j.Set("train_samples_per_s", Json(s.train_samples_per_s));
-    j.Set("eval_samples_per_s", Json(s.eval_samples_per_s));
-    stages.Push(std::move(j));
+    Json j = Json::object();
+    j["stage"] = Json(s.name);
+    j["best_valid_auc"] = Json(s.best_valid_auc);
+    j["steps"] = Json(s.steps);
+    j["seconds"] = Json(s.seconds);
+    j["train_samples_per_s"] = Json(s.train_samples_per_s);
+    j["eval_samples_per_s"] = Json(s.eval_samples_per_s);
+    stages.push_back(std::move(j));
     std::printf("  stage %-15s best valid AUC %.4f  %lld steps  %.0f s  train %.1f rows/s  eval %.1f rows/s\n",
                 s.name.c_str(), s.best_valid_auc, static_cast<long long>(s.steps), s.seconds,
                 s.train_samples_per_s, s.eval_samples_per_s);
   }
-  out.Set("stages", std::move(stages));
-  if (Status s = WriteStringToFile(options.out_dir + "/result.json", out.Dump(2) + "\n"); !s.ok()) {
+  out["stages"] = std::move(stages);
+  if (Status s = WriteStringToFile(options.out_dir + "/result.json", DumpJson(out, 2) + "\n"); !s.ok()) {
     return Fail(s);
   }
   return kExitOk;
@@ -264,7 +257,7 @@ int RunEvalHybrid(int argc, char** argv, int first) {
   if (!scores.ok()) return Fail(scores.status());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  auto report = model::EvaluatePointwise(*scores, *rows);
+  auto report = EvaluatePointwise(*scores, *rows);
   if (!report.ok()) return Fail(report.status());
   std::cout << flags.GetString("model") << " on " << flags.GetString("split") << " ("
             << rows->size() << " rows, " << seconds << " s, " << rows->size() / seconds
@@ -272,8 +265,8 @@ int RunEvalHybrid(int argc, char** argv, int first) {
             << report->ToString() << "\n";
   if (!flags.GetString("json").empty()) {
     Json j = report->ToJson();
-    j.Set("rows_per_s", Json(rows->size() / seconds));
-    if (Status s = WriteStringToFile(flags.GetString("json"), j.Dump(2) + "\n"); !s.ok()) {
+    j["rows_per_s"] = Json(rows->size() / seconds);
+    if (Status s = WriteStringToFile(flags.GetString("json"), DumpJson(j, 2) + "\n"); !s.ok()) {
       return Fail(s);
     }
   }
@@ -307,14 +300,14 @@ int RunExportHybrid(int argc, char** argv, int first) {
   model::BundleManifest manifest;
   manifest.model_version = flags.GetString("model-version");
   if (manifest.model_version.empty()) {
-    const Json* strategy = info->Find("strategy");
+    const Json* strategy = FindKey(*info, "strategy");
     manifest.model_version =
-        "sasrecllm-" + (strategy != nullptr && strategy->is_string() ? strategy->AsString() : "hybrid");
+        "sasrecllm-" + (strategy != nullptr && strategy->is_string() ? strategy->get<std::string>() : "hybrid");
   }
   manifest.created_at = NowIso8601();
-  Json extra = Json::Object();
-  extra.Set("hybrid_checkpoint", Json(std::filesystem::absolute(checkpoint).string()));
-  if (!flags.GetString("items").empty()) extra.Set("items", Json(flags.GetString("items")));
+  Json extra = Json::object();
+  extra["hybrid_checkpoint"] = Json(std::filesystem::absolute(checkpoint).string());
+  if (!flags.GetString("items").empty()) extra["items"] = Json(flags.GetString("items"));
   manifest.extra = extra;
   const std::string out = flags.GetString("out");
   if (Status s = hybrid::ExportHybridBundle(checkpoint, out, *catalog, manifest); !s.ok()) {

@@ -13,18 +13,20 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/file.h"
 #include "cli/commands.h"
 #include "cli/export_catalog.h"
 #include "cli/flags.h"
 #include "model/bundle.h"
-#include "model/auc.h"
+#include "base/auc.h"
 #include "model/catalog.h"
 #include "model/interaction_data.h"
-#include "model/json.h"
+#include "base/json.h"
 #include "model/sasrec.h"
 #include "model/sasrec_eval.h"
 #include "model/sasrec_pointwise.h"
 #include "model/sasrec_trainer.h"
+#include "model/torch_device.h"
 
 namespace sasrecllm::cli {
 namespace {
@@ -60,10 +62,10 @@ StatusOr<model::SplitData> LoadSplit(const std::string& path, const std::string&
 }
 
 Json MetricsJson(const model::RankMetrics& m) {
-  Json j = Json::Object();
-  j.Set("hr@10", Json(m.hr));
-  j.Set("ndcg@10", Json(m.ndcg));
-  j.Set("users", Json(m.users));
+  Json j = Json::object();
+  j["hr@10"] = Json(m.hr);
+  j["ndcg@10"] = Json(m.ndcg);
+  j["users"] = Json(m.users);
   return j;
 }
 
@@ -79,10 +81,10 @@ std::string CollmSplitPath(const std::string& data, const std::string& split) {
 }
 
 // The CoLLM rows of `path`, with a one-line summary on stderr.
-StatusOr<std::vector<model::CollmRow>> LoadCollmRows(const std::string& path) {
-  SASRECLLM_ASSIGN_OR_RETURN(std::vector<model::CollmRow> rows, model::ReadCollmSplit(path));
+StatusOr<std::vector<CollmRow>> LoadCollmRows(const std::string& path) {
+  SASRECLLM_ASSIGN_OR_RETURN(std::vector<CollmRow> rows, ReadCollmSplit(path));
   int64_t warm = 0, positive = 0;
-  for (const model::CollmRow& r : rows) {
+  for (const CollmRow& r : rows) {
     warm += r.warm ? 1 : 0;
     positive += r.label != 0 ? 1 : 0;
   }
@@ -93,8 +95,8 @@ StatusOr<std::vector<model::CollmRow>> LoadCollmRows(const std::string& path) {
 
 // SASRec's point-wise scores of `rows` and their AUC / UAUC report; notes ids
 // beyond the model's item_num on stderr.
-StatusOr<model::PointwiseReport> ScoreCollmRows(model::Sasrec sasrec,
-                                                const std::vector<model::CollmRow>& rows,
+StatusOr<PointwiseReport> ScoreCollmRows(model::Sasrec sasrec,
+                                                const std::vector<CollmRow>& rows,
                                                 int64_t batch_size,
                                                 model::SasrecPointwiseStats* stats) {
   SASRECLLM_ASSIGN_OR_RETURN(std::vector<float> scores,
@@ -104,7 +106,7 @@ StatusOr<model::PointwiseReport> ScoreCollmRows(model::Sasrec sasrec,
               << "item_num " << sasrec->config().item_num << " scored 0.5 (cold); "
               << stats->unknown_history << " history entr(ies) beyond it dropped\n";
   }
-  return model::EvaluatePointwise(scores, rows);
+  return EvaluatePointwise(scores, rows);
 }
 
 // `--json` used to be a switch (JSON on stdout); it now also takes a FILE. A
@@ -123,10 +125,10 @@ std::vector<char*> BareJsonMeansStdout(int argc, char** argv) {
 // Writes `json` to `target` ("-" = stdout).
 Status WriteJsonTarget(const std::string& target, const Json& json) {
   if (target == "-") {
-    std::cout << json.Dump() << "\n";
+    std::cout << DumpJson(json) << "\n";
     return OkStatus();
   }
-  return WriteStringToFile(target, json.Dump(1) + "\n");
+  return WriteStringToFile(target, DumpJson(json, 1) + "\n");
 }
 
 // ---------------------------------------------------------------------------
@@ -137,60 +139,61 @@ Status WriteJsonTarget(const std::string& target, const Json& json) {
 
 struct CollmSelection {
   std::string valid_path;
-  std::vector<model::CollmRow> rows;
+  std::vector<CollmRow> rows;
   std::string best_dir;  // DIR/best-valid-auc
   std::string log_path;  // DIR/collm_valid_log.json
   int64_t best_epoch = 0;
   double best_auc = -1.0;
-  Json log = Json::Array();  // {epoch, auc, uauc, warm_auc, cold_auc} per chunk
+  Json log = Json::array();  // {epoch, auc, uauc, warm_auc, cold_auc} per chunk
 };
 
 // Restores the selection state of an earlier (resumed) run from its log.
 Status ResumeSelection(CollmSelection* sel) {
   if (!std::filesystem::exists(sel->log_path)) return OkStatus();
-  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(sel->log_path));
-  StatusOr<Json> json = Json::Parse(text);
-  if (!json.ok()) return json.status().WithPrefix(sel->log_path);
-  sel->best_epoch = (*json)["best_epoch"].AsInt();
-  sel->best_auc = sel->best_epoch > 0 ? (*json)["best_valid_auc"].AsDouble() : -1.0;
-  for (const Json& e : (*json)["epochs"].elements()) sel->log.Push(e);
+  SASRECLLM_ASSIGN_OR_RETURN(Json json, ReadJsonFile(sel->log_path));
+  StatusOr<int64_t> best_epoch = GetInt(json, "best_epoch");
+  StatusOr<double> best_auc = GetDoubleOr(json, "best_valid_auc", -1.0);
+  if (!best_epoch.ok()) return best_epoch.status().WithPrefix(sel->log_path);
+  if (!best_auc.ok()) return best_auc.status().WithPrefix(sel->log_path);
+  sel->best_epoch = *best_epoch;
+  sel->best_auc = sel->best_epoch > 0 ? *best_auc : -1.0;
+  for (const Json& e : Member(json, "epochs")) sel->log.push_back(e);
   return OkStatus();
 }
 
 Status WriteSelectionLog(const CollmSelection& sel) {
-  Json j = Json::Object();
-  j.Set("valid", Json(sel.valid_path));
-  j.Set("best_epoch", Json(sel.best_epoch));
-  j.Set("best_valid_auc", Json(sel.best_auc));
-  j.Set("epochs", sel.log);
-  return WriteStringToFile(sel.log_path, j.Dump(1) + "\n");
+  Json j = Json::object();
+  j["valid"] = Json(sel.valid_path);
+  j["best_epoch"] = Json(sel.best_epoch);
+  j["best_valid_auc"] = Json(sel.best_auc);
+  j["epochs"] = sel.log;
+  return WriteStringToFile(sel.log_path, DumpJson(j, 1) + "\n");
 }
 
 // Scores DIR/last (the latest epoch) on the validation rows; saves it to
 // DIR/best-valid-auc when its AUC is the best so far.
 Status SelectAfterChunk(const std::string& out_dir, CollmSelection* sel) {
   SASRECLLM_ASSIGN_OR_RETURN(model::Sasrec last, model::LoadSasrecCheckpoint(out_dir + "/last"));
-  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(out_dir + "/last/config.json"));
-  SASRECLLM_ASSIGN_OR_RETURN(Json config, Json::Parse(text));
-  const int64_t epoch = config["epoch"].AsInt();
+  SASRECLLM_ASSIGN_OR_RETURN(Json config, ReadJsonFile(out_dir + "/last/config.json"));
+  SASRECLLM_ASSIGN_OR_RETURN(const int64_t epoch, GetInt(config, "epoch"));
   model::SasrecPointwiseStats stats;
-  SASRECLLM_ASSIGN_OR_RETURN(model::PointwiseReport r,
+  SASRECLLM_ASSIGN_OR_RETURN(PointwiseReport r,
                              ScoreCollmRows(last, sel->rows, 1024, &stats));
   const bool best = r.all.auc > sel->best_auc;
-  Json e = Json::Object();
-  e.Set("epoch", Json(epoch));
-  e.Set("valid", r.ToJson());
-  sel->log.Push(std::move(e));
+  Json e = Json::object();
+  e["epoch"] = Json(epoch);
+  e["valid"] = r.ToJson();
+  sel->log.push_back(std::move(e));
   if (best) {
     sel->best_auc = r.all.auc;
     sel->best_epoch = epoch;
-    Json extra = Json::Object();
+    Json extra = Json::object();
     for (const char* key : {"user_num", "epoch"}) {
-      if (const Json* v = config.Find(key)) extra.Set(key, *v);
+      if (const Json* v = FindKey(config, key)) extra[key] = *v;
     }
-    extra.Set("selected_on", Json(sel->valid_path));
-    extra.Set("valid_auc", Json(r.all.auc));
-    extra.Set("valid_uauc", Json(r.all.uauc));
+    extra["selected_on"] = Json(sel->valid_path);
+    extra["valid_auc"] = Json(r.all.auc);
+    extra["valid_uauc"] = Json(r.all.uauc);
     SASRECLLM_RETURN_IF_ERROR(model::SaveSasrecCheckpoint(sel->best_dir, last, extra));
   }
   SASRECLLM_RETURN_IF_ERROR(WriteSelectionLog(*sel));
@@ -215,7 +218,10 @@ StatusOr<model::SasrecTrainResult> TrainSelectingOnCollmValid(const model::Split
     end = std::min(end + chunk, total);
     // Chunks already in the log (a resumed run) are not scored again.
     bool done = false;
-    for (const Json& e : sel->log.elements()) done = done || e["epoch"].AsInt() == end;
+    for (const Json& e : sel->log) {
+      const StatusOr<int64_t> epoch = GetInt(e, "epoch");
+      done = done || (epoch.ok() && *epoch == end);
+    }
     options.epochs = end;
     SASRECLLM_ASSIGN_OR_RETURN(result, model::TrainSasrec(split, config, options));
     if (!done) SASRECLLM_RETURN_IF_ERROR(SelectAfterChunk(options.out_dir, sel));
@@ -271,11 +277,10 @@ int RunTrainSasrec(int argc, char** argv, int first) {
   int code = 0;
   if (!flags.Parse(argc, argv, first, &code)) return code;
   if (!SetThreads(flags)) return kExitUsage;
-  try {
-    t.device = torch::Device(flags.GetString("device"));
-  } catch (const c10::Error&) {
-    std::cerr << "error: --device: expected cpu, cuda or cuda:N, got \"" << flags.GetString("device")
-              << "\"\n";
+  if (auto device = model::TorchDevice(flags.GetString("device")); device.ok()) {
+    t.device = *device;
+  } else {
+    std::cerr << "error: --device: " << device.status().message() << "\n";
     return kExitUsage;
   }
 
@@ -316,13 +321,13 @@ int RunTrainSasrec(int argc, char** argv, int first) {
       return kExitUsage;
     }
     selection.valid_path = CollmSplitPath(select_on, "valid");
-    StatusOr<std::vector<model::CollmRow>> rows = LoadCollmRows(selection.valid_path);
+    StatusOr<std::vector<CollmRow>> rows = LoadCollmRows(selection.valid_path);
     if (!rows.ok()) return Fail(rows.status());
     selection.rows = std::move(*rows);
     selection.best_dir = t.out_dir + "/best-valid-auc";
     selection.log_path = t.out_dir + "/collm_valid_log.json";
   }
-  std::cerr << "training SASRec: " << c.ToJson().Dump() << ", " << torch::get_num_threads()
+  std::cerr << "training SASRec: " << DumpJson(c.ToJson()) << ", " << torch::get_num_threads()
             << " threads\n";
   StatusOr<model::SasrecTrainResult> result =
       select_on.empty() ? model::TrainSasrec(*split, c, t)
@@ -395,22 +400,22 @@ int RunEvalSasrec(int argc, char** argv, int first) {
     const std::string path = CollmSplitPath(flags.GetString("data"), split_name);
     StatusOr<model::Sasrec> sasrec = model::LoadSasrecCheckpoint(flags.GetString("model"));
     if (!sasrec.ok()) return Fail(sasrec.status());
-    StatusOr<std::vector<model::CollmRow>> rows = LoadCollmRows(path);
+    StatusOr<std::vector<CollmRow>> rows = LoadCollmRows(path);
     if (!rows.ok()) return Fail(rows.status());
     const auto start = std::chrono::steady_clock::now();
     model::SasrecPointwiseStats stats;
-    StatusOr<model::PointwiseReport> report = ScoreCollmRows(*sasrec, *rows, batch_size, &stats);
+    StatusOr<PointwiseReport> report = ScoreCollmRows(*sasrec, *rows, batch_size, &stats);
     if (!report.ok()) return Fail(report.status());
     const double seconds = SecondsSince(start);
     std::cerr << "scored " << rows->size() << " rows in " << seconds << " s\n";
     if (!json_target.empty()) {
       Json j = report->ToJson();
-      j.Set("split", Json(split_name));
-      j.Set("data", Json(path));
-      j.Set("model", Json(flags.GetString("model")));
-      j.Set("unknown_items", Json(stats.unknown_items));
-      j.Set("unknown_history", Json(stats.unknown_history));
-      j.Set("seconds", Json(seconds));
+      j["split"] = Json(split_name);
+      j["data"] = Json(path);
+      j["model"] = Json(flags.GetString("model"));
+      j["unknown_items"] = Json(stats.unknown_items);
+      j["unknown_history"] = Json(stats.unknown_history);
+      j["seconds"] = Json(seconds);
       if (Status s = WriteJsonTarget(json_target, j); !s.ok()) return Fail(s);
     }
     if (json_target != "-") std::cout << path << "\n" << report->ToString();
@@ -428,8 +433,8 @@ int RunEvalSasrec(int argc, char** argv, int first) {
   if (!m.ok()) return Fail(m.status());
   if (!json_target.empty()) {
     Json j = MetricsJson(*m);
-    j.Set("split", Json(split_name));
-    j.Set("seed", Json(static_cast<int64_t>(e.seed)));
+    j["split"] = Json(split_name);
+    j["seed"] = Json(static_cast<int64_t>(e.seed));
     if (Status s = WriteJsonTarget(json_target, j); !s.ok()) return Fail(s);
   }
   if (json_target != "-") {
@@ -479,9 +484,9 @@ int RunExport(int argc, char** argv, int first) {
   manifest.sasrec = config;
   manifest.max_history = config.maxlen;
   manifest.components = {"sasrec"};
-  Json extra = Json::Object();
-  extra.Set("sasrec_source", Json(dir));
-  if (!flags.GetString("items").empty()) extra.Set("items", Json(flags.GetString("items")));
+  Json extra = Json::object();
+  extra["sasrec_source"] = Json(dir);
+  if (!flags.GetString("items").empty()) extra["items"] = Json(flags.GetString("items"));
   manifest.extra = extra;
   const std::string out = flags.GetString("out");
   if (Status s = model::WriteBundle(out, manifest, *catalog, *sasrec); !s.ok()) return Fail(s);

@@ -3,32 +3,18 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "base/collm_split.h"
 #include "grpcpp/client_context.h"
 
 namespace sasrecllm::client {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-constexpr int kColumns = 6;  // user_id item_id label timestamp warm history
-
-absl::Status BadLine(const std::string& path, int64_t line, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat(path, ":", line, ": ", what));
-}
-
-// "0" -> 0, "1" -> 1, anything else -> nullopt.
-std::optional<int> ParseFlag(absl::string_view text) {
-  if (text == "0") return 0;
-  if (text == "1") return 1;
-  return std::nullopt;
-}
 
 // One RPC in flight; owned by itself from issue to completion.
 struct Call {
@@ -181,52 +167,25 @@ class CollmRun {
 }  // namespace
 
 absl::StatusOr<std::vector<CollmRow>> ReadCollmSplit(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  StatusOr<std::vector<sasrecllm::CollmRow>> read = sasrecllm::ReadCollmSplit(path);
+  if (!read.ok()) {
+    // base/ and Abseil share the canonical code numbers.
+    return absl::Status(static_cast<absl::StatusCode>(read.status().code()),
+                        read.status().message());
+  }
   std::vector<CollmRow> rows;
-  std::string text;
-  int64_t line = 0;
-  while (std::getline(in, text)) {
-    ++line;
-    if (!text.empty() && text.back() == '\r') text.pop_back();
-    if (line == 1) {
-      if (text.rfind("user_id", 0) != 0) {
-        return BadLine(path, line,
-                       "expected the header `user_id\titem_id\tlabel\ttimestamp\twarm\thistory`");
-      }
-      continue;
-    }
-    if (text.empty()) continue;
-    std::vector<absl::string_view> f = absl::StrSplit(text, '\t');
-    if (f.size() != kColumns) {
-      return BadLine(path, line,
-                     absl::StrCat("expected 6 tab-separated fields (user_id item_id label "
-                                  "timestamp warm history), got ",
-                                  f.size()));
-    }
+  rows.reserve(read->size());
+  for (const sasrecllm::CollmRow& r : *read) {
     CollmRow row;
-    row.line = line;
-    row.user_id = std::string(f[0]);
-    row.item_id = std::string(f[1]);
-    if (row.user_id.empty() || row.item_id.empty()) {
-      return BadLine(path, line, "empty user or item id");
-    }
-    const std::optional<int> label = ParseFlag(f[2]);
-    if (!label) {
-      return BadLine(path, line, absl::StrCat("label must be 0 or 1, got \"", f[2], "\""));
-    }
-    const std::optional<int> warm = ParseFlag(f[4]);
-    if (!warm) {
-      return BadLine(path, line, absl::StrCat("warm must be 0 or 1, got \"", f[4], "\""));
-    }
-    row.label = *label;
-    row.warm = *warm == 1;
-    for (absl::string_view id : absl::StrSplit(f[5], ' ', absl::SkipWhitespace())) {
-      row.history.emplace_back(id);
-    }
+    row.user_id = std::to_string(r.user_id);
+    row.item_id = std::to_string(r.item_id);
+    row.label = r.label;
+    row.warm = r.warm;
+    row.line = r.line;
+    row.history.reserve(r.history.size());
+    for (int64_t id : r.history) row.history.push_back(std::to_string(id));
     rows.push_back(std::move(row));
   }
-  if (line == 0) return BadLine(path, 1, "empty file: expected the header line");
   return rows;
 }
 

@@ -1,6 +1,6 @@
 // Scores a CoLLM-format split through the running service, one Score RPC per
 // row: the engine behind `sasrecllm-client score-collm`, which measures AUC
-// and UAUC through the service (see client/auc.h) to compare them with the
+// and UAUC through the service (see base/auc.h) to compare them with the
 // offline tool's `eval-sasrec --pointwise` / `eval-hybrid` on the same rows.
 //
 // A split file (../shared/data/collm-ml1m/SPLIT.tsv) is tab separated with the
@@ -35,8 +35,8 @@
 
 namespace sasrecllm::client {
 
-// One row of a CoLLM split. Ids stay strings: they are the catalog's
-// external ids on the wire.
+// One row of a CoLLM split as sent on the wire. Ids are strings: they are
+// the catalog's external ids.
 struct CollmRow {
   std::string user_id;
   std::string item_id;
@@ -46,9 +46,10 @@ struct CollmRow {
   int64_t line = 0;                  // 1-based line in the file, for messages
 };
 
-// Reads a split file. NOT_FOUND when it cannot be opened; INVALID_ARGUMENT
-// naming PATH:LINE for a missing header, a wrong column count, a label or warm
-// flag other than 0/1, or an empty id.
+// Reads a split file with base/collm_split.h's reader (same errors: NOT_FOUND
+// when it does not exist; INVALID_ARGUMENT naming PATH:LINE for a missing
+// header, a wrong column count, an id that is not a positive integer, or a
+// label or warm flag other than 0/1) and writes its ids as strings.
 absl::StatusOr<std::vector<CollmRow>> ReadCollmSplit(const std::string& path);
 
 struct ScoreCollmOptions {

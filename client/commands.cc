@@ -20,7 +20,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "client/auc.h"
+#include "base/auc.h"
+#include "base/json.h"
 #include "client/collm_scorer.h"
 #include "client/flag_parser.h"
 #include "client/load_generator.h"
@@ -542,7 +543,7 @@ int RunScoreCollm(GlobalOptions global, const std::vector<std::string>& args) {
     }
   }
   if (!json_target.empty()) {
-    const std::string json = report.ToJson({
+    const std::string json = report.DumpJson({
         {"split", JsonString(split)},
         {"data", JsonString(path)},
         {"target", JsonString(global.target)},

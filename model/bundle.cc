@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "base/file.h"
 #include "model/safetensors.h"
 
 namespace sasrecllm::model {
@@ -21,31 +22,28 @@ constexpr char kSasrecFile[] = "sasrec.safetensors";
 // ---------------------------------------------------------------------------
 
 Json BundleManifest::ToJson() const {
-  Json j = Json::Object();
-  j.Set("format", Json(kBundleFormat));
-  j.Set("format_version", Json(kBundleFormatVersion));
-  j.Set("model_version", Json(model_version));
-  j.Set("created_at", Json(created_at));
-  j.Set("sasrec", sasrec.ToJson());
-  j.Set("max_history", Json(max_history));
-  Json comps = Json::Array();
-  for (const auto& c : components) comps.Push(Json(c));
-  j.Set("components", std::move(comps));
-  j.Set("extra", extra.is_object() ? extra : Json::Object());
-  if (hybrid.is_object()) j.Set("hybrid", hybrid);
+  Json j = {{"format", kBundleFormat},
+            {"format_version", kBundleFormatVersion},
+            {"model_version", model_version},
+            {"created_at", created_at},
+            {"sasrec", sasrec.ToJson()},
+            {"max_history", max_history},
+            {"components", components},
+            {"extra", extra.is_object() ? extra : Json::object()}};
+  if (hybrid.is_object()) j["hybrid"] = hybrid;
   return j;
 }
 
 StatusOr<BundleManifest> BundleManifest::FromJson(const Json& json) {
   const std::string file = kManifestFile;
   if (!json.is_object()) return InvalidArgumentError(file + ": expected a JSON object");
-  StatusOr<std::string> format = json.GetString("format");
+  StatusOr<std::string> format = GetString(json, "format");
   if (!format.ok()) return format.status().WithPrefix(file);
   if (*format != kBundleFormat) {
     return InvalidArgumentError(file + ": format is \"" + *format + "\", expected \"" +
                                 kBundleFormat + "\"");
   }
-  StatusOr<int64_t> version = json.GetInt("format_version");
+  StatusOr<int64_t> version = GetInt(json, "format_version");
   if (!version.ok()) return version.status().WithPrefix(file);
   if (*version != kBundleFormatVersion) {
     return FailedPreconditionError(file + ": format_version " + std::to_string(*version) +
@@ -53,23 +51,23 @@ StatusOr<BundleManifest> BundleManifest::FromJson(const Json& json) {
                                    std::to_string(kBundleFormatVersion) + ")");
   }
   BundleManifest m;
-  StatusOr<std::string> model_version = json.GetString("model_version");
+  StatusOr<std::string> model_version = GetString(json, "model_version");
   if (!model_version.ok()) return model_version.status().WithPrefix(file);
   if (model_version->empty()) return InvalidArgumentError(file + ": empty model_version");
   m.model_version = *model_version;
-  if (json.Find("created_at") != nullptr) {
-    StatusOr<std::string> created = json.GetString("created_at");
+  if (FindKey(json, "created_at") != nullptr) {
+    StatusOr<std::string> created = GetString(json, "created_at");
     if (!created.ok()) return created.status().WithPrefix(file);
     m.created_at = *created;
   }
-  const Json* sasrec = json.Find("sasrec");
+  const Json* sasrec = FindKey(json, "sasrec");
   if (sasrec == nullptr) return InvalidArgumentError(file + ": missing key \"sasrec\"");
   StatusOr<SasrecConfig> config = SasrecConfig::FromJson(*sasrec);
   if (!config.ok()) return config.status().WithPrefix(file + ": sasrec");
   m.sasrec = *config;
   m.max_history = m.sasrec.maxlen;
-  if (json.Find("max_history") != nullptr) {
-    StatusOr<int64_t> max_history = json.GetInt("max_history");
+  if (FindKey(json, "max_history") != nullptr) {
+    StatusOr<int64_t> max_history = GetInt(json, "max_history");
     if (!max_history.ok()) return max_history.status().WithPrefix(file);
     if (*max_history < 1) {
       return InvalidArgumentError(file + ": max_history " + std::to_string(*max_history) +
@@ -77,21 +75,21 @@ StatusOr<BundleManifest> BundleManifest::FromJson(const Json& json) {
     }
     m.max_history = *max_history;
   }
-  if (const Json* comps = json.Find("components"); comps != nullptr) {
+  if (const Json* comps = FindKey(json, "components"); comps != nullptr) {
     if (!comps->is_array()) return InvalidArgumentError(file + ": key \"components\": expected array");
     m.components.clear();
-    for (const Json& c : comps->elements()) {
+    for (const Json& c : *comps) {
       if (!c.is_string()) {
-        return InvalidArgumentError(file + ": key \"components\": expected strings, got " + c.Dump());
+        return InvalidArgumentError(file + ": key \"components\": expected strings, got " + DumpJson(c));
       }
-      m.components.push_back(c.AsString());
+      m.components.push_back(c.get<std::string>());
     }
   }
-  if (const Json* extra = json.Find("extra"); extra != nullptr) {
+  if (const Json* extra = FindKey(json, "extra"); extra != nullptr) {
     if (!extra->is_object()) return InvalidArgumentError(file + ": key \"extra\": expected object");
     m.extra = *extra;
   }
-  if (const Json* hybrid = json.Find("hybrid"); hybrid != nullptr) {
+  if (const Json* hybrid = FindKey(json, "hybrid"); hybrid != nullptr) {
     if (!hybrid->is_object()) return InvalidArgumentError(file + ": key \"hybrid\": expected object");
     m.hybrid = *hybrid;
   }
@@ -113,10 +111,8 @@ StatusOr<std::unique_ptr<Bundle>> Bundle::Load(const BundleLoadOptions& options)
 
   // manifest.json
   const std::string manifest_path = (dir / kManifestFile).string();
-  SASRECLLM_ASSIGN_OR_RETURN(std::string manifest_text, ReadFileToString(manifest_path));
-  StatusOr<Json> manifest_json = Json::Parse(manifest_text);
-  if (!manifest_json.ok()) return manifest_json.status().WithPrefix(manifest_path);
-  StatusOr<BundleManifest> manifest = BundleManifest::FromJson(*manifest_json);
+  SASRECLLM_ASSIGN_OR_RETURN(Json manifest_json, ReadJsonFile(manifest_path));
+  StatusOr<BundleManifest> manifest = BundleManifest::FromJson(manifest_json);
   if (!manifest.ok()) return manifest.status().WithPrefix(options.dir);
   bundle->manifest_ = std::move(*manifest);
   const SasrecConfig& config = bundle->manifest_.sasrec;
@@ -205,7 +201,7 @@ Status WriteBundle(const std::string& dir, const BundleManifest& manifest, const
   SASRECLLM_RETURN_IF_ERROR(WriteSafetensors((d / kSasrecFile).string(), sasrec->StateDict(),
                                              {{"format", "pt"}, {"source", "sasrecllm"}}));
   SASRECLLM_RETURN_IF_ERROR(catalog.WriteTsv((d / kCatalogFile).string()));
-  return WriteStringToFile((d / kManifestFile).string(), m.ToJson().Dump(2) + "\n");
+  return WriteStringToFile((d / kManifestFile).string(), DumpJson(m.ToJson(), 2) + "\n");
 }
 
 }  // namespace sasrecllm::model

@@ -28,9 +28,9 @@
 #include <vector>
 
 #include "model/catalog.h"
-#include "model/json.h"
+#include "base/json.h"
 #include "model/sasrec.h"
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::model {
 
@@ -43,7 +43,7 @@ struct BundleManifest {
   SasrecConfig sasrec;
   int64_t max_history = 50;        // longest history a request may send; Default: sasrec.maxlen
   std::vector<std::string> components = {"sasrec"};
-  Json extra = Json::Object();     // free-form provenance (data set, metrics, command)
+  Json extra = Json::object();     // free-form provenance (data set, metrics, command)
   // With the "mapping" and "llm" components: {"template": "...", "max_titles": 10,
   // "yes_token_id": N, ...} (see model/hybrid/hybrid_bundle.h). Null otherwise.
   Json hybrid;

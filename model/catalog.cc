@@ -4,7 +4,9 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "model/json.h"
+#include "base/file.h"
+#include "base/json.h"
+#include "base/text.h"
 
 namespace sasrecllm::model {
 namespace {
@@ -47,53 +49,31 @@ StatusOr<Catalog> Catalog::FromEntries(std::vector<CatalogEntry> entries) {
 StatusOr<Catalog> Catalog::ReadTsv(const std::string& path) {
   SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
   std::vector<CatalogEntry> entries;
-  size_t pos = 0;
-  int64_t line_no = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) eol = text.size();
-    std::string_view line(text.data() + pos, eol - pos);
-    pos = eol + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  int64_t lines = 0;
+  SASRECLLM_RETURN_IF_ERROR(ForEachLine(text, [&](int64_t line_no, std::string_view line) {
+    lines = line_no;
     const std::string where = path + ":" + std::to_string(line_no);
     if (line_no == 1) {
-      if (line.substr(0, 5) != "index") {
-        return InvalidArgumentError(where + ": expected the header \"index<TAB>item_id<TAB>title\"");
-      }
-      continue;
+      if (line.substr(0, 5) == "index") return OkStatus();
+      return InvalidArgumentError(where + ": expected the header \"index<TAB>item_id<TAB>title\"");
     }
-    if (line.empty()) continue;
-    std::vector<std::string_view> cols;
-    size_t start = 0;
-    while (true) {
-      size_t tab = line.find('\t', start);
-      if (tab == std::string_view::npos) {
-        cols.push_back(line.substr(start));
-        break;
-      }
-      cols.push_back(line.substr(start, tab - start));
-      start = tab + 1;
-    }
+    if (line.empty()) return OkStatus();
+    const std::vector<std::string_view> cols = SplitOn(line, "\t");
     if (cols.size() < 2 || cols.size() > 3) {
       return InvalidArgumentError(where + ": expected 3 tab-separated columns, got " +
                                   std::to_string(cols.size()));
     }
     CatalogEntry e;
-    const std::string index_text(cols[0]);
-    char* end = nullptr;
-    errno = 0;
-    long long index = std::strtoll(index_text.c_str(), &end, 10);
-    if (index_text.empty() || errno != 0 || *end != '\0' || index < 0) {
-      return InvalidArgumentError(where + ": bad index \"" + index_text + "\"");
+    if (!ParseInt64(cols[0], &e.index) || e.index < 0) {
+      return InvalidArgumentError(where + ": bad index \"" + std::string(cols[0]) + "\"");
     }
-    e.index = index;
     e.item_id = std::string(cols[1]);
     if (cols.size() == 3) e.title = std::string(cols[2]);
     if (e.item_id.empty()) return InvalidArgumentError(where + ": empty item id");
     entries.push_back(std::move(e));
-  }
-  if (line_no == 0) return InvalidArgumentError(path + ": empty file (no header)");
+    return OkStatus();
+  }));
+  if (lines == 0) return InvalidArgumentError(path + ": empty file (no header)");
   StatusOr<Catalog> catalog = FromEntries(std::move(entries));
   if (!catalog.ok()) return catalog.status().WithPrefix(path);
   return catalog;

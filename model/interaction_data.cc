@@ -1,7 +1,6 @@
 #include "model/interaction_data.h"
 
 #include <algorithm>
-#include <charconv>
 #include <fstream>
 #include <numeric>
 #include <random>
@@ -9,93 +8,14 @@
 #include <unordered_map>
 #include <utility>
 
-#include "model/json.h"
+#include "base/file.h"
+#include "base/text.h"
 
 namespace sasrecllm::model {
 namespace {
 
 // ---------------------------------------------------------------------------
-// Small text helpers
-
-StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError(path + ": cannot open for reading");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return DataLossError(path + ": read error");
-  return ss.str();
-}
-
-// Calls fn(line_number, line) for each line (without '\n' or a trailing '\r').
-template <typename Fn>
-Status ForEachLine(std::string_view text, Fn fn) {
-  size_t start = 0;
-  int64_t line_no = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    ++line_no;
-    SASRECLLM_RETURN_IF_ERROR(fn(line_no, line));
-    start = end + 1;
-  }
-  return OkStatus();
-}
-
-// Splits on runs of spaces/tabs.
-std::vector<std::string_view> SplitWhitespace(std::string_view line) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    size_t j = i;
-    while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
-    if (j > i) out.push_back(line.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
-// Splits on every occurrence of `sep` (empty fields kept).
-std::vector<std::string_view> SplitOn(std::string_view line, std::string_view sep) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (true) {
-    size_t pos = line.find(sep, start);
-    if (pos == std::string_view::npos) {
-      out.push_back(line.substr(start));
-      return out;
-    }
-    out.push_back(line.substr(start, pos - start));
-    start = pos + sep.size();
-  }
-}
-
-bool ParseInt(std::string_view s, int64_t* out) {
-  if (s.empty()) return false;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && ptr == s.data() + s.size();
-}
-
-std::string Where(const std::string& name, int64_t line_no) {
-  return name + ":" + std::to_string(line_no) + ": ";
-}
-
-Status BadLine(const std::string& name, int64_t line_no, const std::string& what) {
-  return InvalidArgumentError(Where(name, line_no) + what);
-}
-
-// A positive id, or an error naming the field and value.
-Status ParseId(std::string_view token, const char* field, const std::string& name,
-               int64_t line_no, int64_t* out) {
-  if (!ParseInt(token, out) || *out < 1) {
-    return BadLine(name, line_no,
-                   std::string(field) + " must be a positive integer, got \"" +
-                       std::string(token) + "\"");
-  }
-  return OkStatus();
-}
+// Helpers
 
 void AddInteraction(SequenceData* data, int64_t user, int64_t item) {
   if (user >= static_cast<int64_t>(data->sequences.size())) data->sequences.resize(user + 1);
@@ -146,16 +66,16 @@ StatusOr<SequenceData> ParseSequences(std::string_view text, SequenceFormat form
     std::vector<std::string_view> tokens = SplitWhitespace(line);
     if (tokens.empty()) return OkStatus();
     int64_t user = 0;
-    SASRECLLM_RETURN_IF_ERROR(ParseId(tokens[0], "user id", name, line_no, &user));
+    SASRECLLM_RETURN_IF_ERROR(ParsePositiveId(tokens[0], "user id", name, line_no, &user));
     if (format == SequenceFormat::kPairs && tokens.size() != 2) {
-      return BadLine(name, line_no,
+      return LineError(name, line_no,
                      "expected 2 fields `user item`, got " + std::to_string(tokens.size()));
     }
     if (user >= static_cast<int64_t>(data.sequences.size())) data.sequences.resize(user + 1);
     data.user_num = std::max(data.user_num, user);
     for (size_t i = 1; i < tokens.size(); ++i) {
       int64_t item = 0;
-      SASRECLLM_RETURN_IF_ERROR(ParseId(tokens[i], "item id", name, line_no, &item));
+      SASRECLLM_RETURN_IF_ERROR(ParsePositiveId(tokens[i], "item id", name, line_no, &item));
       AddInteraction(&data, user, item);
     }
     return OkStatus();
@@ -166,7 +86,7 @@ StatusOr<SequenceData> ParseSequences(std::string_view text, SequenceFormat form
 }
 
 StatusOr<SequenceData> ReadSequenceFile(const std::string& path, SequenceFormat format) {
-  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
   return ParseSequences(text, format, path);
 }
 
@@ -188,16 +108,16 @@ Status WriteSequenceFile(const std::string& path, const SequenceData& data) {
 // Items tables
 
 StatusOr<std::vector<ItemTitle>> ReadItemsTsv(const std::string& path) {
-  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
   std::vector<ItemTitle> items;
   Status status = ForEachLine(text, [&](int64_t line_no, std::string_view line) -> Status {
     if (line_no == 1 || line.empty()) return OkStatus();  // header
     std::vector<std::string_view> fields = SplitOn(line, "\t");
     if (fields.size() < 2) {
-      return BadLine(path, line_no, "expected `item_id<TAB>title`, found no tab");
+      return LineError(path, line_no, "expected `item_id<TAB>title`, found no tab");
     }
     ItemTitle item;
-    SASRECLLM_RETURN_IF_ERROR(ParseId(fields[0], "item_id", path, line_no, &item.item_id));
+    SASRECLLM_RETURN_IF_ERROR(ParsePositiveId(fields[0], "item_id", path, line_no, &item.item_id));
     item.title = std::string(fields[1]);
     if (fields.size() >= 3) item.source_id = std::string(fields[2]);
     items.push_back(std::move(item));
@@ -221,51 +141,6 @@ Status WriteItemsTsv(const std::string& path, const std::vector<ItemTitle>& item
 
 // ---------------------------------------------------------------------------
 // CoLLM split
-
-StatusOr<std::vector<CollmRow>> ReadCollmSplit(const std::string& path) {
-  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
-  std::vector<CollmRow> rows;
-  Status status = ForEachLine(text, [&](int64_t line_no, std::string_view line) -> Status {
-    if (line_no == 1) {
-      if (line.rfind("user_id", 0) != 0) {
-        return BadLine(path, line_no, "expected the header `user_id\titem_id\tlabel...`");
-      }
-      return OkStatus();
-    }
-    if (line.empty()) return OkStatus();
-    std::vector<std::string_view> f = SplitOn(line, "\t");
-    if (f.size() != 6) {
-      return BadLine(path, line_no,
-                     "expected 6 tab-separated fields (user_id item_id label timestamp "
-                     "warm history), got " +
-                         std::to_string(f.size()));
-    }
-    CollmRow row;
-    SASRECLLM_RETURN_IF_ERROR(ParseId(f[0], "user_id", path, line_no, &row.user_id));
-    SASRECLLM_RETURN_IF_ERROR(ParseId(f[1], "item_id", path, line_no, &row.item_id));
-    int64_t v = 0;
-    if (!ParseInt(f[2], &v) || (v != 0 && v != 1)) {
-      return BadLine(path, line_no, "label must be 0 or 1, got \"" + std::string(f[2]) + "\"");
-    }
-    row.label = static_cast<int>(v);
-    if (!ParseInt(f[3], &row.timestamp)) {
-      return BadLine(path, line_no, "bad timestamp \"" + std::string(f[3]) + "\"");
-    }
-    if (!ParseInt(f[4], &v) || (v != 0 && v != 1)) {
-      return BadLine(path, line_no, "warm must be 0 or 1, got \"" + std::string(f[4]) + "\"");
-    }
-    row.warm = v == 1;
-    for (std::string_view tok : SplitWhitespace(f[5])) {
-      int64_t item = 0;
-      SASRECLLM_RETURN_IF_ERROR(ParseId(tok, "history item", path, line_no, &item));
-      row.history.push_back(item);
-    }
-    rows.push_back(std::move(row));
-    return OkStatus();
-  });
-  if (!status.ok()) return status;
-  return rows;
-}
 
 SequenceData SequencesFromCollmRows(const std::vector<CollmRow>& rows,
                                     const std::vector<ItemTitle>& items) {
@@ -311,21 +186,21 @@ StatusOr<MovieLensData> ReadMovieLens(const std::string& ratings_path,
                                       const std::string& movies_path,
                                       const MovieLensOptions& options) {
   // movies.dat: MovieID::Title::Genres (titles may not contain "::").
-  SASRECLLM_ASSIGN_OR_RETURN(std::string movies_text, ReadWholeFile(movies_path));
+  SASRECLLM_ASSIGN_OR_RETURN(std::string movies_text, ReadFileToString(movies_path));
   std::unordered_map<int64_t, std::string> titles;
   Status status =
       ForEachLine(movies_text, [&](int64_t line_no, std::string_view line) -> Status {
         if (line.empty()) return OkStatus();
         std::vector<std::string_view> f = SplitOn(line, "::");
         if (f.size() != 3) {
-          return BadLine(movies_path, line_no,
+          return LineError(movies_path, line_no,
                          "expected `MovieID::Title::Genres`, got " + std::to_string(f.size()) +
                              " fields");
         }
         int64_t id = 0;
-        SASRECLLM_RETURN_IF_ERROR(ParseId(f[0], "MovieID", movies_path, line_no, &id));
+        SASRECLLM_RETURN_IF_ERROR(ParsePositiveId(f[0], "MovieID", movies_path, line_no, &id));
         if (!titles.emplace(id, Latin1ToUtf8(f[1])).second) {
-          return BadLine(movies_path, line_no, "duplicate MovieID " + std::to_string(id));
+          return LineError(movies_path, line_no, "duplicate MovieID " + std::to_string(id));
         }
         return OkStatus();
       });
@@ -334,28 +209,28 @@ StatusOr<MovieLensData> ReadMovieLens(const std::string& ratings_path,
   struct Rating {
     int64_t user, movie, timestamp;
   };
-  SASRECLLM_ASSIGN_OR_RETURN(std::string ratings_text, ReadWholeFile(ratings_path));
+  SASRECLLM_ASSIGN_OR_RETURN(std::string ratings_text, ReadFileToString(ratings_path));
   std::vector<Rating> kept;
   status = ForEachLine(ratings_text, [&](int64_t line_no, std::string_view line) -> Status {
     if (line.empty()) return OkStatus();
     std::vector<std::string_view> f = SplitOn(line, "::");
     if (f.size() != 4) {
-      return BadLine(ratings_path, line_no,
+      return LineError(ratings_path, line_no,
                      "expected `UserID::MovieID::Rating::Timestamp`, got " +
                          std::to_string(f.size()) + " fields");
     }
     Rating r{};
     int64_t rating = 0;
-    SASRECLLM_RETURN_IF_ERROR(ParseId(f[0], "UserID", ratings_path, line_no, &r.user));
-    SASRECLLM_RETURN_IF_ERROR(ParseId(f[1], "MovieID", ratings_path, line_no, &r.movie));
-    if (!ParseInt(f[2], &rating)) {
-      return BadLine(ratings_path, line_no, "bad Rating \"" + std::string(f[2]) + "\"");
+    SASRECLLM_RETURN_IF_ERROR(ParsePositiveId(f[0], "UserID", ratings_path, line_no, &r.user));
+    SASRECLLM_RETURN_IF_ERROR(ParsePositiveId(f[1], "MovieID", ratings_path, line_no, &r.movie));
+    if (!ParseInt64(f[2], &rating)) {
+      return LineError(ratings_path, line_no, "bad Rating \"" + std::string(f[2]) + "\"");
     }
-    if (!ParseInt(f[3], &r.timestamp)) {
-      return BadLine(ratings_path, line_no, "bad Timestamp \"" + std::string(f[3]) + "\"");
+    if (!ParseInt64(f[3], &r.timestamp)) {
+      return LineError(ratings_path, line_no, "bad Timestamp \"" + std::string(f[3]) + "\"");
     }
     if (titles.count(r.movie) == 0) {
-      return BadLine(ratings_path, line_no,
+      return LineError(ratings_path, line_no,
                      "MovieID " + std::to_string(r.movie) + " is not in " + movies_path);
     }
     if (rating >= options.min_rating) kept.push_back(r);

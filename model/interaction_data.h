@@ -5,8 +5,8 @@
 //   - SASRec sequence files: `user item` per line (the SASRec authors' and
 //     pmixer's format, lines in time order per user) or `user item1 item2 ...`
 //     per line. User and item ids are positive integers; item 0 is padding.
-//   - The CoLLM TSV split (items.tsv, train/valid/test.tsv; see
-//     ../shared/data/README.md).
+//   - The CoLLM TSV split's items.tsv (its train/valid/test.tsv rows are read
+//     by base/collm_split.h; see ../shared/data/README.md).
 //   - Raw MovieLens ratings.dat / movies.dat (`::`-separated, latin-1 titles).
 // Every reader's error names the file and the line ("path:12: ...").
 //
@@ -23,7 +23,8 @@
 #include <string_view>
 #include <vector>
 
-#include "model/status.h"
+#include "base/collm_split.h"
+#include "base/status.h"
 
 namespace sasrecllm::model {
 
@@ -74,19 +75,7 @@ StatusOr<std::vector<ItemTitle>> ReadItemsTsv(const std::string& path);
 Status WriteItemsTsv(const std::string& path, const std::vector<ItemTitle>& items);
 
 // ---------------------------------------------------------------------------
-// CoLLM split rows (`user_id item_id label timestamp warm history`, tab
-// separated, header line first).
-
-struct CollmRow {
-  int64_t user_id = 0;
-  int64_t item_id = 0;
-  int label = 0;               // 1 = rating >= 4
-  int64_t timestamp = 0;
-  bool warm = false;
-  std::vector<int64_t> history;  // earlier positive items, oldest first
-};
-
-StatusOr<std::vector<CollmRow>> ReadCollmSplit(const std::string& path);
+// CoLLM split rows (read by base/collm_split.h).
 
 // Sequences of each user's positive rows (label 1) ordered by timestamp (file
 // order on ties); item_num = max(largest item id in `items`, in rows).

@@ -10,7 +10,8 @@
 #include <sstream>
 #include <vector>
 
-#include "model/json.h"
+#include "base/file.h"
+#include "base/json.h"
 
 namespace sasrecllm::model {
 namespace {
@@ -67,49 +68,49 @@ Status ParseEntry(const std::string& name, const Json& j, Entry* out) {
   const std::string where = "tensor \"" + name + "\"";
   if (!j.is_object()) return DataLossError(where + ": header entry is not an object");
   out->name = name;
-  const Json* dtype = j.Find("dtype");
+  const Json* dtype = FindKey(j, "dtype");
   if (dtype == nullptr || !dtype->is_string()) {
     return DataLossError(where + ": missing or non-string \"dtype\"");
   }
-  out->dtype = FindDtype(dtype->AsString());
+  out->dtype = FindDtype(dtype->get<std::string>());
   if (out->dtype == nullptr) {
-    return InvalidArgumentError(where + ": unsupported dtype \"" + dtype->AsString() +
+    return InvalidArgumentError(where + ": unsupported dtype \"" + dtype->get<std::string>() +
                                 "\" (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
   }
-  const Json* shape = j.Find("shape");
+  const Json* shape = FindKey(j, "shape");
   if (shape == nullptr || !shape->is_array()) {
     return DataLossError(where + ": missing or non-array \"shape\"");
   }
   uint64_t numel = 1;
-  for (const Json& d : shape->elements()) {
-    if (!d.is_integer() || d.AsInt() < 0) {
-      return DataLossError(where + ": shape has a bad dimension " + d.Dump());
+  for (const Json& d : *shape) {
+    if (!IsInteger(d) || d.get<int64_t>() < 0) {
+      return DataLossError(where + ": shape has a bad dimension " + DumpJson(d));
     }
-    const uint64_t dim = static_cast<uint64_t>(d.AsInt());
+    const uint64_t dim = static_cast<uint64_t>(d.get<int64_t>());
     if (dim != 0 && numel > (uint64_t{1} << 62) / dim) {
-      return DataLossError(where + ": shape " + shape->Dump() + " is too large");
+      return DataLossError(where + ": shape " + DumpJson(*shape) + " is too large");
     }
     numel *= dim;
-    out->shape.push_back(d.AsInt());
+    out->shape.push_back(d.get<int64_t>());
   }
-  const Json* offsets = j.Find("data_offsets");
+  const Json* offsets = FindKey(j, "data_offsets");
   if (offsets == nullptr || !offsets->is_array() || offsets->size() != 2 ||
-      !(*offsets)[0].is_integer() || !(*offsets)[1].is_integer() || (*offsets)[0].AsInt() < 0 ||
-      (*offsets)[1].AsInt() < (*offsets)[0].AsInt()) {
+      !IsInteger((*offsets)[0]) || !IsInteger((*offsets)[1]) || (*offsets)[0].get<int64_t>() < 0 ||
+      (*offsets)[1].get<int64_t>() < (*offsets)[0].get<int64_t>()) {
     return DataLossError(where + ": \"data_offsets\" must be [begin, end] with 0 <= begin <= end" +
-                         (offsets != nullptr ? ", got " + offsets->Dump() : ""));
+                         (offsets != nullptr ? ", got " + DumpJson(*offsets) : ""));
   }
-  out->begin = static_cast<uint64_t>((*offsets)[0].AsInt());
-  out->end = static_cast<uint64_t>((*offsets)[1].AsInt());
+  out->begin = static_cast<uint64_t>((*offsets)[0].get<int64_t>());
+  out->end = static_cast<uint64_t>((*offsets)[1].get<int64_t>());
   // Checked before multiplying: 2^62 x F32 would wrap to 0 bytes and match an
   // empty [x, x] range.
   if (numel > (uint64_t{1} << 62) / static_cast<uint64_t>(out->dtype->itemsize)) {
-    return DataLossError(where + ": shape " + shape->Dump() + " x " + out->dtype->name +
+    return DataLossError(where + ": shape " + DumpJson(*shape) + " x " + out->dtype->name +
                          " is too large");
   }
   const uint64_t expected = numel * static_cast<uint64_t>(out->dtype->itemsize);
   if (out->end - out->begin != expected) {
-    return DataLossError(where + ": shape " + shape->Dump() + " x " + out->dtype->name +
+    return DataLossError(where + ": shape " + DumpJson(*shape) + " x " + out->dtype->name +
                          " needs " + std::to_string(expected) + " bytes, data_offsets span " +
                          std::to_string(out->end - out->begin));
   }
@@ -151,7 +152,7 @@ StatusOr<std::map<std::string, torch::Tensor>> ReadImpl(
   if (header_len > 0 && std::fread(header.data(), 1, header_len, f.get()) != header_len) {
     return DataLossError(path + ": read error in the header");
   }
-  StatusOr<Json> json = Json::Parse(header);
+  StatusOr<Json> json = ParseJson(header, "header");
   if (!json.ok()) {
     return DataLossError(path + ": bad header JSON: " + json.status().message());
   }
@@ -167,7 +168,7 @@ StatusOr<std::map<std::string, torch::Tensor>> ReadImpl(
             return DataLossError(path + ": \"__metadata__\" value of \"" + k +
                                  "\" is not a string");
           }
-          (*metadata)[k] = v.AsString();
+          (*metadata)[k] = v.get<std::string>();
         }
       }
       continue;
@@ -247,11 +248,11 @@ Status WriteSafetensors(const std::string& path,
                         const std::map<std::string, std::string>& metadata) {
   // Contiguous CPU copies (views where already so), in name order.
   std::vector<std::pair<std::string, torch::Tensor>> ordered;
-  Json header = Json::Object();
+  Json header = Json::object();
   if (!metadata.empty()) {
-    Json meta = Json::Object();
-    for (const auto& [k, v] : metadata) meta.Set(k, Json(v));
-    header.Set("__metadata__", std::move(meta));
+    Json meta = Json::object();
+    for (const auto& [k, v] : metadata) meta[k] = v;
+    header["__metadata__"] = std::move(meta);
   }
   uint64_t offset = 0;
   try {
@@ -271,23 +272,23 @@ Status WriteSafetensors(const std::string& path,
       }
       torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
       const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * dtype->itemsize;
-      Json entry = Json::Object();
-      entry.Set("dtype", Json(dtype->name));
-      Json shape = Json::Array();
-      for (int64_t d : t.sizes()) shape.Push(Json(d));
-      entry.Set("shape", std::move(shape));
-      Json offsets = Json::Array();
-      offsets.Push(Json(static_cast<int64_t>(offset)));
-      offsets.Push(Json(static_cast<int64_t>(offset + nbytes)));
-      entry.Set("data_offsets", std::move(offsets));
-      header.Set(name, std::move(entry));
+      Json entry = Json::object();
+      entry["dtype"] = dtype->name;
+      Json shape = Json::array();
+      for (int64_t d : t.sizes()) shape.push_back(Json(d));
+      entry["shape"] = std::move(shape);
+      Json offsets = Json::array();
+      offsets.push_back(Json(static_cast<int64_t>(offset)));
+      offsets.push_back(Json(static_cast<int64_t>(offset + nbytes)));
+      entry["data_offsets"] = std::move(offsets);
+      header[name] = std::move(entry);
       offset += nbytes;
       ordered.emplace_back(name, std::move(t));
     }
   } catch (const c10::Error& e) {
     return InternalError(path + ": " + e.what_without_backtrace());
   }
-  std::string header_text = header.Dump();
+  std::string header_text = DumpJson(header);
   header_text.append((8 - header_text.size() % 8) % 8, ' ');
   unsigned char len_bytes[8];
   uint64_t len = header_text.size();
@@ -303,6 +304,14 @@ Status WriteSafetensors(const std::string& path,
     }
     return ok;
   });
+}
+
+std::string ShapeString(at::IntArrayRef shape) {
+  std::ostringstream os;
+  os << "[";
+  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+  os << "]";
+  return os.str();
 }
 
 }  // namespace sasrecllm::model

@@ -19,7 +19,7 @@
 #include <map>
 #include <string>
 
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::model {
 
@@ -42,6 +42,9 @@ StatusOr<std::map<std::string, torch::Tensor>> ReadSafetensors(
 Status WriteSafetensors(const std::string& path,
                         const std::map<std::string, torch::Tensor>& tensors,
                         const std::map<std::string, std::string>& metadata = {});
+
+// A tensor shape for messages: "[2, 3]".
+std::string ShapeString(at::IntArrayRef shape);
 
 }  // namespace sasrecllm::model
 

@@ -37,41 +37,27 @@ Status SasrecConfig::Validate() const {
 StatusOr<SasrecConfig> SasrecConfig::FromJson(const Json& json) {
   if (!json.is_object()) return InvalidArgumentError("SASRec config: expected a JSON object");
   SasrecConfig config;
-  SASRECLLM_ASSIGN_OR_RETURN(config.item_num, json.GetInt("item_num"));
-  auto get_int = [&json](const char* key, int64_t* out) -> Status {
-    if (json.Find(key) == nullptr) return OkStatus();
-    SASRECLLM_ASSIGN_OR_RETURN(*out, json.GetInt(key));
-    return OkStatus();
-  };
-  auto get_double = [&json](const char* key, double* out) -> Status {
-    if (json.Find(key) == nullptr) return OkStatus();
-    SASRECLLM_ASSIGN_OR_RETURN(*out, json.GetDouble(key));
-    return OkStatus();
-  };
-  SASRECLLM_RETURN_IF_ERROR(get_int("maxlen", &config.maxlen));
-  SASRECLLM_RETURN_IF_ERROR(get_int("hidden_units", &config.hidden_units));
-  SASRECLLM_RETURN_IF_ERROR(get_int("num_blocks", &config.num_blocks));
-  SASRECLLM_RETURN_IF_ERROR(get_int("num_heads", &config.num_heads));
-  SASRECLLM_RETURN_IF_ERROR(get_double("dropout_rate", &config.dropout_rate));
-  SASRECLLM_RETURN_IF_ERROR(get_double("layernorm_eps", &config.layernorm_eps));
-  if (json.Find("norm_first") != nullptr) {
-    SASRECLLM_ASSIGN_OR_RETURN(config.norm_first, json.GetBool("norm_first"));
-  }
+  SASRECLLM_ASSIGN_OR_RETURN(config.item_num, GetInt(json, "item_num"));
+  // pmixer's defaults (the struct's) for the keys that are absent.
+  SASRECLLM_ASSIGN_OR_RETURN(config.maxlen, GetIntOr(json, "maxlen", config.maxlen));
+  SASRECLLM_ASSIGN_OR_RETURN(config.hidden_units,
+                             GetIntOr(json, "hidden_units", config.hidden_units));
+  SASRECLLM_ASSIGN_OR_RETURN(config.num_blocks, GetIntOr(json, "num_blocks", config.num_blocks));
+  SASRECLLM_ASSIGN_OR_RETURN(config.num_heads, GetIntOr(json, "num_heads", config.num_heads));
+  SASRECLLM_ASSIGN_OR_RETURN(config.dropout_rate,
+                             GetDoubleOr(json, "dropout_rate", config.dropout_rate));
+  SASRECLLM_ASSIGN_OR_RETURN(config.layernorm_eps,
+                             GetDoubleOr(json, "layernorm_eps", config.layernorm_eps));
+  SASRECLLM_ASSIGN_OR_RETURN(config.norm_first, GetBoolOr(json, "norm_first", config.norm_first));
   SASRECLLM_RETURN_IF_ERROR(config.Validate());
   return config;
 }
 
 Json SasrecConfig::ToJson() const {
-  Json j = Json::Object();
-  j.Set("item_num", Json(item_num));
-  j.Set("maxlen", Json(maxlen));
-  j.Set("hidden_units", Json(hidden_units));
-  j.Set("num_blocks", Json(num_blocks));
-  j.Set("num_heads", Json(num_heads));
-  j.Set("dropout_rate", Json(dropout_rate));
-  j.Set("norm_first", Json(norm_first));
-  j.Set("layernorm_eps", Json(layernorm_eps));
-  return j;
+  return {{"item_num", item_num},         {"maxlen", maxlen},
+          {"hidden_units", hidden_units}, {"num_blocks", num_blocks},
+          {"num_heads", num_heads},       {"dropout_rate", dropout_rate},
+          {"norm_first", norm_first},     {"layernorm_eps", layernorm_eps}};
 }
 
 // ---------------------------------------------------------------------------
@@ -337,6 +323,27 @@ Status SasrecImpl::LoadStateDict(const std::map<std::string, torch::Tensor>& ten
     return InternalError(std::string("state dict: copy failed: ") + e.what_without_backtrace());
   }
   return OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Inputs
+
+int64_t LeftPadHistory(const std::vector<int64_t>& history, int64_t item_num, int64_t width,
+                       int64_t* row) {
+  int64_t idx = width - 1;
+  for (auto it = history.rbegin(); it != history.rend() && idx >= 0; ++it) {
+    if (item_num <= 0 || (*it >= 1 && *it <= item_num)) row[idx--] = *it;
+  }
+  return width - 1 - idx;
+}
+
+torch::Tensor LeftPaddedHistories(const std::vector<const std::vector<int64_t>*>& histories,
+                                  int64_t item_num, int64_t maxlen) {
+  const int64_t batch = static_cast<int64_t>(histories.size());
+  torch::Tensor seqs = torch::zeros({batch, maxlen}, torch::kInt64);  // [B, maxlen], 0 = padding
+  int64_t* data = seqs.data_ptr<int64_t>();
+  for (int64_t b = 0; b < batch; ++b) LeftPadHistory(*histories[b], item_num, maxlen, data + b * maxlen);
+  return seqs;
 }
 
 }  // namespace sasrecllm::model

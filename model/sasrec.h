@@ -27,8 +27,8 @@
 #include <map>
 #include <string>
 
-#include "model/json.h"
-#include "model/status.h"
+#include "base/json.h"
+#include "base/status.h"
 
 namespace sasrecllm::model {
 
@@ -89,6 +89,20 @@ class SasrecImpl : public torch::nn::Module {
   std::shared_ptr<Layers> layers_;
 };
 TORCH_MODULE(Sasrec);
+
+// pmixer's left padding of one history: the last (up to) `width` items of
+// `history` (oldest first) that lie in 1..item_num are written right-aligned
+// into row[0, width), keeping their order; the slots before them are not
+// touched (the caller zeroes them: 0 = padding). item_num <= 0 keeps every
+// item. Returns the number of items written.
+int64_t LeftPadHistory(const std::vector<int64_t>& history, int64_t item_num, int64_t width,
+                       int64_t* row);
+
+// LeftPadHistory for a batch, always to the full maxlen (pmixer's position ids
+// are slot + 1 in the padded row, so a shorter width would change the scores).
+// Returns [B, maxlen] int64 on the CPU, 0 = padding.
+torch::Tensor LeftPaddedHistories(const std::vector<const std::vector<int64_t>*>& histories,
+                                  int64_t item_num, int64_t maxlen);
 
 }  // namespace sasrecllm::model
 

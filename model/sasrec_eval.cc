@@ -76,9 +76,10 @@ StatusOr<RankMetrics> EvaluateSasrec(Sasrec model, const SplitData& split,
         const int64_t u = users[start + i];
         const auto& train = split.train[u];
         int64_t* row = seq_p + i * maxlen;
-        int64_t idx = maxlen - 1;
-        if (test && split.valid[u] != 0) row[idx--] = split.valid[u];
-        for (auto it = train.rbegin(); it != train.rend() && idx >= 0; ++it) row[idx--] = *it;
+        // When testing, the valid item is the newest one the model sees.
+        const bool with_valid = test && split.valid[u] != 0;
+        if (with_valid) row[maxlen - 1] = split.valid[u];
+        LeftPadHistory(train, /*item_num=*/0, with_valid ? maxlen - 1 : maxlen, row);
 
         rated.assign(train.begin(), train.end());
         if (split.valid[u] != 0) rated.push_back(split.valid[u]);

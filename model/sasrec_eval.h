@@ -21,7 +21,7 @@
 
 #include "model/interaction_data.h"
 #include "model/sasrec.h"
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::model {
 

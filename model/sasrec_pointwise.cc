@@ -14,20 +14,16 @@ torch::Tensor CollmHistoryBatch(const std::vector<CollmRow>& rows, size_t begin,
                                 const SasrecConfig& config, SasrecPointwiseStats* stats) {
   const int64_t b = static_cast<int64_t>(end - begin);
   const int64_t maxlen = config.maxlen;
-  torch::Tensor seqs = torch::zeros({b, maxlen}, torch::kInt64);  // [B, T], 0 = padding
-  int64_t* p = seqs.data_ptr<int64_t>();
+  std::vector<const std::vector<int64_t>*> histories;
+  histories.reserve(b);
   for (int64_t i = 0; i < b; ++i) {
     const std::vector<int64_t>& history = rows[begin + i].history;
-    int64_t* row = p + i * maxlen;
-    int64_t idx = maxlen - 1;
-    for (auto it = history.rbegin(); it != history.rend() && idx >= 0; ++it) {
-      if (Known(*it, config.item_num)) row[idx--] = *it;
-    }
+    histories.push_back(&history);
     if (stats != nullptr) {
       for (int64_t item : history) stats->unknown_history += Known(item, config.item_num) ? 0 : 1;
     }
   }
-  return seqs;
+  return LeftPaddedHistories(histories, config.item_num, maxlen);  // [B, T], 0 = padding
 }
 
 StatusOr<std::vector<float>> SasrecPointwiseScores(Sasrec model, const std::vector<CollmRow>& rows,

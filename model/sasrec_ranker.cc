@@ -32,19 +32,16 @@ Status CheckQueries(const std::vector<RankQuery>& queries, int64_t item_num, boo
   return OkStatus();
 }
 
-// Always pads to maxlen: pmixer's position ids are slot + 1 in the padded row,
-// so the same history padded to a shorter width would get other positions and
-// other scores than in training and in the reference. Returns [B, maxlen] int64.
-torch::Tensor PaddedHistories(const std::vector<RankQuery>& queries, int64_t maxlen) {
-  const int64_t batch = static_cast<int64_t>(queries.size());
-  torch::Tensor seqs = torch::zeros({batch, maxlen}, torch::kLong);  // [B, maxlen], 0 = padding
-  int64_t* data = seqs.data_ptr<int64_t>();
-  for (int64_t b = 0; b < batch; ++b) {
-    const auto& h = queries[b].history;
-    const int64_t n = std::min<int64_t>(static_cast<int64_t>(h.size()), maxlen);
-    std::copy(h.end() - n, h.end(), data + b * maxlen + (maxlen - n));
-  }
-  return seqs;
+// The queries' user vectors, [B, H] on `device`. Histories are padded to the
+// full maxlen (see LeftPaddedHistories) and were validated by CheckQueries.
+torch::Tensor UserVectors(Sasrec& model, const std::vector<RankQuery>& queries,
+                          const torch::Device& device) {
+  std::vector<const std::vector<int64_t>*> histories;
+  histories.reserve(queries.size());
+  for (const RankQuery& q : queries) histories.push_back(&q.history);
+  const torch::Tensor seqs =
+      LeftPaddedHistories(histories, /*item_num=*/0, model->config().maxlen).to(device);
+  return model->UserRepresentation(seqs);  // [B, H]
 }
 
 }  // namespace
@@ -61,8 +58,7 @@ StatusOr<std::vector<std::vector<ScoredItem>>> SasrecRanker::Rank(
   if (queries.empty()) return results;
   try {
     c10::InferenceMode inference;
-    torch::Tensor seqs = PaddedHistories(queries, config.maxlen).to(device_);
-    torch::Tensor users = model_->UserRepresentation(seqs);  // [B, H]
+    torch::Tensor users = UserVectors(model_, queries, device_);  // [B, H]
     torch::Tensor items = model_->ItemEmbeddings();          // [N + 1, H]
     const float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -154,8 +150,7 @@ StatusOr<std::vector<std::vector<float>>> SasrecRanker::Score(
   if (queries.empty()) return results;
   try {
     c10::InferenceMode inference;
-    torch::Tensor seqs = PaddedHistories(queries, config.maxlen).to(device_);
-    torch::Tensor users = model_->UserRepresentation(seqs);  // [B, H]
+    torch::Tensor users = UserVectors(model_, queries, device_);  // [B, H]
     torch::Tensor items = model_->ItemEmbeddings();          // [N + 1, H]
     // All candidates of all queries in one gather: [sum C] rows, each with its query.
     std::vector<int64_t> cand, owner;

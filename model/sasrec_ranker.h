@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "model/sasrec.h"
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::model {
 

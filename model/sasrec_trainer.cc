@@ -11,6 +11,7 @@
 #include <thread>
 #include <utility>
 
+#include "base/file.h"
 #include "model/safetensors.h"
 
 namespace sasrecllm::model {
@@ -78,69 +79,65 @@ class BatchPrefetcher {
 };
 
 Json MetricsJson(const RankMetrics& m) {
-  Json j = Json::Object();
-  j.Set("hr@10", Json(m.hr));
-  j.Set("ndcg@10", Json(m.ndcg));
-  j.Set("users", Json(m.users));
-  return j;
+  return {{"hr@10", m.hr}, {"ndcg@10", m.ndcg}, {"users", m.users}};
 }
 
-RankMetrics MetricsFromJson(const Json& j) {
+StatusOr<RankMetrics> MetricsFromJson(const Json& j) {
   RankMetrics m;
-  if (const Json* v = j.Find("hr@10")) m.hr = v->AsDouble();
-  if (const Json* v = j.Find("ndcg@10")) m.ndcg = v->AsDouble();
-  if (const Json* v = j.Find("users")) m.users = v->AsInt();
+  SASRECLLM_ASSIGN_OR_RETURN(m.hr, GetDoubleOr(j, "hr@10", m.hr));
+  SASRECLLM_ASSIGN_OR_RETURN(m.ndcg, GetDoubleOr(j, "ndcg@10", m.ndcg));
+  SASRECLLM_ASSIGN_OR_RETURN(m.users, GetIntOr(j, "users", m.users));
   return m;
 }
 
 Json EpochJson(const EpochRecord& r) {
-  Json j = Json::Object();
-  j.Set("epoch", Json(r.epoch));
-  j.Set("loss", Json(r.loss));
-  j.Set("seconds", Json(r.seconds));
-  j.Set("seq_per_s", Json(r.seq_per_s));
+  Json j = {{"epoch", r.epoch}, {"loss", r.loss}, {"seconds", r.seconds}, {"seq_per_s", r.seq_per_s}};
   if (r.evaluated) {
-    j.Set("valid", MetricsJson(r.valid));
-    j.Set("test", MetricsJson(r.test));
+    j["valid"] = MetricsJson(r.valid);
+    j["test"] = MetricsJson(r.test);
   }
   return j;
 }
 
-EpochRecord EpochFromJson(const Json& j) {
+StatusOr<EpochRecord> EpochFromJson(const Json& j) {
   EpochRecord r;
-  r.epoch = j["epoch"].AsInt();
-  r.loss = j["loss"].AsDouble();
-  r.seconds = j["seconds"].AsDouble();
-  r.seq_per_s = j["seq_per_s"].AsDouble();
-  if (const Json* v = j.Find("valid")) {
+  SASRECLLM_ASSIGN_OR_RETURN(r.epoch, GetInt(j, "epoch"));
+  SASRECLLM_ASSIGN_OR_RETURN(r.loss, GetDouble(j, "loss"));
+  SASRECLLM_ASSIGN_OR_RETURN(r.seconds, GetDouble(j, "seconds"));
+  SASRECLLM_ASSIGN_OR_RETURN(r.seq_per_s, GetDouble(j, "seq_per_s"));
+  if (const Json* v = FindKey(j, "valid")) {
     r.evaluated = true;
-    r.valid = MetricsFromJson(*v);
-    r.test = MetricsFromJson(j["test"]);
+    SASRECLLM_ASSIGN_OR_RETURN(r.valid, MetricsFromJson(*v));
+    SASRECLLM_ASSIGN_OR_RETURN(r.test, MetricsFromJson(Member(j, "test")));
   }
   return r;
 }
 
+// best_epoch, best_valid, test_at_best, then the per-epoch records under
+// `history_key`: what train_log.json and last/state.json share.
+void AddProgressJson(const SasrecTrainResult& result, const char* history_key, Json* j) {
+  (*j)["best_epoch"] = result.best_epoch;
+  (*j)["best_valid"] = MetricsJson(result.best_valid);
+  (*j)["test_at_best"] = MetricsJson(result.test_at_best);
+  Json history = Json::array();
+  for (const EpochRecord& r : result.history) history.push_back(EpochJson(r));
+  (*j)[history_key] = std::move(history);
+}
+
 Json TrainLogJson(const SasrecTrainResult& result, const SasrecTrainOptions& options,
                   const SplitData& split) {
-  Json j = Json::Object();
-  Json opts = Json::Object();
-  opts.Set("epochs", Json(options.epochs));
-  opts.Set("batch_size", Json(options.batch_size));
-  opts.Set("lr", Json(options.lr));
-  opts.Set("l2_emb", Json(options.l2_emb));
-  opts.Set("seed", Json(static_cast<int64_t>(options.seed)));
-  opts.Set("eval_every", Json(options.eval_every));
-  opts.Set("eval_users", Json(options.eval_users));
-  opts.Set("threads", Json(static_cast<int64_t>(torch::get_num_threads())));
-  j.Set("options", std::move(opts));
-  j.Set("user_num", Json(split.user_num));
-  j.Set("item_num", Json(split.item_num));
-  j.Set("best_epoch", Json(result.best_epoch));
-  j.Set("best_valid", MetricsJson(result.best_valid));
-  j.Set("test_at_best", MetricsJson(result.test_at_best));
-  Json hist = Json::Array();
-  for (const EpochRecord& r : result.history) hist.Push(EpochJson(r));
-  j.Set("epochs", std::move(hist));
+  Json j = {{"options",
+             {{"epochs", options.epochs},
+              {"batch_size", options.batch_size},
+              {"lr", options.lr},
+              {"l2_emb", options.l2_emb},
+              {"seed", static_cast<int64_t>(options.seed)},
+              {"eval_every", options.eval_every},
+              {"eval_users", options.eval_users},
+              {"threads", static_cast<int64_t>(torch::get_num_threads())}}},
+            {"user_num", split.user_num},
+            {"item_num", split.item_num}};
+  AddProgressJson(result, "epochs", &j);
   return j;
 }
 
@@ -212,19 +209,17 @@ Status SaveSasrecCheckpoint(const std::string& dir, Sasrec model, const Json& ex
   if (ec) return InternalError(dir + ": cannot create folder: " + ec.message());
   Json config = model->config().ToJson();
   if (extra.is_object()) {
-    for (const auto& [k, v] : extra.items()) config.Set(k, v);
+    for (const auto& [k, v] : extra.items()) config[k] = v;
   }
-  SASRECLLM_RETURN_IF_ERROR(WriteStringToFile(dir + "/config.json", config.Dump(1) + "\n"));
+  SASRECLLM_RETURN_IF_ERROR(WriteStringToFile(dir + "/config.json", DumpJson(config, 1) + "\n"));
   return WriteSafetensors(dir + "/model.safetensors", model->StateDict(),
                           {{"source", "sasrecllm train-sasrec"}});
 }
 
 StatusOr<Sasrec> LoadSasrecCheckpoint(const std::string& dir) {
   const std::string config_path = dir + "/config.json";
-  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(config_path));
-  StatusOr<Json> json = Json::Parse(text);
-  if (!json.ok()) return json.status().WithPrefix(config_path);
-  StatusOr<SasrecConfig> config = SasrecConfig::FromJson(*json);
+  SASRECLLM_ASSIGN_OR_RETURN(Json json, ReadJsonFile(config_path));
+  StatusOr<SasrecConfig> config = SasrecConfig::FromJson(json);
   if (!config.ok()) return config.status().WithPrefix(config_path);
   SASRECLLM_RETURN_IF_ERROR(config->Validate().WithPrefix(config_path));
   const std::string weights_path = dir + "/model.safetensors";
@@ -269,8 +264,8 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
     if (options.log != nullptr) *options.log << line << std::endl;
   };
   const std::string last_dir = options.out_dir.empty() ? "" : options.out_dir + "/last";
-  Json extra = Json::Object();
-  extra.Set("user_num", Json(split.user_num));
+  Json extra = Json::object();
+  extra["user_num"] = split.user_num;
 
   try {
     torch::manual_seed(options.seed);
@@ -296,14 +291,20 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
       }
       SASRECLLM_RETURN_IF_ERROR(model->LoadStateDict(loaded->StateDict()));
       torch::load(optimizer, last_dir + "/optimizer.pt");
-      SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(last_dir + "/state.json"));
-      SASRECLLM_ASSIGN_OR_RETURN(Json state, Json::Parse(text));
-      start_epoch = state["epoch"].AsInt() + 1;
-      result.best_epoch = state["best_epoch"].AsInt();
-      result.best_valid = MetricsFromJson(state["best_valid"]);
-      result.test_at_best = MetricsFromJson(state["test_at_best"]);
+      SASRECLLM_ASSIGN_OR_RETURN(Json state, ReadJsonFile(last_dir + "/state.json"));
+      const std::string state_path = last_dir + "/state.json";
+      SASRECLLM_ASSIGN_OR_RETURN(start_epoch, GetInt(state, "epoch"));
+      ++start_epoch;
+      SASRECLLM_ASSIGN_OR_RETURN(result.best_epoch, GetInt(state, "best_epoch"));
+      SASRECLLM_ASSIGN_OR_RETURN(result.best_valid, MetricsFromJson(Member(state, "best_valid")));
+      SASRECLLM_ASSIGN_OR_RETURN(result.test_at_best,
+                                 MetricsFromJson(Member(state, "test_at_best")));
       if (result.best_epoch > 0) best_ndcg = result.best_valid.ndcg;
-      for (const Json& e : state["history"].elements()) result.history.push_back(EpochFromJson(e));
+      for (const Json& e : Member(state, "history")) {
+        StatusOr<EpochRecord> record = EpochFromJson(e);
+        if (!record.ok()) return record.status().WithPrefix(state_path);
+        result.history.push_back(*record);
+      }
       log("resumed from " + last_dir + " after epoch " + std::to_string(start_epoch - 1));
     } else if (options.resume) {
       log("nothing to resume in " + last_dir + "; starting fresh");
@@ -382,7 +383,7 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
           for (const auto& [name, t] : model->StateDict()) best_state[name] = t.clone();
           if (!options.out_dir.empty()) {
             Json e = extra;
-            e.Set("epoch", Json(epoch));
+            e["epoch"] = epoch;
             SASRECLLM_RETURN_IF_ERROR(SaveSasrecCheckpoint(options.out_dir, model, e));
           }
         }
@@ -407,21 +408,15 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
 
       if (!options.out_dir.empty()) {
         Json e = extra;
-        e.Set("epoch", Json(epoch));
+        e["epoch"] = epoch;
         SASRECLLM_RETURN_IF_ERROR(SaveSasrecCheckpoint(last_dir, model, e));
         torch::save(optimizer, last_dir + "/optimizer.pt");
-        Json state = Json::Object();
-        state.Set("epoch", Json(epoch));
-        state.Set("best_epoch", Json(result.best_epoch));
-        state.Set("best_valid", MetricsJson(result.best_valid));
-        state.Set("test_at_best", MetricsJson(result.test_at_best));
-        Json hist = Json::Array();
-        for (const EpochRecord& r : result.history) hist.Push(EpochJson(r));
-        state.Set("history", std::move(hist));
+        Json state = {{"epoch", epoch}};
+        AddProgressJson(result, "history", &state);
         SASRECLLM_RETURN_IF_ERROR(
-            WriteStringToFile(last_dir + "/state.json", state.Dump(1) + "\n"));
+            WriteStringToFile(last_dir + "/state.json", DumpJson(state, 1) + "\n"));
         SASRECLLM_RETURN_IF_ERROR(WriteStringToFile(
-            options.out_dir + "/train_log.json", TrainLogJson(result, options, split).Dump(1) + "\n"));
+            options.out_dir + "/train_log.json", DumpJson(TrainLogJson(result, options, split), 1) + "\n"));
       }
     }
     if (!best_state.empty()) {

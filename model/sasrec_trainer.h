@@ -31,10 +31,10 @@
 #include <vector>
 
 #include "model/interaction_data.h"
-#include "model/json.h"
+#include "base/json.h"
 #include "model/sasrec.h"
 #include "model/sasrec_eval.h"
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::model {
 

@@ -34,6 +34,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "model/bundle.h"
 #include "model/hybrid/hybrid_bundle.h"
+#include "model/torch_device.h"
 #include "server/metrics.h"
 #include "server/recommender_service.h"
 
@@ -85,19 +86,6 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-bool ParseDtype(const std::string& name, torch::ScalarType* dtype) {
-  if (name == "float32") {
-    *dtype = torch::kFloat32;
-  } else if (name == "bfloat16") {
-    *dtype = torch::kBFloat16;
-  } else if (name == "float16") {
-    *dtype = torch::kFloat16;
-  } else {
-    return false;
-  }
-  return true;
-}
-
 int Run() {
   const std::string bundle_dir = absl::GetFlag(FLAGS_bundle);
   if (bundle_dir.empty()) return Fail("--bundle DIR is required (see --help)");
@@ -105,22 +93,13 @@ int Run() {
   sasrecllm::model::BundleLoadOptions load_options;
   load_options.dir = bundle_dir;
   const std::string device_name = absl::GetFlag(FLAGS_device);
-  if (device_name != "cpu" && device_name != "cuda" && device_name.rfind("cuda:", 0) != 0) {
-    return Fail(absl::StrCat("--device=", device_name, ": expected cpu, cuda or cuda:N"));
-  }
-  try {
-    load_options.device = torch::Device(device_name);
-  } catch (const std::exception& e) {
-    return Fail(absl::StrCat("--device=", device_name, ": ", e.what()));
-  }
-  if (load_options.device.is_cuda() && !torch::cuda::is_available()) {
-    return Fail(absl::StrCat("--device=", device_name,
-                             ": CUDA is not available in this build or on this machine"));
-  }
+  const auto device = sasrecllm::model::TorchDevice(device_name);
+  if (!device.ok()) return Fail(absl::StrCat("--device=", device_name, ": ", device.status().message()));
+  load_options.device = *device;
   const std::string dtype_name = absl::GetFlag(FLAGS_dtype);
-  if (!ParseDtype(dtype_name, &load_options.dtype)) {
-    return Fail(absl::StrCat("--dtype=", dtype_name, ": expected float32, bfloat16 or float16"));
-  }
+  const auto dtype = sasrecllm::model::TorchDtype(dtype_name);
+  if (!dtype.ok()) return Fail(absl::StrCat("--dtype=", dtype_name, ": ", dtype.status().message()));
+  load_options.dtype = *dtype;
   int threads = absl::GetFlag(FLAGS_threads);
   if (threads < 0) return Fail(absl::StrCat("--threads=", threads, ": must be >= 0"));
   // The model shares the machine with gRPC's threads: on 2 cores, 1 model thread

@@ -8,7 +8,7 @@
 
 #include "absl/status/status.h"
 #include "grpcpp/support/status.h"
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::server {
 

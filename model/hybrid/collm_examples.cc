@@ -4,7 +4,7 @@
 
 namespace sasrecllm::hybrid {
 
-std::vector<HybridExample> ExamplesFromCollmRows(const std::vector<model::CollmRow>& rows,
+std::vector<HybridExample> ExamplesFromCollmRows(const std::vector<CollmRow>& rows,
                                                  const std::vector<model::ItemTitle>& items,
                                                  int64_t sasrec_item_num) {
   std::unordered_map<int64_t, std::string> titles;
@@ -17,7 +17,7 @@ std::vector<HybridExample> ExamplesFromCollmRows(const std::vector<model::CollmR
 
   std::vector<HybridExample> out;
   out.reserve(rows.size());
-  for (const model::CollmRow& row : rows) {
+  for (const CollmRow& row : rows) {
     HybridExample e;
     for (int64_t id : row.history) {
       e.history.push_back(index_of(id));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "base/file.h"
 #include "model/hybrid/hybrid_checkpoint.h"
 #include "model/safetensors.h"
 
@@ -24,13 +25,13 @@ Status ExportHybridBundle(const std::string& checkpoint_dir, const std::string& 
   manifest.sasrec = parts.sasrec->config();
   manifest.max_history = parts.sasrec->config().maxlen;
   manifest.components = {"sasrec", "mapping", "llm"};
-  Json hybrid = Json::Object();
-  hybrid.Set("template", Json(parts.prompt_template.text()));
-  hybrid.Set("max_titles", Json(parts.max_titles));
-  hybrid.Set("yes_token_id", Json(model->yes_token_id()));
-  hybrid.Set("tokenizer", Json(parts.tokenizer->kind()));
+  Json hybrid = Json::object();
+  hybrid["template"] = parts.prompt_template.text();
+  hybrid["max_titles"] = parts.max_titles;
+  hybrid["yes_token_id"] = model->yes_token_id();
+  hybrid["tokenizer"] = parts.tokenizer->kind();
   for (const char* key : {"strategy", "stage", "valid_auc"}) {
-    if (const Json* v = info.Find(key); v != nullptr) hybrid.Set(key, *v);
+    if (const Json* v = FindKey(info, key); v != nullptr) hybrid[key] = *v;
   }
   manifest.hybrid = hybrid;
 
@@ -40,12 +41,12 @@ Status ExportHybridBundle(const std::string& checkpoint_dir, const std::string& 
   fs::create_directories(bundle_dir + "/llm", ec);
   if (ec) return InternalError(bundle_dir + "/llm: cannot create folder: " + ec.message());
   SASRECLLM_RETURN_IF_ERROR(SaveMapping(parts.mapping, bundle_dir + "/mapping.safetensors"));
-  const std::string llm_dir = info["llm"].AsString();
+  SASRECLLM_ASSIGN_OR_RETURN(const std::string llm_dir, GetString(info, "llm"));
   std::map<std::string, torch::Tensor> weights = parts.llm->Weights();
   SASRECLLM_RETURN_IF_ERROR(model::WriteSafetensors(bundle_dir + "/llm/model.safetensors", weights,
                                                     {{"source", "sasrecllm export (LoRA merged)"}}));
   SASRECLLM_RETURN_IF_ERROR(
-      WriteStringToFile(bundle_dir + "/llm/config.json", parts.llm->config().ToJson().Dump(2) + "\n"));
+      WriteStringToFile(bundle_dir + "/llm/config.json", DumpJson(parts.llm->config().ToJson(), 2) + "\n"));
   bool copied = false;
   for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer.bin"}) {
     if (!fs::exists(llm_dir + "/" + name)) continue;
@@ -79,13 +80,13 @@ StatusOr<std::unique_ptr<HybridModel>> LoadBundleHybridModel(const model::Bundle
   const Json& hybrid = bundle->manifest().hybrid;
   const std::string manifest_path = bundle_dir + "/manifest.json";
   HybridModel::Parts parts;
-  StatusOr<std::string> text = hybrid.GetString("template");
+  StatusOr<std::string> text = GetString(hybrid, "template");
   if (!text.ok()) return text.status().WithPrefix(manifest_path + ": hybrid");
   StatusOr<PromptTemplate> tmpl = PromptTemplate::Parse(*text);
   if (!tmpl.ok()) return tmpl.status().WithPrefix(manifest_path);
   parts.prompt_template = *tmpl;
-  if (const Json* m = hybrid.Find("max_titles"); m != nullptr && m->is_number()) {
-    parts.max_titles = static_cast<int>(m->AsInt());
+  if (const Json* m = FindKey(hybrid, "max_titles"); m != nullptr && m->is_number()) {
+    parts.max_titles = static_cast<int>(m->get<int64_t>());
   }
   SASRECLLM_ASSIGN_OR_RETURN(std::unique_ptr<llm::LlamaModel> llm,
                              llm::LlamaModel::Load(bundle_dir + "/llm", options));
@@ -99,9 +100,9 @@ StatusOr<std::unique_ptr<HybridModel>> LoadBundleHybridModel(const model::Bundle
   parts.sasrec = bundle->sasrec();
   StatusOr<std::unique_ptr<HybridModel>> model = HybridModel::Create(std::move(parts));
   if (!model.ok()) return model.status().WithPrefix(bundle_dir);
-  if (const Json* yes = hybrid.Find("yes_token_id");
-      yes != nullptr && yes->is_number() && yes->AsInt() != (*model)->yes_token_id()) {
-    return InvalidArgumentError(manifest_path + ": yes_token_id " + std::to_string(yes->AsInt()) +
+  if (const Json* yes = FindKey(hybrid, "yes_token_id");
+      yes != nullptr && yes->is_number() && yes->get<int64_t>() != (*model)->yes_token_id()) {
+    return InvalidArgumentError(manifest_path + ": yes_token_id " + std::to_string(yes->get<int64_t>()) +
                                 " but the bundle's tokenizer encodes \"Yes\" as " +
                                 std::to_string((*model)->yes_token_id()));
   }

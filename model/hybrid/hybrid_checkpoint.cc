@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "base/file.h"
 #include "model/sasrec_trainer.h"
 
 namespace sasrecllm::hybrid {
@@ -9,11 +10,10 @@ namespace fs = std::filesystem;
 
 StatusOr<Json> ReadHybridInfo(const std::string& dir) {
   const std::string path = dir + "/hybrid.json";
-  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-  StatusOr<Json> json = Json::Parse(text);
-  if (!json.ok()) return json.status().WithPrefix(path);
-  const Json* format = json->Find("format");
-  if (format == nullptr || !format->is_string() || format->AsString() != kHybridCheckpointFormat) {
+  StatusOr<Json> json = ReadJsonFile(path);
+  if (!json.ok()) return json.status();
+  const Json* format = FindKey(*json, "format");
+  if (format == nullptr || !format->is_string() || format->get<std::string>() != kHybridCheckpointFormat) {
     return InvalidArgumentError(path + ": not a hybrid checkpoint (\"format\" must be \"" +
                                 kHybridCheckpointFormat + "\")");
   }
@@ -21,7 +21,7 @@ StatusOr<Json> ReadHybridInfo(const std::string& dir) {
 }
 
 Status SaveHybridCheckpoint(const std::string& dir, const HybridModel& model, const Json& info) {
-  if (info.Find("llm") == nullptr) {
+  if (FindKey(info, "llm") == nullptr) {
     return InvalidArgumentError("SaveHybridCheckpoint: info lacks \"llm\"");
   }
   std::error_code ec;
@@ -31,36 +31,37 @@ Status SaveHybridCheckpoint(const std::string& dir, const HybridModel& model, co
   // Remove parts a previous save wrote that this model lacks.
   if (!parts.lora.has_value()) fs::remove_all(dir + "/lora", ec);
   if (parts.lora.has_value()) {
-    SASRECLLM_RETURN_IF_ERROR(parts.lora->SavePeft(dir + "/lora", info["llm"].AsString()));
+    SASRECLLM_ASSIGN_OR_RETURN(const std::string base_model, GetStringOr(info, "llm", ""));
+    SASRECLLM_RETURN_IF_ERROR(parts.lora->SavePeft(dir + "/lora", base_model));
   }
   if (model.uses_sasrec()) {
     SASRECLLM_RETURN_IF_ERROR(SaveMapping(parts.mapping, dir + "/mapping.safetensors"));
     SASRECLLM_RETURN_IF_ERROR(
-        model::SaveSasrecCheckpoint(dir + "/sasrec", parts.sasrec, Json::Object()));
+        model::SaveSasrecCheckpoint(dir + "/sasrec", parts.sasrec, Json::object()));
   }
   Json out = info;
-  out.Set("format", Json(kHybridCheckpointFormat));
-  out.Set("template", Json(parts.prompt_template.text()));
-  out.Set("max_titles", Json(parts.max_titles));
-  out.Set("yes_token_id", Json(model.yes_token_id()));
-  return WriteStringToFile(dir + "/hybrid.json", out.Dump(2) + "\n");
+  out["format"] = kHybridCheckpointFormat;
+  out["template"] = parts.prompt_template.text();
+  out["max_titles"] = parts.max_titles;
+  out["yes_token_id"] = model.yes_token_id();
+  return WriteStringToFile(dir + "/hybrid.json", DumpJson(out, 2) + "\n");
 }
 
 StatusOr<std::unique_ptr<HybridModel>> LoadHybridCheckpoint(const std::string& dir,
                                                             const HybridLoadOptions& options) {
   SASRECLLM_ASSIGN_OR_RETURN(Json info, ReadHybridInfo(dir));
   const std::string info_path = dir + "/hybrid.json";
-  StatusOr<std::string> llm_dir = info.GetString("llm");
+  StatusOr<std::string> llm_dir = GetString(info, "llm");
   if (!llm_dir.ok()) return llm_dir.status().WithPrefix(info_path);
-  StatusOr<std::string> text = info.GetString("template");
+  StatusOr<std::string> text = GetString(info, "template");
   if (!text.ok()) return text.status().WithPrefix(info_path);
 
   HybridModel::Parts parts;
   StatusOr<PromptTemplate> tmpl = PromptTemplate::Parse(*text);
   if (!tmpl.ok()) return tmpl.status().WithPrefix(info_path);
   parts.prompt_template = *tmpl;
-  if (const Json* m = info.Find("max_titles"); m != nullptr && m->is_number()) {
-    parts.max_titles = static_cast<int>(m->AsInt());
+  if (const Json* m = FindKey(info, "max_titles"); m != nullptr && m->is_number()) {
+    parts.max_titles = static_cast<int>(m->get<int64_t>());
   }
   llm::LlamaModel::Options llm_options = options.llm;
   llm_options.merge_adapter = false;  // the base folder's own adapter is not ours

@@ -21,8 +21,8 @@
 #include <string>
 
 #include "model/hybrid/hybrid_model.h"
-#include "model/json.h"
-#include "model/status.h"
+#include "base/json.h"
+#include "base/status.h"
 
 namespace sasrecllm::hybrid {
 

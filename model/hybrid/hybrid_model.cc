@@ -66,19 +66,9 @@ StatusOr<EncodedPrompt> HybridModel::Encode(const HybridExample& example) const 
 torch::Tensor HybridModel::SasrecInput(
     const std::vector<const std::vector<int64_t>*>& histories) const {
   const model::Sasrec& sasrec = parts_.sasrec;
-  const int64_t n = static_cast<int64_t>(histories.size());
-  const int64_t maxlen = sasrec->config().maxlen;
-  const int64_t item_num = sasrec->config().item_num;
-  torch::Tensor log_seqs = torch::zeros({n, maxlen}, torch::kLong);  // [N, maxlen]
-  auto seq = log_seqs.accessor<int64_t, 2>();
-  for (int64_t i = 0; i < n; ++i) {
-    std::vector<int64_t> known;
-    for (int64_t item : *histories[i]) {
-      if (item >= 1 && item <= item_num) known.push_back(item);
-    }
-    const int64_t len = std::min<int64_t>(static_cast<int64_t>(known.size()), maxlen);
-    for (int64_t j = 0; j < len; ++j) seq[i][maxlen - len + j] = known[known.size() - len + j];
-  }
+  // [N, maxlen] int64, 0 = padding; items SASRec does not know are left out.
+  const torch::Tensor log_seqs = model::LeftPaddedHistories(
+      histories, sasrec->config().item_num, sasrec->config().maxlen);
   return log_seqs.to(parts_.llm->options().device);
 }
 
@@ -129,7 +119,6 @@ StatusOr<torch::Tensor> HybridModel::YesLogits(const std::vector<HybridExample>&
   if (batch.empty()) return InvalidArgumentError("YesLogits: empty batch");
   torch::AutoGradMode grad_mode(train);  // autograd only while training
   const llm::LlamaModel& llm = *parts_.llm;
-  const torch::Device device = llm.options().device;
   const int64_t b = static_cast<int64_t>(batch.size());
 
   std::vector<EncodedPrompt> prompts;
@@ -156,15 +145,8 @@ StatusOr<torch::Tensor> HybridModel::YesLogits(const std::vector<HybridExample>&
     }
     SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor embeds, llm.Embed(ids));  // [B, T, D]
     auto [user_vec, item_vec] = SlotEmbeddings(batch);                  // [B, D] each
-    auto put = [&](torch::Tensor values, const std::vector<int64_t>& rows,
-                   const std::vector<int64_t>& cols) {
-      if (!values.defined() || rows.empty()) return;
-      torch::Tensor r = torch::tensor(rows, torch::kLong).to(device);
-      torch::Tensor c = torch::tensor(cols, torch::kLong).to(device);
-      embeds = embeds.index_put({r, c}, values.index_select(0, r).to(embeds.scalar_type()));
-    };
-    put(user_vec, user_rows, user_cols);
-    put(item_vec, item_rows, item_cols);
+    embeds = SpliceSlotVectors(embeds, user_vec, user_rows, user_cols, /*values_by_row=*/true);
+    embeds = SpliceSlotVectors(embeds, item_vec, item_rows, item_cols, /*values_by_row=*/true);
 
     llm::ForwardArgs args;
     args.inputs_embeds = embeds;
@@ -178,6 +160,16 @@ StatusOr<torch::Tensor> HybridModel::YesLogits(const std::vector<HybridExample>&
   } catch (const c10::Error& e) {
     return InternalError(std::string("HybridModel::YesLogits: ") + e.what_without_backtrace());
   }
+}
+
+torch::Tensor SpliceSlotVectors(const torch::Tensor& embeds, const torch::Tensor& values,
+                                const std::vector<int64_t>& rows,
+                                const std::vector<int64_t>& cols, bool values_by_row) {
+  if (!values.defined() || rows.empty()) return embeds;
+  const torch::Tensor r = torch::tensor(rows, torch::kLong).to(embeds.device());  // [K]
+  const torch::Tensor c = torch::tensor(cols, torch::kLong).to(embeds.device());  // [K]
+  const torch::Tensor v = values_by_row ? values.index_select(0, r) : values;    // [K, D]
+  return embeds.index_put({r, c}, v.to(embeds.scalar_type()));
 }
 
 }  // namespace sasrecllm::hybrid

@@ -30,7 +30,7 @@
 #include "model/llm/lora.h"
 #include "model/llm/tokenizer.h"
 #include "model/sasrec.h"
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::hybrid {
 
@@ -51,6 +51,15 @@ struct EncodedPrompt {
   int user_slot = -1;    // index in ids, -1 = none
   int item_slot = -1;    // index in ids, -1 = none
 };
+
+// Replaces the input embeddings of slot tokens: embeds[rows[k], cols[k]] =
+// values[k] (values[rows[k]] when `values_by_row`), cast to embeds' dtype.
+// embeds: [B, T, D]; values: [K, D] with K = rows.size(), or [B, D] by row.
+// Out of place, so differentiable. Returns `embeds` itself when `values` is
+// undefined or there is no slot.
+torch::Tensor SpliceSlotVectors(const torch::Tensor& embeds, const torch::Tensor& values,
+                                const std::vector<int64_t>& rows,
+                                const std::vector<int64_t>& cols, bool values_by_row);
 
 class HybridModel {
  public:

@@ -128,7 +128,6 @@ Status HybridReranker::RunSharedBatch(const std::vector<RerankQuery>& queries,
                                       std::vector<std::vector<float>>* logits,
                                       RerankStats* stats) {
   const llm::LlamaModel& llm = *model_->parts().llm;
-  const torch::Device device = llm.options().device;
   const int64_t rows = static_cast<int64_t>(pieces.size());
   int64_t prefix_max = 0, branches = 0, suffix_max = 0;
   for (const Piece& p : pieces) {
@@ -156,11 +155,8 @@ Status HybridReranker::RunSharedBatch(const std::vector<RerankQuery>& queries,
     }
     SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor prefix_embeds, llm.Embed(prefix_ids));  // [R, P, D]
     torch::Tensor user_vec = model_->UserSlotVectors(histories);                    // [R, D]
-    if (user_vec.defined() && !user_rows.empty()) {
-      torch::Tensor r = torch::tensor(user_rows, torch::kLong).to(device);
-      torch::Tensor c = torch::tensor(user_cols, torch::kLong).to(device);
-      prefix_embeds.index_put_({r, c}, user_vec.index_select(0, r).to(prefix_embeds.scalar_type()));
-    }
+    prefix_embeds = SpliceSlotVectors(prefix_embeds, user_vec, user_rows, user_cols,
+                                      /*values_by_row=*/true);
     SASRECLLM_ASSIGN_OR_RETURN(llm::KvCache cache, llm.NewCache(rows, prefix_max));
     llm::ForwardArgs prefill;
     prefill.inputs_embeds = prefix_embeds;
@@ -198,11 +194,7 @@ Status HybridReranker::RunSharedBatch(const std::vector<RerankQuery>& queries,
     SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor embeds,
                                llm.Embed(ids.view({rows, branches * suffix_max})));  // [R, C*L, D]
     torch::Tensor item_vec = model_->ItemSlotVectors(items);                         // [N, D]
-    if (item_vec.defined()) {
-      torch::Tensor r = torch::tensor(item_rows, torch::kLong).to(device);
-      torch::Tensor c = torch::tensor(item_cols, torch::kLong).to(device);
-      embeds.index_put_({r, c}, item_vec.to(embeds.scalar_type()));
-    }
+    embeds = SpliceSlotVectors(embeds, item_vec, item_rows, item_cols, /*values_by_row=*/false);
     llm::BranchArgs next;
     next.inputs_embeds = embeds.view({rows, branches, suffix_max, embeds.size(-1)});
     next.position_ids = positions;

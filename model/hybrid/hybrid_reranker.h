@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "model/hybrid/hybrid_model.h"
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::hybrid {
 

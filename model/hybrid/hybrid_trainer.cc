@@ -9,7 +9,8 @@
 #include <numeric>
 #include <random>
 
-#include "model/auc.h"
+#include "base/file.h"
+#include "base/auc.h"
 #include "model/hybrid/hybrid_checkpoint.h"
 #include "model/safetensors.h"
 
@@ -124,26 +125,20 @@ struct StageState {
   bool done = false;
 
   Json ToJson() const {
-    Json j = Json::Object();
-    j.Set("epoch", Json(epoch));
-    j.Set("batch_in_epoch", Json(batch_in_epoch));
-    j.Set("step", Json(step));
-    j.Set("best_auc", Json(best_auc));
-    j.Set("bad_evals", Json(bad_evals));
-    j.Set("done", Json(done));
-    return j;
+    return {{"epoch", epoch},         {"batch_in_epoch", batch_in_epoch},
+            {"step", step},           {"best_auc", best_auc},
+            {"bad_evals", bad_evals}, {"done", done}};
   }
   static StatusOr<StageState> Read(const std::string& path) {
-    SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-    StatusOr<Json> j = Json::Parse(text);
-    if (!j.ok()) return j.status().WithPrefix(path);
+    StatusOr<Json> j = ReadJsonFile(path);
+    if (!j.ok()) return j.status();
     StageState s;
-    SASRECLLM_ASSIGN_OR_RETURN(s.epoch, j->GetInt("epoch"));
-    SASRECLLM_ASSIGN_OR_RETURN(s.batch_in_epoch, j->GetInt("batch_in_epoch"));
-    SASRECLLM_ASSIGN_OR_RETURN(s.step, j->GetInt("step"));
-    SASRECLLM_ASSIGN_OR_RETURN(s.best_auc, j->GetDouble("best_auc"));
-    SASRECLLM_ASSIGN_OR_RETURN(s.bad_evals, j->GetInt("bad_evals"));
-    SASRECLLM_ASSIGN_OR_RETURN(s.done, j->GetBool("done"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.epoch, GetInt(*j, "epoch"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.batch_in_epoch, GetInt(*j, "batch_in_epoch"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.step, GetInt(*j, "step"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.best_auc, GetDouble(*j, "best_auc"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.bad_evals, GetInt(*j, "bad_evals"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.done, GetBool(*j, "done"));
     return s;
   }
 };
@@ -311,11 +306,11 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
     }
     const int64_t batches_per_epoch = (n + options.batch_size - 1) / options.batch_size;
     const int64_t total_steps = batches_per_epoch * options.epochs;
-    Json info = Json::Object();
-    info.Set("llm", Json(options.llm_dir));
-    info.Set("strategy", Json(StrategyName(strategy)));
-    info.Set("stage", Json(spec.name));
-    info.Set("template_name", Json(spec.text_only ? "tallrec_movie" : "collm_movie"));
+    Json info = Json::object();
+    info["llm"] = options.llm_dir;
+    info["strategy"] = StrategyName(strategy);
+    info["stage"] = spec.name;
+    info["template_name"] = spec.text_only ? "tallrec_movie" : "collm_movie";
 
     log("stage " + std::to_string(si + 1) + "/" + std::to_string(stages.size()) + " " +
         spec.name + ": " + std::to_string(n) + " training rows, " + std::to_string(valid.size()) +
@@ -333,14 +328,14 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
                                  ScoreExamples(*model, valid, options.eval_batch_size));
       eval_seconds += SecondsSince(start);
       eval_samples += static_cast<int64_t>(valid.size());
-      const double auc = model::Auc(scores, valid_labels);
+      const double auc = Auc(scores, valid_labels);
       const bool best = auc > state.best_auc;
       if (best) {
         state.best_auc = auc;
         state.bad_evals = 0;
         Json best_info = info;
-        best_info.Set("valid_auc", Json(auc));
-        best_info.Set("step", Json(state.step));
+        best_info["valid_auc"] = auc;
+        best_info["step"] = state.step;
         SASRECLLM_RETURN_IF_ERROR(SaveHybridCheckpoint(best_dir, *model, best_info));
       } else {
         ++state.bad_evals;
@@ -355,7 +350,7 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
       }
       const bool stop = state.bad_evals >= options.patience;
       SASRECLLM_RETURN_IF_ERROR(
-          WriteStringToFile(stage_dir + "/state.json", state.ToJson().Dump(2) + "\n"));
+          WriteStringToFile(stage_dir + "/state.json", DumpJson(state.ToJson(), 2) + "\n"));
       const std::string tail =
           stop ? ", no gain for " + std::to_string(options.patience) + " validations: stopping"
                : "";
@@ -365,14 +360,14 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
                     best ? " (best)" : "", SecondsSince(start),
                     valid.size() / std::max(1e-9, SecondsSince(start)), tail.c_str());
       log(buf);
-      Json line = Json::Object();
-      line.Set("strategy", Json(StrategyName(strategy)));
-      line.Set("stage", Json(spec.name));
-      line.Set("step", Json(state.step));
-      line.Set("valid_auc", Json(auc));
+      Json line = Json::object();
+      line["strategy"] = StrategyName(strategy);
+      line["stage"] = spec.name;
+      line["step"] = state.step;
+      line["valid_auc"] = auc;
       std::FILE* f = std::fopen((options.out_dir + "/log.jsonl").c_str(), "a");
       if (f != nullptr) {
-        std::fprintf(f, "%s\n", line.Dump().c_str());
+        std::fprintf(f, "%s\n", DumpJson(line).c_str());
         std::fclose(f);
       }
       return stop;
@@ -443,7 +438,7 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
     }
     state.done = true;
     SASRECLLM_RETURN_IF_ERROR(
-        WriteStringToFile(stage_dir + "/state.json", state.ToJson().Dump(2) + "\n"));
+        WriteStringToFile(stage_dir + "/state.json", DumpJson(state.ToJson(), 2) + "\n"));
     // The next stage (and the result) start from this stage's best.
     SASRECLLM_RETURN_IF_ERROR(RestoreTrainedParts(best_dir, &parts));
     StageResult sr;

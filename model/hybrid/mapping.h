@@ -22,7 +22,7 @@
 #include <map>
 #include <string>
 
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::hybrid {
 

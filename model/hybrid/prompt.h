@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "model/llm/tokenizer.h"
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::hybrid {
 

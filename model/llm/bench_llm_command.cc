@@ -19,12 +19,14 @@
 #include <thread>
 #include <vector>
 
-#include "model/json.h"
+#include "base/file.h"
+#include "base/json.h"
 #include "model/llm/commands.h"
 #include "model/llm/flags.h"
 #include "model/llm/llama_model.h"
 #include "model/llm/llm_bench.h"
 #include "model/llm/random_init.h"
+#include "model/torch_device.h"
 
 namespace sasrecllm::llm {
 namespace {
@@ -142,62 +144,54 @@ void PrintReports(const std::vector<ModelReport>& reports, double peak_gflops,
 
 Json ReportsToJson(const std::vector<ModelReport>& reports, double peak_gflops,
                    const BenchSettings& s, int threads) {
-  Json j = Json::Object();
-  j.Set("device", Json(s.device.str()));
-  j.Set("dtype", Json(s.dtype_name));
-  j.Set("threads", Json(threads));
-  j.Set("matmul_size", Json(kPeakMatmulSize));
-  j.Set("matmul_peak_gflops", Json(peak_gflops));
-  Json models = Json::Array();
+  Json j = Json::object();
+  j["device"] = s.device.str();
+  j["dtype"] = s.dtype_name;
+  j["threads"] = threads;
+  j["matmul_size"] = kPeakMatmulSize;
+  j["matmul_peak_gflops"] = peak_gflops;
+  Json models = Json::array();
   for (const ModelReport& r : reports) {
-    Json m = Json::Object();
-    m.Set("name", Json(r.name));
-    m.Set("params", Json(r.params));
-    m.Set("repeats", Json(r.repeats));
-    m.Set("prompt_len", Json(s.prompt_len));
-    m.Set("decode_steps", Json(r.decode_steps));
-    Json rows = Json::Array();
+    Json m = Json::object();
+    m["name"] = r.name;
+    m["params"] = r.params;
+    m["repeats"] = r.repeats;
+    m["prompt_len"] = s.prompt_len;
+    m["decode_steps"] = r.decode_steps;
+    Json rows = Json::array();
     for (const ThroughputRow& row : r.rows) {
-      Json o = Json::Object();
+      Json o = Json::object();
       const double gflops = row.flops / row.seconds / 1e9;
-      o.Set("phase", Json(row.phase));
-      o.Set("batch", Json(row.batch));
-      o.Set("tokens", Json(row.tokens));
-      o.Set("seconds", Json(row.seconds));
-      o.Set("tokens_per_second", Json(row.tokens / row.seconds));
-      o.Set("gflops", Json(gflops));
-      o.Set("percent_of_peak", Json(100.0 * gflops / peak_gflops));
-      rows.Push(std::move(o));
+      o["phase"] = row.phase;
+      o["batch"] = row.batch;
+      o["tokens"] = row.tokens;
+      o["seconds"] = row.seconds;
+      o["tokens_per_second"] = row.tokens / row.seconds;
+      o["gflops"] = gflops;
+      o["percent_of_peak"] = 100.0 * gflops / peak_gflops;
+      rows.push_back(std::move(o));
     }
-    m.Set("throughput", std::move(rows));
-    Json p = Json::Object();
-    p.Set("prefix_len", Json(kPrefixLen));
-    p.Set("continuations", Json(kContinuations));
-    p.Set("suffix_len", Json(kSuffixLen));
-    p.Set("shared_seconds", Json(r.sharing.shared_seconds));
-    p.Set("recompute_seconds", Json(r.sharing.recompute_seconds));
-    p.Set("speedup", Json(r.sharing.recompute_seconds / r.sharing.shared_seconds));
-    p.Set("max_abs_logit_diff", Json(r.sharing.max_abs_logit_diff));
-    m.Set("prefix_sharing", std::move(p));
-    models.Push(std::move(m));
+    m["throughput"] = std::move(rows);
+    Json p = Json::object();
+    p["prefix_len"] = kPrefixLen;
+    p["continuations"] = kContinuations;
+    p["suffix_len"] = kSuffixLen;
+    p["shared_seconds"] = r.sharing.shared_seconds;
+    p["recompute_seconds"] = r.sharing.recompute_seconds;
+    p["speedup"] = r.sharing.recompute_seconds / r.sharing.shared_seconds;
+    p["max_abs_logit_diff"] = r.sharing.max_abs_logit_diff;
+    m["prefix_sharing"] = std::move(p);
+    models.push_back(std::move(m));
   }
-  j.Set("models", std::move(models));
+  j["models"] = std::move(models);
   return j;
 }
 
 Status Run(const Flags& flags) {
   BenchSettings s;
   s.dtype_name = flags.Get("dtype", "float32");
-  SASRECLLM_ASSIGN_OR_RETURN(s.dtype, ParseDtype(s.dtype_name));
-  try {
-    s.device = torch::Device(flags.Get("device", "cpu"));
-  } catch (const c10::Error& e) {
-    return InvalidArgumentError("--device \"" + flags.Get("device") +
-                                "\": " + e.what_without_backtrace());
-  }
-  if (s.device.is_cuda() && !torch::cuda::is_available()) {
-    return InvalidArgumentError("--device " + s.device.str() + ": CUDA is not available");
-  }
+  SASRECLLM_ASSIGN_OR_RETURN(s.dtype, model::TorchDtype(s.dtype_name));
+  SASRECLLM_ASSIGN_OR_RETURN(s.device, model::TorchDevice(flags.Get("device", "cpu")));
   const int64_t default_threads = std::max(1u, std::thread::hardware_concurrency());
   SASRECLLM_ASSIGN_OR_RETURN(int64_t threads, flags.GetInt("threads", default_threads));
   SASRECLLM_ASSIGN_OR_RETURN(int64_t repeats, flags.GetInt("repeats", 3));
@@ -273,7 +267,7 @@ Status Run(const Flags& flags) {
   if (flags.Has("json")) {
     SASRECLLM_RETURN_IF_ERROR(WriteStringToFile(
         flags.Get("json"),
-        ReportsToJson(reports, peak, s, torch::get_num_threads()).Dump(2) + "\n"));
+        DumpJson(ReportsToJson(reports, peak, s, torch::get_num_threads()), 2) + "\n"));
     Progress("wrote " + flags.Get("json"));
   }
   return OkStatus();

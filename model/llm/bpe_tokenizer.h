@@ -42,7 +42,7 @@
 
 #include "model/llm/bpe_pretokenizer.h"
 #include "model/llm/tokenizer.h"
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::llm {
 

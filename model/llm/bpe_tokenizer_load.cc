@@ -5,7 +5,9 @@
 #include <string>
 #include <system_error>
 
-#include "model/json.h"
+#include "base/file.h"
+#include "base/text.h"
+#include "base/json.h"
 #include "model/llm/bpe_tokenizer.h"
 #include "model/llm/vocab_json.h"
 
@@ -14,17 +16,6 @@ namespace {
 
 using Options = BpeTokenizer::Options;
 using AddedToken = BpeTokenizer::AddedToken;
-
-StatusOr<Json> ParseJson(std::string_view text, const std::string& path) {
-  StatusOr<Json> json = Json::Parse(text);
-  if (!json.ok()) return DataLossError(path + ": malformed JSON: " + json.status().message());
-  return json;
-}
-
-StatusOr<Json> ReadJson(const std::string& path) {
-  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-  return ParseJson(text, path);
-}
 
 // A file that is one {"piece": id} object (encoder.json), read fast.
 StatusOr<std::vector<std::pair<std::string, int>>> ReadVocabFile(const std::string& path) {
@@ -40,14 +31,14 @@ StatusOr<std::vector<std::pair<std::string, int>>> ReadVocabFile(const std::stri
 
 // obj[key] when it is a string, else "".
 std::string StringOr(const Json& obj, std::string_view key) {
-  const Json* v = obj.Find(key);
-  return v != nullptr && v->is_string() ? v->AsString() : std::string();
+  const Json* v = FindKey(obj, key);
+  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
 }
 
 // obj[key] when it is a bool, else `fallback`.
 bool BoolOr(const Json& obj, std::string_view key, bool fallback) {
-  const Json* v = obj.Find(key);
-  return v != nullptr && v->is_bool() ? v->AsBool() : fallback;
+  const Json* v = FindKey(obj, key);
+  return v != nullptr && v->is_boolean() ? v->get<bool>() : fallback;
 }
 
 Status Unsupported(const std::string& path, const std::string& what) {
@@ -69,7 +60,7 @@ struct PreTokenizerSpec {
 Status ReadPreTokenizer(const Json& j, const std::string& path, PreTokenizerSpec* spec) {
   const std::string type = StringOr(j, "type");
   if (type == "Sequence") {
-    for (const Json& child : j["pretokenizers"].elements()) {
+    for (const Json& child : Member(j, "pretokenizers")) {
       SASRECLLM_RETURN_IF_ERROR(ReadPreTokenizer(child, path, spec));
     }
     return OkStatus();
@@ -84,8 +75,8 @@ Status ReadPreTokenizer(const Json& j, const std::string& path, PreTokenizerSpec
   }
   if (type == "Split") {
     if (spec->has_split) return Unsupported(path, "more than one Split pre-tokenizer");
-    const std::string regex = StringOr(j["pattern"], "Regex");
-    if (regex.empty()) return Unsupported(path, "Split pattern " + j["pattern"].Dump());
+    const std::string regex = StringOr(Member(j, "pattern"), "Regex");
+    if (regex.empty()) return Unsupported(path, "Split pattern " + DumpJson(Member(j, "pattern")));
     const std::string behavior = StringOr(j, "behavior");
     if (behavior != "Isolated" || BoolOr(j, "invert", false)) {
       return Unsupported(path, "Split behavior \"" + behavior + "\"" +
@@ -97,7 +88,7 @@ Status ReadPreTokenizer(const Json& j, const std::string& path, PreTokenizerSpec
     spec->split = *pattern;
     return OkStatus();
   }
-  return Unsupported(path, "pre_tokenizer " + (type.empty() ? j.Dump() : "\"" + type + "\""));
+  return Unsupported(path, "pre_tokenizer " + (type.empty() ? DumpJson(j) : "\"" + type + "\""));
 }
 
 Status CheckNormalizer(const Json& j, const std::string& path) {
@@ -105,7 +96,7 @@ Status CheckNormalizer(const Json& j, const std::string& path) {
   const std::string type = StringOr(j, "type");
   if (type == "NFC") return OkStatus();  // assumed already applied (see the header)
   if (type == "Sequence") {
-    for (const Json& child : j["normalizers"].elements()) {
+    for (const Json& child : Member(j, "normalizers")) {
       SASRECLLM_RETURN_IF_ERROR(CheckNormalizer(child, path));
     }
     return OkStatus();
@@ -116,13 +107,13 @@ Status CheckNormalizer(const Json& j, const std::string& path) {
 Status CheckDecoder(const Json& j, const std::string& path) {
   const std::string type = StringOr(j, "type");
   if (type == "ByteLevel") return OkStatus();
-  if (type == "Sequence" && j["decoders"].size() > 0) {
-    for (const Json& child : j["decoders"].elements()) {
+  if (type == "Sequence" && Member(j, "decoders").size() > 0) {
+    for (const Json& child : Member(j, "decoders")) {
       SASRECLLM_RETURN_IF_ERROR(CheckDecoder(child, path));
     }
     return OkStatus();
   }
-  return Unsupported(path, "decoder " + (type.empty() ? j.Dump() : "\"" + type + "\""));
+  return Unsupported(path, "decoder " + (type.empty() ? DumpJson(j) : "\"" + type + "\""));
 }
 
 // BOS / EOS from the post-processor: TemplateProcessing's special tokens
@@ -131,13 +122,13 @@ Status CheckDecoder(const Json& j, const std::string& path) {
 void ReadPostProcessor(const Json& j, const std::vector<AddedToken>& added, Options* options) {
   const std::string type = StringOr(j, "type");
   if (type == "Sequence") {
-    for (const Json& child : j["processors"].elements()) ReadPostProcessor(child, added, options);
+    for (const Json& child : Member(j, "processors")) ReadPostProcessor(child, added, options);
     return;
   }
   const auto id_of = [&](const std::string& name) {
-    const Json& ids = j["special_tokens"][name]["ids"];
-    if (ids.is_array() && ids.size() == 1 && ids[0].is_integer()) {
-      return static_cast<int>(ids[0].AsInt());
+    const Json& ids = Member(Member(Member(j, "special_tokens"), name), "ids");
+    if (ids.is_array() && ids.size() == 1 && IsInteger(ids[0])) {
+      return static_cast<int>(ids[0].get<int64_t>());
     }
     for (const AddedToken& a : added) {
       if (a.content == name) return a.id;
@@ -147,10 +138,10 @@ void ReadPostProcessor(const Json& j, const std::vector<AddedToken>& added, Opti
   if (type == "TemplateProcessing") {
     bool before_a = true;
     options->bos_id = BpeTokenizer::kNone;  // a template without one adds none
-    for (const Json& item : j["single"].elements()) {
-      if (item.Find("Sequence") != nullptr) {
+    for (const Json& item : Member(j, "single")) {
+      if (FindKey(item, "Sequence") != nullptr) {
         before_a = false;
-      } else if (const Json* special = item.Find("SpecialToken"); special != nullptr) {
+      } else if (const Json* special = FindKey(item, "SpecialToken"); special != nullptr) {
         const int id = id_of(StringOr(*special, "id"));
         (before_a ? options->bos_id : options->eos_id) = id;
       }
@@ -158,13 +149,13 @@ void ReadPostProcessor(const Json& j, const std::vector<AddedToken>& added, Opti
     return;
   }
   if (type == "RobertaProcessing" || type == "BertProcessing") {
-    const Json& cls = j["cls"];
-    const Json& sep = j["sep"];
-    if (cls.is_array() && cls.size() == 2 && cls[1].is_integer()) {
-      options->bos_id = static_cast<int>(cls[1].AsInt());
+    const Json& cls = Member(j, "cls");
+    const Json& sep = Member(j, "sep");
+    if (cls.is_array() && cls.size() == 2 && IsInteger(cls[1])) {
+      options->bos_id = static_cast<int>(cls[1].get<int64_t>());
     }
-    if (sep.is_array() && sep.size() == 2 && sep[1].is_integer()) {
-      options->eos_id = static_cast<int>(sep[1].AsInt());
+    if (sep.is_array() && sep.size() == 2 && IsInteger(sep[1])) {
+      options->eos_id = static_cast<int>(sep[1].get<int64_t>());
     }
   }
 }
@@ -176,11 +167,11 @@ StatusOr<std::vector<std::pair<std::string, int>>> ReadVocab(const Json& vocab,
   std::vector<std::pair<std::string, int>> out;
   out.reserve(vocab.size());
   for (const auto& [piece, id] : vocab.items()) {
-    if (!id.is_integer() || id.AsInt() < 0 || id.AsInt() > (1 << 30)) {
-      return DataLossError(path + ": " + where + "[\"" + piece + "\"] = " + id.Dump() +
+    if (!IsInteger(id) || id.get<int64_t>() < 0 || id.get<int64_t>() > (1 << 30)) {
+      return DataLossError(path + ": " + where + "[\"" + piece + "\"] = " + DumpJson(id) +
                            " is not a token id");
     }
-    out.emplace_back(piece, static_cast<int>(id.AsInt()));
+    out.emplace_back(piece, static_cast<int>(id.get<int64_t>()));
   }
   return out;
 }
@@ -249,9 +240,9 @@ bool IsFile(const std::string& path) {
 
 StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::LoadTokenizerJson(const std::string& path) {
   SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-  // model.vocab is read by ParseVocabObject (Json::Parse is quadratic in an
+  // model.vocab is read by ParseVocabObject (an ordered_json object is quadratic in its
   // object's size), then blanked to "{ ... }" of the same length, so that
-  // Json::Parse's error offsets still point into the file.
+  // ParseJson's error offsets still point into the file.
   std::optional<std::vector<std::pair<std::string, int>>> fast_vocab;
   const size_t model_at = FindJsonMember(text, 0, "model");
   size_t vocab_at =
@@ -267,7 +258,7 @@ StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::LoadTokenizerJson(const st
   text.clear();
   text.shrink_to_fit();
   if (!root.is_object()) return DataLossError(path + ": not a JSON object");
-  const Json& model = root["model"];
+  const Json& model = Member(root, "model");
   if (!model.is_object()) return DataLossError(path + ": no \"model\" object");
   const std::string type = StringOr(model, "type");
   if (!type.empty() && type != "BPE") return Unsupported(path, "model.type \"" + type + "\"");
@@ -282,42 +273,42 @@ StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::LoadTokenizerJson(const st
   if (fast_vocab) {
     options.vocab = std::move(*fast_vocab);
   } else {
-    SASRECLLM_ASSIGN_OR_RETURN(options.vocab, ReadVocab(model["vocab"], path, "model.vocab"));
+    SASRECLLM_ASSIGN_OR_RETURN(options.vocab, ReadVocab(Member(model, "vocab"), path, "model.vocab"));
   }
-  const Json& merges = model["merges"];
+  const Json& merges = Member(model, "merges");
   if (!merges.is_array()) return DataLossError(path + ": model.merges is not an array");
   options.merges.reserve(merges.size());
   for (size_t i = 0; i < merges.size(); ++i) {
     const Json& m = merges[i];
     std::pair<std::string, std::string> merge;
-    if (m.is_string() && SplitMerge(m.AsString(), &merge)) {
+    if (m.is_string() && SplitMerge(m.get<std::string>(), &merge)) {
       options.merges.push_back(std::move(merge));
     } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-      options.merges.emplace_back(m[0].AsString(), m[1].AsString());
+      options.merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
     } else {
-      return DataLossError(path + ": model.merges[" + std::to_string(i) + "] = " + m.Dump() +
+      return DataLossError(path + ": model.merges[" + std::to_string(i) + "] = " + DumpJson(m) +
                            " is neither \"a b\" nor [\"a\", \"b\"]");
     }
   }
 
-  const Json& added = root["added_tokens"];
+  const Json& added = Member(root, "added_tokens");
   for (size_t i = 0; i < added.size() && added.is_array(); ++i) {
     const Json& a = added[i];
-    const Json* id = a.Find("id");
-    const Json* content = a.Find("content");
-    if (id == nullptr || !id->is_integer() || content == nullptr || !content->is_string()) {
-      return DataLossError(path + ": added_tokens[" + std::to_string(i) + "] = " + a.Dump() +
+    const Json* id = FindKey(a, "id");
+    const Json* content = FindKey(a, "content");
+    if (id == nullptr || !IsInteger(*id) || content == nullptr || !content->is_string()) {
+      return DataLossError(path + ": added_tokens[" + std::to_string(i) + "] = " + DumpJson(a) +
                            " lacks an integer \"id\" or a string \"content\"");
     }
-    options.added_tokens.push_back({content->AsString(), static_cast<int>(id->AsInt()),
+    options.added_tokens.push_back({content->get<std::string>(), static_cast<int>(id->get<int64_t>()),
                                     BoolOr(a, "special", false), BoolOr(a, "lstrip", false),
                                     BoolOr(a, "rstrip", false), BoolOr(a, "single_word", false)});
   }
 
-  SASRECLLM_RETURN_IF_ERROR(CheckNormalizer(root["normalizer"], path));
+  SASRECLLM_RETURN_IF_ERROR(CheckNormalizer(Member(root, "normalizer"), path));
   PreTokenizerSpec spec;
-  if (!root["pre_tokenizer"].is_null()) {
-    SASRECLLM_RETURN_IF_ERROR(ReadPreTokenizer(root["pre_tokenizer"], path, &spec));
+  if (!Member(root, "pre_tokenizer").is_null()) {
+    SASRECLLM_RETURN_IF_ERROR(ReadPreTokenizer(Member(root, "pre_tokenizer"), path, &spec));
   }
   if (!spec.has_byte_level) return Unsupported(path, "a pre_tokenizer without ByteLevel");
   if (spec.has_split && spec.byte_level_regex) {
@@ -328,8 +319,8 @@ StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::LoadTokenizerJson(const st
   }
   options.pattern = spec.has_split ? spec.split : PreTokenizerPattern::kGpt2;
   options.add_prefix_space = spec.add_prefix_space;
-  SASRECLLM_RETURN_IF_ERROR(CheckDecoder(root["decoder"], path));
-  ReadPostProcessor(root["post_processor"], options.added_tokens, &options);
+  SASRECLLM_RETURN_IF_ERROR(CheckDecoder(Member(root, "decoder"), path));
+  ReadPostProcessor(Member(root, "post_processor"), options.added_tokens, &options);
   return Create(std::move(options));
 }
 
@@ -342,22 +333,16 @@ StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::LoadGpt2Files(
   SASRECLLM_ASSIGN_OR_RETURN(options.vocab, ReadVocabFile(vocab_json));
 
   SASRECLLM_ASSIGN_OR_RETURN(std::string merges, ReadFileToString(merges_txt));
-  size_t line_number = 0;
-  for (size_t start = 0; start < merges.size();) {
-    size_t end = merges.find('\n', start);
-    if (end == std::string::npos) end = merges.size();
-    std::string_view line(merges.data() + start, end - start);
-    start = end + 1;
-    ++line_number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty() || (line_number == 1 && line.substr(0, 8) == "#version")) continue;
+  SASRECLLM_RETURN_IF_ERROR(ForEachLine(merges, [&](int64_t line_number, std::string_view line) {
+    if (line.empty() || (line_number == 1 && line.substr(0, 8) == "#version")) return OkStatus();
     std::pair<std::string, std::string> merge;
     if (!SplitMerge(line, &merge)) {
       return DataLossError(merges_txt + ": line " + std::to_string(line_number) + " \"" +
                            std::string(line) + "\" is not a merge \"a b\"");
     }
     options.merges.push_back(std::move(merge));
-  }
+    return OkStatus();
+  }));
 
   options.pattern = pattern ? *pattern : InferPattern(options.vocab);
   // Vocabularies made with Llama-3's pattern come from tiktoken (cl100k,
@@ -373,7 +358,7 @@ StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::LoadGpt2Files(
   const std::string added_json =
       (std::filesystem::path(vocab_json).parent_path() / "added_tokens.json").string();
   if (IsFile(added_json)) {
-    SASRECLLM_ASSIGN_OR_RETURN(Json added, ReadJson(added_json));
+    SASRECLLM_ASSIGN_OR_RETURN(Json added, ReadJsonFile(added_json));
     SASRECLLM_ASSIGN_OR_RETURN(auto entries, ReadVocab(added, added_json, "added_tokens.json"));
     for (auto& [content, id] : entries) options.added_tokens.push_back({content, id});
   }

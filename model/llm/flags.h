@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::llm {
 

@@ -19,7 +19,7 @@
 
 #include "model/llm/llama2c_tokenizer.h"
 #include "model/llm/llama_model.h"
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::llm {
 

@@ -8,6 +8,7 @@
 #include "model/llm/generate.h"
 #include "model/llm/llama2c_tokenizer.h"
 #include "model/llm/llama_model.h"
+#include "model/torch_device.h"
 
 namespace sasrecllm::llm {
 namespace {
@@ -26,13 +27,8 @@ Status Run(const Flags& flags) {
   torch::set_num_threads(static_cast<int>(threads));
 
   LlamaModel::Options options;
-  SASRECLLM_ASSIGN_OR_RETURN(options.dtype, ParseDtype(flags.Get("dtype", "float32")));
-  try {
-    options.device = torch::Device(flags.Get("device", "cpu"));
-  } catch (const c10::Error& e) {
-    return InvalidArgumentError("--device \"" + flags.Get("device") + "\": " +
-                                e.what_without_backtrace());
-  }
+  SASRECLLM_ASSIGN_OR_RETURN(options.dtype, model::TorchDtype(flags.Get("dtype", "float32")));
+  SASRECLLM_ASSIGN_OR_RETURN(options.device, model::TorchDevice(flags.Get("device", "cpu")));
   SASRECLLM_ASSIGN_OR_RETURN(auto model, LlamaModel::Load(dir, options));
   SASRECLLM_ASSIGN_OR_RETURN(
       auto tokenizer,

@@ -9,12 +9,15 @@
 #include <iostream>
 #include <memory>
 
-#include "model/json.h"
+#include "base/file.h"
+#include "base/device_names.h"
+#include "base/json.h"
 #include "model/llm/commands.h"
 #include "model/llm/flags.h"
 #include "model/llm/llama_model.h"
 #include "model/llm/random_init.h"
 #include "model/llm/tokenizer.h"
+#include "model/torch_device.h"
 
 namespace sasrecllm::llm {
 namespace {
@@ -68,10 +71,8 @@ Status Run(const Flags& flags) {
                              PositiveFlag(flags, "max-positions", config.max_position_embeddings));
   config.tie_word_embeddings = flags.Has("tie-embeddings");
   const std::string dtype_name = flags.Get("dtype", "float32");
-  SASRECLLM_ASSIGN_OR_RETURN(torch::Dtype dtype, ParseDtype(dtype_name));
-  config.torch_dtype = dtype == torch::kBFloat16  ? "bfloat16"
-                       : dtype == torch::kFloat16 ? "float16"
-                                                  : "float32";
+  SASRECLLM_ASSIGN_OR_RETURN(DtypeName dtype, ParseDtypeName(dtype_name));
+  config.torch_dtype = DtypeNameString(dtype);
   SASRECLLM_ASSIGN_OR_RETURN(int64_t seed, flags.GetInt("seed", 0));
   if (seed < 0) return InvalidArgumentError("--seed must be >= 0, got " + std::to_string(seed));
 
@@ -105,7 +106,8 @@ Status Run(const Flags& flags) {
   const LlamaParameterCount count = CountLlamaParameters(config);
   std::cerr << "init-llm: drawing " << count.total << " parameters (seed " << seed << ")\n";
   SASRECLLM_ASSIGN_OR_RETURN(auto weights,
-                             RandomLlamaWeights(config, static_cast<uint64_t>(seed), dtype));
+                             RandomLlamaWeights(config, static_cast<uint64_t>(seed),
+                                                model::TorchDtype(dtype)));
   SASRECLLM_RETURN_IF_ERROR(
       WriteLlamaFolder(dir, config, weights, "sasrecllm init-llm seed " + std::to_string(seed)));
   if (!tokenizer_name.empty()) {

@@ -4,7 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "model/json.h"
+#include "base/file.h"
+#include "base/json.h"
 #include "model/llm/llama2c_tokenizer.h"
 #include "model/safetensors.h"
 
@@ -178,7 +179,7 @@ Status ConvertLlama2c(const std::string& checkpoint_path, const std::string& tok
   std::filesystem::create_directories(out_dir, ec);
   if (ec) return InternalError("cannot create " + out_dir + ": " + ec.message());
   SASRECLLM_RETURN_IF_ERROR(
-      WriteStringToFile(out_dir + "/config.json", ckpt.config.ToJson().Dump(2) + "\n"));
+      WriteStringToFile(out_dir + "/config.json", DumpJson(ckpt.config.ToJson(), 2) + "\n"));
   SASRECLLM_RETURN_IF_ERROR(model::WriteSafetensors(
       out_dir + "/model.safetensors", ckpt.weights,
       {{"format", "pt"}, {"source", "llama2.c checkpoint " + checkpoint_path}}));

@@ -19,7 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::llm {
 

@@ -8,17 +8,9 @@
 #include <limits>
 
 #include "model/llm/llama_model.h"
+#include "model/safetensors.h"
 
 namespace sasrecllm::llm {
-namespace {
-
-std::string Shape(c10::IntArrayRef sizes) {
-  std::string out = "[";
-  for (size_t i = 0; i < sizes.size(); ++i) out += (i ? ", " : "") + std::to_string(sizes[i]);
-  return out + "]";
-}
-
-}  // namespace
 
 StatusOr<torch::Tensor> LlamaModel::ForwardBranches(const BranchArgs& args,
                                                     const KvCache& cache) const {
@@ -26,7 +18,7 @@ StatusOr<torch::Tensor> LlamaModel::ForwardBranches(const BranchArgs& args,
   if (!x.defined() || x.dim() != 4 || x.size(3) != config_.hidden_size) {
     return InvalidArgumentError("ForwardBranches: inputs_embeds must be [R, C, L, " +
                                 std::to_string(config_.hidden_size) + "], got " +
-                                (x.defined() ? Shape(x.sizes()) : std::string("nothing")));
+                                (x.defined() ? model::ShapeString(x.sizes()) : std::string("nothing")));
   }
   const int64_t r = x.size(0), c = x.size(1), l = x.size(2);
   if (cache.num_layers() != config_.num_hidden_layers || cache.batch_size() != r) {
@@ -36,19 +28,19 @@ StatusOr<torch::Tensor> LlamaModel::ForwardBranches(const BranchArgs& args,
   const int64_t p = cache.length();
   if (!args.position_ids.defined() || args.position_ids.sizes() != x.sizes().slice(0, 3)) {
     return InvalidArgumentError("ForwardBranches: position_ids must be " +
-                                Shape(x.sizes().slice(0, 3)));
+                                model::ShapeString(x.sizes().slice(0, 3)));
   }
   if (!args.prefix_mask.defined() || args.prefix_mask.dim() != 2 ||
       args.prefix_mask.size(0) != r || args.prefix_mask.size(1) != p) {
     return InvalidArgumentError("ForwardBranches: prefix_mask must be [R, P] = " +
-                                Shape({r, p}));
+                                model::ShapeString({r, p}));
   }
   if (!args.last_positions.defined() || args.last_positions.dim() != 2 ||
       args.last_positions.size(0) != r || args.last_positions.size(1) != c ||
       (c > 0 && (args.last_positions.min().item<int64_t>() < 0 ||
                  args.last_positions.max().item<int64_t>() >= l))) {
     return InvalidArgumentError("ForwardBranches: last_positions must be [R, C] = " +
-                                Shape({r, c}) + " of positions in [0, " + std::to_string(l) + ")");
+                                model::ShapeString({r, c}) + " of positions in [0, " + std::to_string(l) + ")");
   }
   if (args.logit_ids.defined() &&
       (args.logit_ids.dim() != 1 || args.logit_ids.numel() == 0 ||

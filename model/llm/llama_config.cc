@@ -5,52 +5,44 @@
 namespace sasrecllm::llm {
 namespace {
 
+// *out = the member `key`; absent or null keeps *out (its default) unless
+// `required`. Errors say "config: " and name the key.
 Status ReadInt(const Json& json, const char* key, bool required, int64_t* out) {
-  const Json* v = json.Find(key);
-  if (v == nullptr || v->is_null()) {
-    if (required) return InvalidArgumentError(std::string("config: missing key \"") + key + "\"");
-    return OkStatus();
-  }
-  if (!v->is_integer()) {
-    return InvalidArgumentError(std::string("config: key \"") + key + "\" must be an integer");
-  }
-  *out = v->AsInt();
+  const Json* v = FindKey(json, key);
+  if (!required && (v == nullptr || v->is_null())) return OkStatus();
+  StatusOr<int64_t> value = GetInt(json, key);
+  if (!value.ok()) return value.status().WithPrefix("config");
+  *out = *value;
   return OkStatus();
 }
 
 Status ReadDouble(const Json& json, const char* key, double* out) {
-  const Json* v = json.Find(key);
-  if (v == nullptr || v->is_null()) return OkStatus();
-  if (!v->is_number()) {
-    return InvalidArgumentError(std::string("config: key \"") + key + "\" must be a number");
-  }
-  *out = v->AsDouble();
+  StatusOr<double> value = GetDoubleOr(json, key, *out);
+  if (!value.ok()) return value.status().WithPrefix("config");
+  *out = *value;
   return OkStatus();
 }
 
 Status ReadBool(const Json& json, const char* key, bool* out) {
-  const Json* v = json.Find(key);
-  if (v == nullptr || v->is_null()) return OkStatus();
-  if (!v->is_bool()) {
-    return InvalidArgumentError(std::string("config: key \"") + key + "\" must be a boolean");
-  }
-  *out = v->AsBool();
+  StatusOr<bool> value = GetBoolOr(json, key, *out);
+  if (!value.ok()) return value.status().WithPrefix("config");
+  *out = *value;
   return OkStatus();
 }
 
 // bos/eos may be an int or (Llama 3) a list of ints: take the first.
 Status ReadTokenId(const Json& json, const char* key, int64_t* out) {
-  const Json* v = json.Find(key);
+  const Json* v = FindKey(json, key);
   if (v == nullptr || v->is_null()) return OkStatus();
-  if (v->is_array() && v->size() > 0 && (*v)[0].is_integer()) {
-    *out = (*v)[0].AsInt();
+  if (v->is_array() && v->size() > 0 && IsInteger((*v)[0])) {
+    *out = (*v)[0].get<int64_t>();
     return OkStatus();
   }
-  if (!v->is_integer()) {
+  if (!IsInteger(*v)) {
     return InvalidArgumentError(std::string("config: key \"") + key +
                                 "\" must be an integer or a list of integers");
   }
-  *out = v->AsInt();
+  *out = v->get<int64_t>();
   return OkStatus();
 }
 
@@ -120,8 +112,8 @@ Status LlamaConfig::Validate() const {
 StatusOr<LlamaConfig> LlamaConfig::FromJson(const Json& json) {
   if (!json.is_object()) return InvalidArgumentError("config: expected a JSON object");
   LlamaConfig c;
-  if (const Json* mt = json.Find("model_type"); mt != nullptr && mt->is_string()) {
-    c.model_type = mt->AsString();
+  if (const Json* mt = FindKey(json, "model_type"); mt != nullptr && mt->is_string()) {
+    c.model_type = mt->get<std::string>();
   }
   SASRECLLM_RETURN_IF_ERROR(ReadInt(json, "hidden_size", true, &c.hidden_size));
   SASRECLLM_RETURN_IF_ERROR(ReadInt(json, "intermediate_size", true, &c.intermediate_size));
@@ -141,17 +133,17 @@ StatusOr<LlamaConfig> LlamaConfig::FromJson(const Json& json) {
   SASRECLLM_RETURN_IF_ERROR(ReadBool(json, "attention_bias", &c.attention_bias));
   SASRECLLM_RETURN_IF_ERROR(ReadTokenId(json, "bos_token_id", &c.bos_token_id));
   SASRECLLM_RETURN_IF_ERROR(ReadTokenId(json, "eos_token_id", &c.eos_token_id));
-  if (const Json* d = json.Find("torch_dtype"); d != nullptr && d->is_string()) {
-    c.torch_dtype = d->AsString();
+  if (const Json* d = FindKey(json, "torch_dtype"); d != nullptr && d->is_string()) {
+    c.torch_dtype = d->get<std::string>();
   }
-  if (const Json* rs = json.Find("rope_scaling"); rs != nullptr && !rs->is_null()) {
+  if (const Json* rs = FindKey(json, "rope_scaling"); rs != nullptr && !rs->is_null()) {
     if (!rs->is_object()) return InvalidArgumentError("config: rope_scaling must be an object");
-    const Json* type = rs->Find("rope_type");
-    if (type == nullptr) type = rs->Find("type");
+    const Json* type = FindKey(*rs, "rope_type");
+    if (type == nullptr) type = FindKey(*rs, "type");
     if (type == nullptr || !type->is_string()) {
       return InvalidArgumentError("config: rope_scaling.rope_type missing");
     }
-    c.rope_scaling.rope_type = type->AsString();
+    c.rope_scaling.rope_type = type->get<std::string>();
     SASRECLLM_RETURN_IF_ERROR(ReadDouble(*rs, "factor", &c.rope_scaling.factor));
     SASRECLLM_RETURN_IF_ERROR(ReadDouble(*rs, "low_freq_factor", &c.rope_scaling.low_freq_factor));
     SASRECLLM_RETURN_IF_ERROR(
@@ -164,45 +156,42 @@ StatusOr<LlamaConfig> LlamaConfig::FromJson(const Json& json) {
 }
 
 StatusOr<LlamaConfig> LlamaConfig::FromFile(const std::string& path) {
-  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-  StatusOr<Json> json = Json::Parse(text);
-  if (!json.ok()) return json.status().WithPrefix(path);
-  StatusOr<LlamaConfig> config = FromJson(*json);
+  SASRECLLM_ASSIGN_OR_RETURN(Json json, ReadJsonFile(path));
+  StatusOr<LlamaConfig> config = FromJson(json);
   if (!config.ok()) return config.status().WithPrefix(path);
   return config;
 }
 
 Json LlamaConfig::ToJson() const {
-  Json j = Json::Object();
-  Json arch = Json::Array();
-  arch.Push(Json(model_type == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"));
-  j.Set("architectures", arch);
-  j.Set("model_type", Json(model_type));
-  j.Set("hidden_size", Json(hidden_size));
-  j.Set("intermediate_size", Json(intermediate_size));
-  j.Set("num_hidden_layers", Json(num_hidden_layers));
-  j.Set("num_attention_heads", Json(num_attention_heads));
-  j.Set("num_key_value_heads", Json(num_key_value_heads));
-  if (head_dim_override > 0) j.Set("head_dim", Json(head_dim_override));
-  j.Set("vocab_size", Json(vocab_size));
-  j.Set("max_position_embeddings", Json(max_position_embeddings));
-  j.Set("rms_norm_eps", Json(rms_norm_eps));
-  j.Set("rope_theta", Json(rope_theta));
+  Json j = {
+      {"architectures", Json::array({model_type == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"})},
+      {"model_type", model_type},
+      {"hidden_size", hidden_size},
+      {"intermediate_size", intermediate_size},
+      {"num_hidden_layers", num_hidden_layers},
+      {"num_attention_heads", num_attention_heads},
+      {"num_key_value_heads", num_key_value_heads},
+  };
+  if (head_dim_override > 0) j["head_dim"] = head_dim_override;
+  j.update(Json{{"vocab_size", vocab_size},
+                {"max_position_embeddings", max_position_embeddings},
+                {"rms_norm_eps", rms_norm_eps},
+                {"rope_theta", rope_theta}});
   if (!rope_scaling.rope_type.empty()) {
-    Json rs = Json::Object();
-    rs.Set("rope_type", Json(rope_scaling.rope_type));
-    rs.Set("factor", Json(rope_scaling.factor));
-    rs.Set("low_freq_factor", Json(rope_scaling.low_freq_factor));
-    rs.Set("high_freq_factor", Json(rope_scaling.high_freq_factor));
-    rs.Set("original_max_position_embeddings", Json(rope_scaling.original_max_position_embeddings));
-    j.Set("rope_scaling", rs);
+    j["rope_scaling"] = {
+        {"rope_type", rope_scaling.rope_type},
+        {"factor", rope_scaling.factor},
+        {"low_freq_factor", rope_scaling.low_freq_factor},
+        {"high_freq_factor", rope_scaling.high_freq_factor},
+        {"original_max_position_embeddings", rope_scaling.original_max_position_embeddings},
+    };
   }
-  j.Set("tie_word_embeddings", Json(tie_word_embeddings));
-  j.Set("attention_bias", Json(attention_bias));
-  j.Set("hidden_act", Json("silu"));
-  j.Set("bos_token_id", Json(bos_token_id));
-  j.Set("eos_token_id", Json(eos_token_id));
-  j.Set("torch_dtype", Json(torch_dtype));
+  j["tie_word_embeddings"] = tie_word_embeddings;
+  j["attention_bias"] = attention_bias;
+  j["hidden_act"] = "silu";
+  j["bos_token_id"] = bos_token_id;
+  j["eos_token_id"] = eos_token_id;
+  j["torch_dtype"] = torch_dtype;
   return j;
 }
 

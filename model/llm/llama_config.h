@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <string>
 
-#include "model/json.h"
-#include "model/status.h"
+#include "base/json.h"
+#include "base/status.h"
 
 namespace sasrecllm::llm {
 

@@ -6,35 +6,18 @@
 #include <set>
 #include <sstream>
 
-#include "model/json.h"
+#include "base/file.h"
+#include "base/json.h"
 #include "model/safetensors.h"
 
 namespace sasrecllm::llm {
 namespace {
 
-std::string ShapeString(at::IntArrayRef shape) {
-  std::ostringstream os;
-  os << "[";
-  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
-  os << "]";
-  return os.str();
-}
-
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-bool FileExists(const std::string& path) { return std::ifstream(path).good(); }
-
 }  // namespace
-
-StatusOr<torch::Dtype> ParseDtype(const std::string& name) {
-  if (name == "float32" || name == "fp32" || name == "float") return torch::kFloat32;
-  if (name == "bfloat16" || name == "bf16") return torch::kBFloat16;
-  if (name == "float16" || name == "fp16" || name == "half") return torch::kFloat16;
-  return InvalidArgumentError("unknown dtype \"" + name +
-                              "\" (expected float32, bfloat16 or float16)");
-}
 
 // ---------------------------------------------------------------------------
 // KvCache
@@ -136,8 +119,8 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Create(
     }
     if (!tensor.defined() || tensor.sizes().vec() != it->second) {
       return InvalidArgumentError("weight " + name + " has shape " +
-                                  (tensor.defined() ? ShapeString(tensor.sizes()) : "undefined") +
-                                  ", the config implies " + ShapeString(it->second));
+                                  (tensor.defined() ? model::ShapeString(tensor.sizes()) : "undefined") +
+                                  ", the config implies " + model::ShapeString(it->second));
     }
     if (!tensor.is_floating_point()) {
       return InvalidArgumentError("weight " + name + " is not a floating-point tensor");
@@ -154,7 +137,7 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Create(
   for (const auto& [name, shape] : expected) {
     if (weights.find(name) == weights.end()) {
       return InvalidArgumentError("missing weight " + name + " (expected shape " +
-                                  ShapeString(shape) + ")");
+                                  model::ShapeString(shape) + ")");
     }
   }
 
@@ -222,10 +205,8 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& dir,
   std::map<std::string, torch::Tensor> weights;
   const std::string index_path = dir + "/model.safetensors.index.json";
   if (FileExists(index_path)) {
-    SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(index_path));
-    StatusOr<Json> index = Json::Parse(text);
-    if (!index.ok()) return index.status().WithPrefix(index_path);
-    const Json* map = index->Find("weight_map");
+    SASRECLLM_ASSIGN_OR_RETURN(Json index, ReadJsonFile(index_path));
+    const Json* map = FindKey(index, "weight_map");
     if (map == nullptr || !map->is_object()) {
       return InvalidArgumentError(index_path + ": missing object \"weight_map\"");
     }
@@ -234,7 +215,7 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& dir,
       if (!file.is_string()) {
         return InvalidArgumentError(index_path + ": weight_map[\"" + name + "\"] is not a string");
       }
-      files.insert(file.AsString());
+      files.insert(file.get<std::string>());
     }
     for (const std::string& file : files) {
       SASRECLLM_ASSIGN_OR_RETURN(auto shard, model::ReadSafetensors(dir + "/" + file));
@@ -243,7 +224,7 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& dir,
     for (const auto& [name, file] : map->items()) {
       if (weights.find(name) == weights.end()) {
         return DataLossError(index_path + ": weight " + name + " is listed in " +
-                             file.AsString() + " but that file does not contain it");
+                             file.get<std::string>() + " but that file does not contain it");
       }
     }
   } else {
@@ -404,7 +385,7 @@ StatusOr<torch::Tensor> LlamaModel::Forward(const ForwardArgs& args, KvCache* ca
     } else if (a.inputs_embeds.dim() != 3 || a.inputs_embeds.size(2) != config_.hidden_size) {
       return InvalidArgumentError("Forward: inputs_embeds must be [B, T, " +
                                   std::to_string(config_.hidden_size) + "], got " +
-                                  ShapeString(a.inputs_embeds.sizes()));
+                                  model::ShapeString(a.inputs_embeds.sizes()));
     }
     const int64_t b = a.inputs_embeds.size(0), t = a.inputs_embeds.size(1);
     if (b == 0 || t == 0) return InvalidArgumentError("Forward: empty batch or sequence");
@@ -428,15 +409,15 @@ StatusOr<torch::Tensor> LlamaModel::Forward(const ForwardArgs& args, KvCache* ca
     if (a.position_ids.defined() &&
         (a.position_ids.dim() != 2 || a.position_ids.size(0) != b || a.position_ids.size(1) != t)) {
       return InvalidArgumentError("Forward: position_ids must be [B, T] = " +
-                                  ShapeString({b, t}));
+                                  model::ShapeString({b, t}));
     }
     const int64_t s = (cache != nullptr ? past : 0) + t;
     if (a.attention_mask.defined() &&
         (a.attention_mask.dim() != 2 || a.attention_mask.size(0) != b ||
          a.attention_mask.size(1) != s)) {
       return InvalidArgumentError("Forward: attention_mask must be [B, S] = " +
-                                  ShapeString({b, s}) + " (S = cached + new positions), got " +
-                                  ShapeString(a.attention_mask.sizes()));
+                                  model::ShapeString({b, s}) + " (S = cached + new positions), got " +
+                                  model::ShapeString(a.attention_mask.sizes()));
     }
     if (a.last_positions.defined() &&
         (a.last_positions.dim() != 1 || a.last_positions.size(0) != b)) {

@@ -27,12 +27,9 @@
 
 #include "model/llm/llama_config.h"
 #include "model/llm/lora.h"
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::llm {
-
-// Parses "float32" | "bfloat16" | "float16" (also "fp32", "bf16", "fp16").
-StatusOr<torch::Dtype> ParseDtype(const std::string& name);
 
 // Per-layer keys and values of the positions seen so far, for a batch of
 // sequences that all have the same length (padding is the caller's business,

@@ -23,7 +23,7 @@
 
 #include "model/llm/llama_config.h"
 #include "model/llm/llama_model.h"
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::llm {
 

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/file.h"
 #include "model/safetensors.h"
 
 namespace sasrecllm::llm {
@@ -24,14 +25,6 @@ std::pair<int64_t, int64_t> ModuleShape(const LlamaConfig& config, const std::st
   if (module == "o_proj") return {d, q_dim};
   if (module == "gate_proj" || module == "up_proj") return {f, d};
   return {d, f};  // down_proj
-}
-
-std::string ShapeString(at::IntArrayRef shape) {
-  std::ostringstream os;
-  os << "[";
-  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
-  os << "]";
-  return os.str();
 }
 
 }  // namespace
@@ -64,31 +57,31 @@ Status LoraConfig::Validate() const {
 
 StatusOr<LoraConfig> LoraConfig::FromPeftJson(const Json& json) {
   if (!json.is_object()) return InvalidArgumentError("adapter config is not a JSON object");
-  if (const Json* type = json.Find("peft_type"); type != nullptr && !type->is_null()) {
-    if (!type->is_string() || type->AsString() != "LORA") {
-      return UnimplementedError("peft_type " + type->Dump() + " (only \"LORA\" is supported)");
+  if (const Json* type = FindKey(json, "peft_type"); type != nullptr && !type->is_null()) {
+    if (!type->is_string() || type->get<std::string>() != "LORA") {
+      return UnimplementedError("peft_type " + DumpJson(*type) + " (only \"LORA\" is supported)");
     }
   }
   LoraConfig config;
-  SASRECLLM_ASSIGN_OR_RETURN(config.r, json.GetInt("r"));
-  SASRECLLM_ASSIGN_OR_RETURN(config.alpha, json.GetDouble("lora_alpha"));
-  if (const Json* d = json.Find("lora_dropout"); d != nullptr && d->is_number()) {
-    config.dropout = d->AsDouble();
+  SASRECLLM_ASSIGN_OR_RETURN(config.r, GetInt(json, "r"));
+  SASRECLLM_ASSIGN_OR_RETURN(config.alpha, GetDouble(json, "lora_alpha"));
+  if (const Json* d = FindKey(json, "lora_dropout"); d != nullptr && d->is_number()) {
+    config.dropout = d->get<double>();
   }
-  const Json* targets = json.Find("target_modules");
+  const Json* targets = FindKey(json, "target_modules");
   if (targets == nullptr || !targets->is_array()) {
     return InvalidArgumentError("key \"target_modules\": expected an array of module names");
   }
   config.target_modules.clear();
-  for (const Json& t : targets->elements()) {
+  for (const Json& t : *targets) {
     if (!t.is_string()) return InvalidArgumentError("target_modules: expected strings");
-    config.target_modules.push_back(t.AsString());
+    config.target_modules.push_back(t.get<std::string>());
   }
-  if (const Json* bias = json.Find("bias"); bias != nullptr && bias->is_string() &&
-                                            bias->AsString() != "none") {
-    return UnimplementedError("adapter bias \"" + bias->AsString() + "\" (only \"none\")");
+  if (const Json* bias = FindKey(json, "bias"); bias != nullptr && bias->is_string() &&
+                                            bias->get<std::string>() != "none") {
+    return UnimplementedError("adapter bias \"" + bias->get<std::string>() + "\" (only \"none\")");
   }
-  if (const Json* rs = json.Find("use_rslora"); rs != nullptr && rs->is_bool() && rs->AsBool()) {
+  if (const Json* rs = FindKey(json, "use_rslora"); rs != nullptr && rs->is_boolean() && rs->get<bool>()) {
     return UnimplementedError("use_rslora adapters");
   }
   SASRECLLM_RETURN_IF_ERROR(config.Validate());
@@ -96,19 +89,19 @@ StatusOr<LoraConfig> LoraConfig::FromPeftJson(const Json& json) {
 }
 
 Json LoraConfig::ToPeftJson(const std::string& base_model_name) const {
-  Json json = Json::Object();
-  json.Set("peft_type", Json("LORA"));
-  json.Set("task_type", Json("CAUSAL_LM"));
-  json.Set("base_model_name_or_path", Json(base_model_name));
-  json.Set("r", Json(r));
-  json.Set("lora_alpha", Json(alpha));
-  json.Set("lora_dropout", Json(dropout));
-  Json targets = Json::Array();
-  for (const std::string& m : target_modules) targets.Push(Json(m));
-  json.Set("target_modules", std::move(targets));
-  json.Set("bias", Json("none"));
-  json.Set("fan_in_fan_out", Json(false));
-  json.Set("inference_mode", Json(true));
+  Json json = Json::object();
+  json["peft_type"] = "LORA";
+  json["task_type"] = "CAUSAL_LM";
+  json["base_model_name_or_path"] = base_model_name;
+  json["r"] = r;
+  json["lora_alpha"] = alpha;
+  json["lora_dropout"] = dropout;
+  Json targets = Json::array();
+  for (const std::string& m : target_modules) targets.push_back(Json(m));
+  json["target_modules"] = std::move(targets);
+  json["bias"] = "none";
+  json["fan_in_fan_out"] = false;
+  json["inference_mode"] = true;
   return json;
 }
 
@@ -147,10 +140,8 @@ StatusOr<LoraAdapter> LoraAdapter::LoadPeft(const std::string& dir,
                                             torch::Device device) {
   const std::string config_path = dir + "/adapter_config.json";
   const std::string weights_path = dir + "/adapter_model.safetensors";
-  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(config_path));
-  StatusOr<Json> json = Json::Parse(text);
-  if (!json.ok()) return json.status().WithPrefix(config_path);
-  StatusOr<LoraConfig> config = LoraConfig::FromPeftJson(*json);
+  SASRECLLM_ASSIGN_OR_RETURN(Json json, ReadJsonFile(config_path));
+  StatusOr<LoraConfig> config = LoraConfig::FromPeftJson(json);
   if (!config.ok()) return config.status().WithPrefix(config_path);
   SASRECLLM_ASSIGN_OR_RETURN(auto tensors, model::ReadSafetensors(weights_path));
 
@@ -195,8 +186,8 @@ Status LoraAdapter::LoadNamedTensors(const std::map<std::string, torch::Tensor>&
     }
     if (tensor.sizes() != it->second->sizes()) {
       return InvalidArgumentError("tensor " + raw_name + " has shape " +
-                                  ShapeString(tensor.sizes()) + ", expected " +
-                                  ShapeString(it->second->sizes()));
+                                  model::ShapeString(tensor.sizes()) + ", expected " +
+                                  model::ShapeString(it->second->sizes()));
     }
     if (!tensor.is_floating_point()) {
       return InvalidArgumentError("tensor " + raw_name + " is not floating point");
@@ -218,7 +209,7 @@ Status LoraAdapter::SavePeft(const std::string& dir, const std::string& base_mod
   SASRECLLM_RETURN_IF_ERROR(model::WriteSafetensors(dir + "/adapter_model.safetensors",
                                                     NamedTensors()));
   return WriteStringToFile(dir + "/adapter_config.json",
-                           config_.ToPeftJson(base_model_name).Dump(2) + "\n");
+                           DumpJson(config_.ToPeftJson(base_model_name), 2) + "\n");
 }
 
 const LoraAdapter::Pair* LoraAdapter::Find(int64_t layer, const std::string& module) const {

@@ -29,9 +29,9 @@
 #include <utility>
 #include <vector>
 
-#include "model/json.h"
+#include "base/json.h"
 #include "model/llm/llama_config.h"
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::llm {
 

@@ -5,7 +5,8 @@
 #include <filesystem>
 #include <system_error>
 
-#include "model/json.h"
+#include "base/file.h"
+#include "base/json.h"
 #include "model/safetensors.h"
 
 namespace sasrecllm::llm {
@@ -119,7 +120,7 @@ Status WriteLlamaFolder(const std::string& dir, const LlamaConfig& config,
   }
   SASRECLLM_RETURN_IF_ERROR(model::WriteSafetensors(dir + "/model.safetensors", weights,
                                                     {{"format", "pt"}, {"source", source}}));
-  return WriteStringToFile(dir + "/config.json", config.ToJson().Dump(2) + "\n");
+  return WriteStringToFile(dir + "/config.json", DumpJson(config.ToJson(), 2) + "\n");
 }
 
 }  // namespace sasrecllm::llm

@@ -21,7 +21,7 @@
 #include <string>
 
 #include "model/llm/llama_config.h"
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::llm {
 

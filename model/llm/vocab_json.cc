@@ -1,6 +1,6 @@
 #include "model/llm/vocab_json.h"
 
-#include "model/json.h"
+#include "base/json.h"
 
 namespace sasrecllm::llm {
 namespace {
@@ -66,9 +66,9 @@ StatusOr<std::string> StringValue(std::string_view text, size_t begin, size_t en
   if (literal.find('\\') == std::string_view::npos) {
     return std::string(literal.substr(1, literal.size() - 2));
   }
-  StatusOr<Json> parsed = Json::Parse(literal);  // only escapes need the full parser
+  StatusOr<Json> parsed = ParseJson(literal, "string");  // only escapes need the full parser
   if (!parsed.ok()) return ErrorAt(begin, parsed.status().message());
-  return parsed->AsString();
+  return AsString(*parsed, "string");
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Reading tokenizer vocabularies, JSON objects {"piece": id, ...} with up to
-// a few hundred thousand members, straight from the text. Json::Parse
-// (model/json.h) checks every object member against the ones before it for
+// a few hundred thousand members, straight from the text. nlohmann::ordered_json
+// (base/json.h) checks every object member against the ones before it for
 // duplicates, which is quadratic: minutes for Llama-3's 128,000 pieces.
 //
 //   size_t pos = FindJsonMember(text, 0, "model");           // {"model": {...
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "model/status.h"
+#include "base/status.h"
 
 namespace sasrecllm::llm {
 

@@ -12,13 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "base/file.h"
 #include "model/hybrid/hybrid_model.h"
-#include "model/json.h"
+#include "base/json.h"
 #include "model/safetensors.h"
 #include "model/llm/llama_model.h"
 #include "model/llm/tokenizer.h"
 #include "model/sasrec.h"
 #include "tests/llm/shared_data.h"
+#include "tests/llm/tiny_model.h"
 
 namespace sasrecllm::hybrid::testing {
 
@@ -52,15 +54,8 @@ class ByteTokenizer : public llm::Tokenizer {
 };
 
 inline llm::LlamaConfig TinyLlamaConfig() {
-  llm::LlamaConfig c;
-  c.hidden_size = 32;
-  c.intermediate_size = 48;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.vocab_size = 259;
-  c.max_position_embeddings = 2048;
-  return c;
+  return llm::testing::SmallLlamaConfig(/*hidden=*/32, /*intermediate=*/48, /*vocab=*/259,
+                                        /*max_positions=*/2048);
 }
 
 inline std::map<std::string, torch::Tensor> TinyLlamaWeights(const llm::LlamaConfig& c,
@@ -151,7 +146,7 @@ inline bool WriteTinyLlmFolder(const std::string& dir) {
   std::filesystem::create_directories(dir);
   llm::LlamaConfig config = TinyLlamaConfig();
   config.vocab_size = 260;
-  if (!WriteStringToFile(dir + "/config.json", config.ToJson().Dump(2)).ok()) return false;
+  if (!WriteStringToFile(dir + "/config.json", DumpJson(config.ToJson(), 2)).ok()) return false;
   if (!model::WriteSafetensors(dir + "/model.safetensors", TinyLlamaWeights(config, 5)).ok()) {
     return false;
   }

@@ -1,12 +1,13 @@
 // llama2.c checkpoint import: bad headers and truncated files fail cleanly;
 // LlamaModel::Create names missing or misshapen weights.
+#include "base/file.h"
 #include "model/llm/llama2c.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "model/json.h"
+#include "base/json.h"
 #include "model/llm/llama2c_tokenizer.h"
 #include "model/llm/llama_model.h"
 #include "tests/llm/shared_data.h"

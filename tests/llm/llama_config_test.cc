@@ -6,7 +6,7 @@ namespace sasrecllm::llm {
 namespace {
 
 Json ParseOrDie(const std::string& text) {
-  StatusOr<Json> j = Json::Parse(text);
+  StatusOr<Json> j = ParseJson(text, "test");
   EXPECT_TRUE(j.ok()) << j.status();
   return j.ok() ? *j : Json();
 }

@@ -11,7 +11,8 @@
 #include <filesystem>
 #include <string>
 
-#include "model/json.h"
+#include "base/file.h"
+#include "base/json.h"
 #include "model/llm/llama_model.h"
 #include "model/llm/random_init.h"
 #include "model/safetensors.h"
@@ -33,7 +34,7 @@ RawSafetensors ReadRaw(const std::string& path) {
   EXPECT_TRUE(bytes.ok()) << bytes.status();
   uint64_t len = 0;
   for (int i = 7; i >= 0; --i) len = (len << 8) | static_cast<unsigned char>((*bytes)[i]);
-  StatusOr<Json> header = Json::Parse(bytes->substr(8, len));
+  StatusOr<Json> header = ParseJson(bytes->substr(8, len), "test");
   EXPECT_TRUE(header.ok()) << header.status();
   return {*header, bytes->substr(8 + len)};
 }
@@ -48,24 +49,24 @@ void WriteRaw(const std::string& path, const std::string& header_text, const std
 }
 
 void WriteRaw(const std::string& path, const RawSafetensors& raw) {
-  WriteRaw(path, raw.header.Dump(), raw.data);
+  WriteRaw(path, DumpJson(raw.header), raw.data);
 }
 
 Json Pair(int64_t a, int64_t b) {
-  Json j = Json::Array();
-  j.Push(Json(a));
-  j.Push(Json(b));
+  Json j = Json::array();
+  j.push_back(Json(a));
+  j.push_back(Json(b));
   return j;
 }
 
 // Replaces `key` of tensor `name`'s header entry.
 void SetEntryField(RawSafetensors* raw, const std::string& name, const std::string& key,
                    Json value) {
-  const Json* entry = raw->header.Find(name);
+  const Json* entry = FindKey(raw->header, name);
   ASSERT_NE(entry, nullptr) << name;
   Json copy = *entry;
-  copy.Set(key, std::move(value));
-  raw->header.Set(name, std::move(copy));
+  copy[key] = std::move(value);
+  raw->header[name] = std::move(copy);
 }
 
 // The tensor whose data comes last in the file.
@@ -74,7 +75,7 @@ std::string LastTensor(const RawSafetensors& raw) {
   int64_t last_begin = -1;
   for (const auto& [name, entry] : raw.header.items()) {
     if (name == "__metadata__") continue;
-    const int64_t begin = entry["data_offsets"][0].AsInt();
+    const int64_t begin = entry["data_offsets"][0].get<int64_t>();
     if (begin > last_begin) {
       last_begin = begin;
       last = name;
@@ -156,7 +157,7 @@ TEST_F(LlamaLoaderTest, FileShorterThanTheLengthPrefixIsDataLoss) {
 TEST_F(LlamaLoaderTest, AbsurdHeaderLengthIsDataLoss) {
   const RawSafetensors raw = ReadRaw(st_path_);
   std::string bytes(8, '\xff');  // length 2^64 - 1
-  bytes += raw.header.Dump() + raw.data;
+  bytes += DumpJson(raw.header) + raw.data;
   ASSERT_TRUE(WriteStringToFile(st_path_, bytes).ok());
   EXPECT_THAT(LoadError(StatusCode::kDataLoss), HasSubstr(st_path_));
 }
@@ -174,10 +175,10 @@ TEST_F(LlamaLoaderTest, OffsetsBeyondTheFileAreDataLossNamingTheTensor) {
   // agree with each other, not with the file).
   RawSafetensors raw = ReadRaw(st_path_);
   const std::string last = LastTensor(raw);
-  const int64_t begin = raw.header[last]["data_offsets"][0].AsInt();
-  const int64_t end = raw.header[last]["data_offsets"][1].AsInt();
-  Json shape = Json::Array();
-  shape.Push(Json((end - begin) / 4 + 1000));
+  const int64_t begin = raw.header[last]["data_offsets"][0].get<int64_t>();
+  const int64_t end = raw.header[last]["data_offsets"][1].get<int64_t>();
+  Json shape = Json::array();
+  shape.push_back(Json((end - begin) / 4 + 1000));
   SetEntryField(&raw, last, "shape", shape);
   SetEntryField(&raw, last, "data_offsets", Pair(begin, end + 4000));
   WriteRaw(st_path_, raw);
@@ -213,8 +214,8 @@ TEST_F(LlamaLoaderTest, OverlappingOffsetsAreDataLossNamingTheTensor) {
 TEST_F(LlamaLoaderTest, OffsetsThatDisagreeWithShapeTimesDtypeAreDataLoss) {
   RawSafetensors raw = ReadRaw(st_path_);
   const std::string name = "model.layers.1.mlp.up_proj.weight";
-  const int64_t begin = raw.header[name]["data_offsets"][0].AsInt();
-  const int64_t end = raw.header[name]["data_offsets"][1].AsInt();
+  const int64_t begin = raw.header[name]["data_offsets"][0].get<int64_t>();
+  const int64_t end = raw.header[name]["data_offsets"][1].get<int64_t>();
   SetEntryField(&raw, name, "data_offsets", Pair(begin, end - 4));
   WriteRaw(st_path_, raw);
   const std::string msg = LoadError(StatusCode::kDataLoss);
@@ -230,7 +231,7 @@ TEST_F(LlamaLoaderTest, MalformedOffsetsAreDataLossNamingTheTensor) {
     SetEntryField(&raw, name, "data_offsets", bad);
     WriteRaw(st_path_, raw);
     const std::string msg = LoadError(StatusCode::kDataLoss);
-    EXPECT_THAT(msg, HasSubstr(name)) << bad.Dump();
+    EXPECT_THAT(msg, HasSubstr(name)) << DumpJson(bad);
   }
 }
 
@@ -239,13 +240,13 @@ TEST_F(LlamaLoaderTest, ShapeWhoseByteSizeOverflowsIsDataLoss) {
   // an empty [x, x] range unless the size is checked before multiplying.
   RawSafetensors raw = ReadRaw(st_path_);
   const std::string last = LastTensor(raw);
-  const int64_t begin = raw.header[last]["data_offsets"][0].AsInt();
-  const int64_t end = raw.header[last]["data_offsets"][1].AsInt();
-  Json shape = Json::Array();
-  shape.Push(Json(int64_t{1} << 62));
+  const int64_t begin = raw.header[last]["data_offsets"][0].get<int64_t>();
+  const int64_t end = raw.header[last]["data_offsets"][1].get<int64_t>();
+  Json shape = Json::array();
+  shape.push_back(Json(int64_t{1} << 62));
   SetEntryField(&raw, last, "shape", shape);
   SetEntryField(&raw, last, "data_offsets", Pair(begin, begin));
-  WriteRaw(st_path_, raw.header.Dump(), raw.data.substr(0, raw.data.size() - (end - begin)));
+  WriteRaw(st_path_, DumpJson(raw.header), raw.data.substr(0, raw.data.size() - (end - begin)));
   const std::string msg = LoadError(StatusCode::kDataLoss);
   EXPECT_THAT(msg, HasSubstr(st_path_));
   EXPECT_THAT(msg, HasSubstr(last));
@@ -255,13 +256,13 @@ TEST_F(LlamaLoaderTest, NegativeOrHugeDimensionsAreDataLoss) {
   const std::string name = "model.norm.weight";
   for (const Json& dim : {Json(-16), Json(int64_t{1} << 40)}) {
     RawSafetensors raw = ReadRaw(pristine_path_);
-    Json shape = Json::Array();
-    shape.Push(dim);
-    shape.Push(Json(int64_t{1} << 40));
+    Json shape = Json::array();
+    shape.push_back(dim);
+    shape.push_back(Json(int64_t{1} << 40));
     SetEntryField(&raw, name, "shape", shape);
     WriteRaw(st_path_, raw);
     const std::string msg = LoadError(StatusCode::kDataLoss);
-    EXPECT_THAT(msg, HasSubstr(name)) << dim.Dump();
+    EXPECT_THAT(msg, HasSubstr(name)) << DumpJson(dim);
   }
 }
 
@@ -296,7 +297,7 @@ TEST_F(LlamaLoaderTest, HalfPrecisionWeightsLoadIntoAFloatModel) {
 TEST_F(LlamaLoaderTest, ConfigHiddenSizeThatDisagreesWithTheWeightsNamesAWeight) {
   LlamaConfig wrong = config_;
   wrong.hidden_size = 32;
-  WriteConfigText(wrong.ToJson().Dump(2));
+  WriteConfigText(DumpJson(wrong.ToJson(), 2));
   const std::string msg = LoadError(StatusCode::kInvalidArgument);
   EXPECT_THAT(msg, HasSubstr(dir_.path()));
   EXPECT_THAT(msg, HasSubstr(".weight has shape"));
@@ -306,14 +307,14 @@ TEST_F(LlamaLoaderTest, ConfigHiddenSizeThatDisagreesWithTheWeightsNamesAWeight)
 TEST_F(LlamaLoaderTest, ConfigWithMoreLayersNamesTheMissingWeight) {
   LlamaConfig wrong = config_;
   wrong.num_hidden_layers = 3;
-  WriteConfigText(wrong.ToJson().Dump(2));
+  WriteConfigText(DumpJson(wrong.ToJson(), 2));
   EXPECT_THAT(LoadError(StatusCode::kInvalidArgument), HasSubstr("missing weight model.layers.2."));
 }
 
 TEST_F(LlamaLoaderTest, ConfigWithFewerLayersNamesTheUnexpectedWeights) {
   LlamaConfig wrong = config_;
   wrong.num_hidden_layers = 1;
-  WriteConfigText(wrong.ToJson().Dump(2));
+  WriteConfigText(DumpJson(wrong.ToJson(), 2));
   const std::string msg = LoadError(StatusCode::kInvalidArgument);
   EXPECT_THAT(msg, HasSubstr("unexpected weight"));
   EXPECT_THAT(msg, HasSubstr("model.layers.1."));
@@ -333,8 +334,8 @@ TEST_F(LlamaLoaderTest, MalformedConfigJsonNamesTheFile) {
 
 TEST_F(LlamaLoaderTest, ConfigWithUnknownTorchDtypeNamesTheKey) {
   Json j = config_.ToJson();
-  j.Set("torch_dtype", Json("float8_e4m3fn"));
-  WriteConfigText(j.Dump(2));
+  j["torch_dtype"] = Json("float8_e4m3fn");
+  WriteConfigText(DumpJson(j, 2));
   const std::string msg = LoadError(StatusCode::kInvalidArgument);
   EXPECT_THAT(msg, HasSubstr("config.json"));
   EXPECT_THAT(msg, HasSubstr("torch_dtype \"float8_e4m3fn\""));
@@ -354,12 +355,12 @@ class ShardedLoaderTest : public LlamaLoaderTest {
     LlamaLoaderTest::SetUp();
     std::filesystem::remove(st_path_);
     std::map<std::string, torch::Tensor> shard1, shard2;
-    weight_map_ = Json::Object();
+    weight_map_ = Json::object();
     int i = 0;
     for (const auto& [name, t] : weights_) {
       const bool first = (i++ % 2) == 0;
       (first ? shard1 : shard2)[name] = t;
-      weight_map_.Set(name, Json(first ? kShard1 : kShard2));
+      weight_map_[name] = Json(first ? kShard1 : kShard2);
     }
     ASSERT_TRUE(model::WriteSafetensors(dir_.path() + "/" + kShard1, shard1).ok());
     ASSERT_TRUE(model::WriteSafetensors(dir_.path() + "/" + kShard2, shard2).ok());
@@ -367,9 +368,9 @@ class ShardedLoaderTest : public LlamaLoaderTest {
   }
 
   void WriteIndex(const Json& weight_map) {
-    Json index = Json::Object();
-    index.Set("weight_map", weight_map);
-    ASSERT_TRUE(WriteStringToFile(index_path(), index.Dump(2)).ok());
+    Json index = Json::object();
+    index["weight_map"] = weight_map;
+    ASSERT_TRUE(WriteStringToFile(index_path(), DumpJson(index, 2)).ok());
   }
   std::string index_path() const { return dir_.path() + "/model.safetensors.index.json"; }
 
@@ -397,8 +398,8 @@ TEST_F(ShardedLoaderTest, TruncatedShardIsDataLossNamingIt) {
 
 TEST_F(ShardedLoaderTest, IndexListingAWeightTheShardLacksIsDataLossNamingIt) {
   Json map = weight_map_;
-  map.Set("model.layers.0.self_attn.q_proj.weight", Json(kShard2));
-  map.Set("model.layers.9.mlp.up_proj.weight", Json(kShard1));
+  map["model.layers.0.self_attn.q_proj.weight"] = Json(kShard2);
+  map["model.layers.9.mlp.up_proj.weight"] = Json(kShard1);
   WriteIndex(map);
   const std::string msg = LoadError(StatusCode::kDataLoss);
   EXPECT_THAT(msg, HasSubstr(index_path()));

@@ -1,10 +1,11 @@
 // LlamaModel on small random weights: Qwen2-style biases, untied lm_head,
 // llama3 rope scaling, sharded safetensors and argument errors.
+#include "base/file.h"
 #include "model/llm/llama_model.h"
 
 #include <gtest/gtest.h>
 
-#include "model/json.h"
+#include "base/json.h"
 #include "model/llm/sampler.h"
 #include "model/safetensors.h"
 #include "tests/llm/shared_data.h"
@@ -41,18 +42,18 @@ TEST(LlamaModelTest, LoadsShardedSafetensors) {
   auto weights = RandomWeights(c);
   testing::TempDir dir;
   std::map<std::string, torch::Tensor> shard1, shard2;
-  Json map = Json::Object();
+  Json map = Json::object();
   int i = 0;
   for (const auto& [name, t] : weights) {
     const bool first = (i++ % 2) == 0;
     (first ? shard1 : shard2)[name] = t;
-    map.Set(name, Json(first ? "model-00001-of-00002.safetensors"
-                             : "model-00002-of-00002.safetensors"));
+    map[name] = Json(first ? "model-00001-of-00002.safetensors"
+                             : "model-00002-of-00002.safetensors");
   }
-  Json index = Json::Object();
-  index.Set("weight_map", map);
-  ASSERT_TRUE(WriteStringToFile(dir.path() + "/config.json", c.ToJson().Dump(2)).ok());
-  ASSERT_TRUE(WriteStringToFile(dir.path() + "/model.safetensors.index.json", index.Dump()).ok());
+  Json index = Json::object();
+  index["weight_map"] = map;
+  ASSERT_TRUE(WriteStringToFile(dir.path() + "/config.json", DumpJson(c.ToJson(), 2)).ok());
+  ASSERT_TRUE(WriteStringToFile(dir.path() + "/model.safetensors.index.json", DumpJson(index)).ok());
   ASSERT_TRUE(
       model::WriteSafetensors(dir.path() + "/model-00001-of-00002.safetensors", shard1).ok());
   ASSERT_TRUE(

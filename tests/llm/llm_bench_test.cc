@@ -5,20 +5,14 @@
 #include <gtest/gtest.h>
 
 #include "model/llm/random_init.h"
+#include "tests/llm/tiny_model.h"
 
 namespace sasrecllm::llm {
 namespace {
 
 LlamaConfig Tiny() {
-  LlamaConfig c;
-  c.hidden_size = 16;
-  c.intermediate_size = 24;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.vocab_size = 50;
-  c.max_position_embeddings = 256;
-  return c;
+  return testing::SmallLlamaConfig(/*hidden=*/16, /*intermediate=*/24, /*vocab=*/50,
+                                   /*max_positions=*/256);
 }
 
 TEST(LlmBenchTest, ForwardFlopsCountsProjectionsLmHeadAndCausalAttention) {

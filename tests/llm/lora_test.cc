@@ -1,11 +1,12 @@
 // LoRA: on-the-fly adapters, merging, PEFT files and what gradients reach.
+#include "base/file.h"
 #include "model/llm/lora.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
-#include "model/json.h"
+#include "base/json.h"
 #include "model/llm/llama_model.h"
 #include "model/safetensors.h"
 #include "tests/llm/shared_data.h"
@@ -117,7 +118,7 @@ TEST(LoraTest, LogitIdsSelectColumnsOfTheFullLogits) {
 TEST(LoraTest, PeftAdapterInAModelFolderIsMergedAtLoad) {
   TempDir dir;
   const LlamaConfig config = TinyConfig();
-  ASSERT_TRUE(WriteStringToFile(dir.path() + "/config.json", config.ToJson().Dump(2)).ok());
+  ASSERT_TRUE(WriteStringToFile(dir.path() + "/config.json", DumpJson(config.ToJson(), 2)).ok());
   ASSERT_TRUE(model::WriteSafetensors(dir.path() + "/model.safetensors", RandomWeights(config)).ok());
   LoraAdapter lora = TrainedAdapter(config, {"q_proj", "v_proj"});
 

@@ -1,6 +1,7 @@
 // RandomLlamaWeights / WriteLlamaFolder and the init-llm command: the weights
 // are what Create expects, reproducible from the seed, normal(0, 0.02) with
 // unit norms; the written folder loads and runs (also through `generate`).
+#include "base/file.h"
 #include "model/llm/random_init.h"
 
 #include <gmock/gmock.h>
@@ -10,10 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "model/json.h"
+#include "base/json.h"
 #include "model/llm/commands.h"
 #include "model/llm/llama_model.h"
 #include "tests/llm/shared_data.h"
+#include "tests/llm/tiny_model.h"
 
 namespace sasrecllm::llm {
 namespace {
@@ -21,15 +23,8 @@ namespace {
 using ::testing::HasSubstr;
 
 LlamaConfig SmallConfig() {
-  LlamaConfig c;
-  c.hidden_size = 32;
-  c.intermediate_size = 48;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.vocab_size = 40;
-  c.max_position_embeddings = 64;
-  return c;
+  return testing::SmallLlamaConfig(/*hidden=*/32, /*intermediate=*/48, /*vocab=*/40,
+                                   /*max_positions=*/64);
 }
 
 int64_t Numel(const std::map<std::string, torch::Tensor>& weights) {

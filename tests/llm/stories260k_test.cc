@@ -8,7 +8,8 @@
 #include <memory>
 #include <sstream>
 
-#include "model/json.h"
+#include "base/file.h"
+#include "base/json.h"
 #include "model/llm/generate.h"
 #include "model/llm/llama2c.h"
 #include "model/llm/llama2c_tokenizer.h"
@@ -128,15 +129,15 @@ TEST_F(Stories260kTest, PromptedGreedyGenerationMatchesLlama2c) {
   int cases = 0;
   for (std::string line; std::getline(lines, line);) {
     if (line.empty()) continue;
-    StatusOr<Json> j = Json::Parse(line);
+    StatusOr<Json> j = ParseJson(line, "test");
     ASSERT_TRUE(j.ok()) << j.status();
     GenerateOptions options;
-    options.prompt = (*j)["prompt"].AsString();
-    options.steps = static_cast<int>((*j)["steps"].AsInt());
-    options.temperature = static_cast<float>((*j)["temperature"].AsDouble());
+    options.prompt = (*j)["prompt"].get<std::string>();
+    options.steps = static_cast<int>((*j)["steps"].get<int64_t>());
+    options.temperature = static_cast<float>((*j)["temperature"].get<double>());
     StatusOr<GenerateResult> r = Generate(*model_, *tokenizer_, options);
     ASSERT_TRUE(r.ok()) << r.status();
-    EXPECT_EQ(r->text, (*j)["output"].AsString()) << "prompt: " << options.prompt;
+    EXPECT_EQ(r->text, (*j)["output"].get<std::string>()) << "prompt: " << options.prompt;
     ++cases;
   }
   EXPECT_EQ(cases, 3);

@@ -12,16 +12,25 @@
 
 namespace sasrecllm::llm::testing {
 
-inline LlamaConfig TinyConfig() {
+// A plain small Llama: 2 layers, 4 query heads over 2 KV heads (GQA), the
+// given widths; no biases, no rope scaling.
+inline LlamaConfig SmallLlamaConfig(int64_t hidden, int64_t intermediate, int64_t vocab,
+                                    int64_t max_positions) {
   LlamaConfig c;
-  c.model_type = "qwen2";
-  c.hidden_size = 16;
-  c.intermediate_size = 24;
+  c.hidden_size = hidden;
+  c.intermediate_size = intermediate;
   c.num_hidden_layers = 2;
   c.num_attention_heads = 4;
   c.num_key_value_heads = 2;
-  c.vocab_size = 11;
-  c.max_position_embeddings = 64;
+  c.vocab_size = vocab;
+  c.max_position_embeddings = max_positions;
+  return c;
+}
+
+inline LlamaConfig TinyConfig() {
+  LlamaConfig c = SmallLlamaConfig(/*hidden=*/16, /*intermediate=*/24, /*vocab=*/11,
+                                   /*max_positions=*/64);
+  c.model_type = "qwen2";
   c.rms_norm_eps = 1e-6;
   c.rope_theta = 500000.0;
   c.attention_bias = true;

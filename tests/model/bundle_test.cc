@@ -1,3 +1,4 @@
+#include "base/file.h"
 #include "model/bundle.h"
 
 #include <gtest/gtest.h>
@@ -30,7 +31,7 @@ class BundleTest : public ::testing::Test {
     manifest_.created_at = "2026-01-01T00:00:00Z";
     manifest_.sasrec = config_;
     manifest_.max_history = 5;
-    manifest_.extra.Set("dataset", Json("synthetic"));
+    manifest_.extra["dataset"] = Json("synthetic");
     catalog_ = *Catalog::FromEntries(
         {{1, "a", "A"}, {2, "b", "B"}, {3, "c", ""}, {6, "f", "F"}, {0, "cold", "Cold"}});
     ASSERT_TRUE(WriteBundle(dir_, manifest_, catalog_, model_).ok());
@@ -49,7 +50,7 @@ class BundleTest : public ::testing::Test {
   void RewriteManifest(const std::function<void(Json*)>& edit) {
     Json j = manifest_.ToJson();
     edit(&j);
-    ASSERT_TRUE(WriteStringToFile(File("manifest.json"), j.Dump(2)).ok());
+    ASSERT_TRUE(WriteStringToFile(File("manifest.json"), DumpJson(j, 2)).ok());
   }
 
   std::string dir_;
@@ -68,7 +69,7 @@ TEST_F(BundleTest, WriteThenLoadGivesIdenticalPredictions) {
   EXPECT_EQ(bundle.manifest().max_history, 5);
   EXPECT_EQ(bundle.manifest().sasrec.hidden_units, 8);
   EXPECT_EQ(bundle.manifest().components, std::vector<std::string>{"sasrec"});
-  EXPECT_EQ(bundle.manifest().extra["dataset"].AsString(), "synthetic");
+  EXPECT_EQ(bundle.manifest().extra["dataset"].get<std::string>(), "synthetic");
   EXPECT_EQ(bundle.catalog().size(), 5);
   EXPECT_EQ(bundle.catalog().FindById("f")->index, 6);
   EXPECT_FALSE(bundle.sasrec()->is_training());
@@ -104,29 +105,29 @@ TEST_F(BundleTest, RefusesCorruptSafetensors) {
 }
 
 TEST_F(BundleTest, RefusesWrongFormatOrVersion) {
-  RewriteManifest([](Json* j) { j->Set("format", Json("something-else")); });
+  RewriteManifest([](Json* j) { (*j)["format"] = Json("something-else"); });
   ExpectLoadError("manifest.json", "something-else");
-  RewriteManifest([](Json* j) { j->Set("format_version", Json(99)); });
+  RewriteManifest([](Json* j) { (*j)["format_version"] = Json(99); });
   ExpectLoadError("manifest.json", "format_version 99");
-  RewriteManifest([](Json* j) { j->Set("model_version", Json(3)); });
+  RewriteManifest([](Json* j) { (*j)["model_version"] = Json(3); });
   ExpectLoadError("manifest.json", "model_version");
   ASSERT_TRUE(WriteStringToFile(File("manifest.json"), "{not json").ok());
-  ExpectLoadError("manifest.json", "offset");
-  RewriteManifest([](Json* j) { j->Set("components", Json::Array()); });
+  ExpectLoadError("manifest.json", "JSON parse error at byte");
+  RewriteManifest([](Json* j) { (*j)["components"] = Json::array(); });
   ExpectLoadError("manifest.json", "sasrec");
 }
 
 TEST_F(BundleTest, RefusesShapesThatDisagreeWithTheManifest) {
   RewriteManifest([](Json* j) {
     Json s = (*j)["sasrec"];
-    s.Set("hidden_units", Json(16));
-    j->Set("sasrec", s);
+    s["hidden_units"] = Json(16);
+    (*j)["sasrec"] = s;
   });
   ExpectLoadError("sasrec.safetensors", "item_emb.weight");
   RewriteManifest([](Json* j) {
     Json s = (*j)["sasrec"];
-    s.Set("num_blocks", Json(1));
-    j->Set("sasrec", s);
+    s["num_blocks"] = Json(1);
+    (*j)["sasrec"] = s;
   });
   ExpectLoadError("sasrec.safetensors", "unexpected tensor");
 }

@@ -1,10 +1,11 @@
+#include "base/file.h"
 #include "model/catalog.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
-#include "model/json.h"
+#include "base/json.h"
 
 namespace sasrecllm::model {
 namespace {

@@ -1,3 +1,4 @@
+#include "base/file.h"
 #include "model/safetensors.h"
 
 #include <gtest/gtest.h>
@@ -5,7 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "model/json.h"
+#include "base/json.h"
 
 namespace sasrecllm::model {
 namespace {
@@ -81,11 +82,11 @@ TEST_F(SafetensorsTest, RoundTripsEveryDtype) {
   uint64_t len = 0;
   std::memcpy(&len, raw->data(), 8);
   EXPECT_EQ(len % 8, 0u);
-  auto header = Json::Parse(raw->substr(8, len));
+  auto header = ParseJson(raw->substr(8, len), "test");
   ASSERT_TRUE(header.ok()) << header.status();
-  EXPECT_EQ((*header)["f32"]["dtype"].AsString(), "F32");
-  EXPECT_EQ((*header)["bf16"]["dtype"].AsString(), "BF16");
-  EXPECT_EQ((*header)["bool"]["dtype"].AsString(), "BOOL");
+  EXPECT_EQ((*header)["f32"]["dtype"].get<std::string>(), "F32");
+  EXPECT_EQ((*header)["bf16"]["dtype"].get<std::string>(), "BF16");
+  EXPECT_EQ((*header)["bool"]["dtype"].get<std::string>(), "BOOL");
 }
 
 TEST_F(SafetensorsTest, ReadsAFileWithoutMetadata) {

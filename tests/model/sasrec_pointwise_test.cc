@@ -7,6 +7,8 @@
 #include <cmath>
 #include <vector>
 
+#include "tests/model/tiny_sasrec.h"
+
 namespace sasrecllm::model {
 namespace {
 
@@ -14,14 +16,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 SasrecConfig TinyConfig() {
-  SasrecConfig c;
-  c.item_num = 6;
-  c.maxlen = 4;
-  c.hidden_units = 8;
-  c.num_blocks = 2;
-  c.num_heads = 2;
-  c.dropout_rate = 0.3;  // must not matter: scoring runs in eval mode
-  return c;
+  // Dropout must not matter: scoring runs in eval mode.
+  return testing::TinySasrecConfig(/*item_num=*/6, /*hidden_units=*/8, /*dropout_rate=*/0.3);
 }
 
 CollmRow Row(int64_t item, std::vector<int64_t> history) {

@@ -1,3 +1,4 @@
+#include "base/file.h"
 #include "model/sasrec.h"
 
 #include <gtest/gtest.h>
@@ -13,8 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "model/json.h"
+#include "base/json.h"
 #include "model/safetensors.h"
+#include "tests/model/tiny_sasrec.h"
 
 namespace sasrecllm::model {
 namespace {
@@ -34,13 +36,7 @@ bool AllowMissingShared() {
 }
 
 SasrecConfig TinyConfig() {
-  SasrecConfig c;
-  c.item_num = 5;
-  c.maxlen = 4;
-  c.hidden_units = 4;
-  c.num_blocks = 2;
-  c.num_heads = 2;
-  c.dropout_rate = 0.0;
+  SasrecConfig c = testing::TinySasrecConfig(/*item_num=*/5, /*hidden_units=*/4, /*dropout_rate=*/0.0);
   c.layernorm_eps = 1e-8;
   return c;
 }
@@ -282,7 +278,7 @@ TEST(SasrecTest, ReproducesPmixerReferenceScores) {
   }
   auto text = ReadFileToString(dir + "/config.json");
   ASSERT_TRUE(text.ok()) << text.status();
-  auto json = Json::Parse(*text);
+  auto json = ParseJson(*text, "test");
   ASSERT_TRUE(json.ok()) << json.status();
   auto config = SasrecConfig::FromJson(*json);
   ASSERT_TRUE(config.ok()) << config.status();
@@ -513,13 +509,13 @@ TEST(SasrecTest, ConfigJsonRoundTripAndErrors) {
   EXPECT_EQ(back->norm_first, c.norm_first);
   EXPECT_EQ(back->layernorm_eps, c.layernorm_eps);
 
-  auto missing = SasrecConfig::FromJson(*Json::Parse(R"({"maxlen": 50})"));
+  auto missing = SasrecConfig::FromJson(*ParseJson(R"({"maxlen": 50})", "test"));
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("item_num"), std::string::npos);
-  auto wrong_type = SasrecConfig::FromJson(*Json::Parse(R"({"item_num": 3, "maxlen": "50"})"));
+  auto wrong_type = SasrecConfig::FromJson(*ParseJson(R"({"item_num": 3, "maxlen": "50"})", "test"));
   ASSERT_FALSE(wrong_type.ok());
   EXPECT_NE(wrong_type.status().message().find("maxlen"), std::string::npos);
-  auto invalid = SasrecConfig::FromJson(*Json::Parse(R"({"item_num": 3, "num_heads": 7})"));
+  auto invalid = SasrecConfig::FromJson(*ParseJson(R"({"item_num": 3, "num_heads": 7})", "test"));
   ASSERT_FALSE(invalid.ok());
   EXPECT_NE(invalid.status().message().find("num_heads"), std::string::npos);
 }
@@ -616,6 +612,24 @@ TEST(SasrecTest, ForwardBackwardTimingAtPaperSize) {
   std::cout << "[ timing  ] forward+backward, batch 128 x 50, H 50, 2 blocks, "
             << torch::get_num_threads() << " threads: " << ms << " ms/step\n";
   RecordProperty("forward_backward_ms", std::to_string(ms));
+}
+
+TEST(LeftPadHistoryTest, KeepsTheNewestKnownItemsRightAlignedInOrder) {
+  std::vector<int64_t> row(4, 0);
+  // 9 > item_num is skipped; of the rest the newest four are kept.
+  EXPECT_EQ(LeftPadHistory({5, 1, 9, 2, 3, 4}, /*item_num=*/8, 4, row.data()), 4);
+  EXPECT_EQ(row, (std::vector<int64_t>{1, 2, 3, 4}));
+  std::vector<int64_t> short_row(4, 0);
+  EXPECT_EQ(LeftPadHistory({7, 9}, /*item_num=*/0, 4, short_row.data()), 2);  // 0: keep all
+  EXPECT_EQ(short_row, (std::vector<int64_t>{0, 0, 7, 9}));
+}
+
+TEST(LeftPadHistoryTest, BatchesAreZeroPaddedToMaxlen) {
+  const std::vector<int64_t> a = {3, 4}, b = {};
+  torch::Tensor t = LeftPaddedHistories({&a, &b}, /*item_num=*/10, /*maxlen=*/3);
+  ASSERT_EQ(t.sizes(), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(t.scalar_type(), torch::kInt64);
+  EXPECT_TRUE(torch::equal(t, torch::tensor({0, 3, 4, 0, 0, 0}, torch::kInt64).view({2, 3})));
 }
 
 }  // namespace

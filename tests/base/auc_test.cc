@@ -1,16 +1,17 @@
-#include "model/auc.h"
+#include "base/auc.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <string>
 #include <vector>
 
-namespace sasrecllm::model {
+namespace sasrecllm {
 namespace {
 
 using ::testing::HasSubstr;
@@ -170,8 +171,8 @@ TEST(EvaluatePointwiseTest, ReportsAllWarmAndColdSubsets) {
   EXPECT_EQ(report->cold.uauc_users, 0);
 
   Json j = report->ToJson();
-  EXPECT_EQ(j["warm"]["rows"].AsInt(), 4);
-  EXPECT_DOUBLE_EQ(j["warm"]["uauc"].AsDouble(), 0.5);
+  EXPECT_EQ(j["warm"]["rows"].get<int64_t>(), 4);
+  EXPECT_DOUBLE_EQ(j["warm"]["uauc"].get<double>(), 0.5);
   EXPECT_TRUE(j["cold"]["auc"].is_null());
   const std::string text = report->ToString();
   EXPECT_THAT(text, HasSubstr("warm  AUC "));
@@ -186,5 +187,77 @@ TEST(EvaluatePointwiseTest, SizeMismatchIsInvalidArgumentNamingBothSizes) {
   EXPECT_THAT(report.status().message(), HasSubstr("2 scores for 1 rows"));
 }
 
+// From the client's former copy: string user ids, the compact JSON with extra
+// members, and JsonNumber.
+TEST(AucTest, CountsOrderedPairs) {
+  EXPECT_DOUBLE_EQ(Auc({0.1f, 0.4f, 0.35f, 0.8f}, {0, 0, 1, 1}), 0.75);
+  EXPECT_DOUBLE_EQ(Auc({0.1f, 0.2f, 0.3f}, {0, 1, 1}), 1.0);
+  EXPECT_DOUBLE_EQ(Auc({0.3f, 0.2f, 0.1f}, {0, 1, 1}), 0.0);
+}
+
+TEST(EvaluatePointwiseTest, SplitsWarmAndColdRowsAndGroupsStringUsersById) {
+  const std::vector<PointwiseRow> rows = {
+      {"u1", 1, true, 0.9f},  {"u1", 0, true, 0.2f},  {"u2", 1, true, 0.1f},  {"u2", 0, true, 0.3f},
+      {"u1", 1, false, 0.4f}, {"u1", 0, false, 0.6f}, {"u3", 1, false, 0.7f},
+  };
+  const PointwiseReport r = EvaluatePointwise(rows);
+  EXPECT_EQ(r.all.rows, 7);
+  EXPECT_EQ(r.warm.rows, 4);
+  EXPECT_EQ(r.cold.rows, 3);
+  EXPECT_DOUBLE_EQ(r.warm.auc, 0.5);   // 0.9 > 0.2, 0.3; 0.1 < both
+  EXPECT_DOUBLE_EQ(r.warm.uauc, 0.5);  // u1: 1, u2: 0
+  EXPECT_EQ(r.warm.uauc_users, 2);
+  EXPECT_DOUBLE_EQ(r.cold.auc, 0.5);   // 0.7 > 0.6, 0.4 < 0.6
+  EXPECT_DOUBLE_EQ(r.cold.uauc, 0.0);  // u1 only; u3 has no negative
+  EXPECT_EQ(r.cold.uauc_users, 1);
+  // All rows: u1 has 4 rows (AUC 3/4), u2 has 2 (AUC 0).
+  EXPECT_EQ(r.all.uauc_users, 2);
+  EXPECT_DOUBLE_EQ(r.all.uauc, 0.375);
+}
+
+TEST(EvaluatePointwiseTest, StringAndIntegerUserIdsGiveTheSameReport) {
+  std::vector<float> scores;
+  std::vector<int> labels;
+  std::vector<int64_t> users;
+  RandomData(7, 300, 12, &scores, &labels, &users);
+  std::vector<CollmRow> rows;
+  std::vector<PointwiseRow> string_rows;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    CollmRow row = Row(users[i], labels[i], i % 3 != 0);
+    string_rows.push_back({std::to_string(users[i]), labels[i], row.warm, scores[i]});
+    rows.push_back(std::move(row));
+  }
+  StatusOr<PointwiseReport> a = EvaluatePointwise(scores, rows);
+  ASSERT_TRUE(a.ok()) << a.status();
+  const PointwiseReport b = EvaluatePointwise(string_rows);
+  EXPECT_NEAR(a->all.uauc, b.all.uauc, 1e-12);
+  EXPECT_NEAR(a->warm.auc, b.warm.auc, 1e-12);
+  EXPECT_NEAR(a->cold.uauc, b.cold.uauc, 1e-12);
+  EXPECT_EQ(a->all.uauc_users, b.all.uauc_users);
+}
+
+TEST(PointwiseReportTest, WritesTheOfflineToolsKeysAndLines) {
+  PointwiseReport r;
+  r.all = {0.75, 0.5, 10, 3};
+  r.warm = {1.0, NAN, 4, 0};
+  r.cold = {0.25, 0.125, 6, 2};
+  EXPECT_EQ(r.DumpJson({{"split", "\"test\""}}),
+            "{\"all\":{\"auc\":0.75,\"uauc\":0.5,\"rows\":10,\"uauc_users\":3},"
+            "\"warm\":{\"auc\":1.0,\"uauc\":null,\"rows\":4,\"uauc_users\":0},"
+            "\"cold\":{\"auc\":0.25,\"uauc\":0.125,\"rows\":6,\"uauc_users\":2},"
+            "\"split\":\"test\"}");
+  EXPECT_EQ(r.ToString(),
+            "all   AUC 0.7500  UAUC 0.5000  (10 rows, 3 users with both labels)\n"
+            "warm  AUC 1.0000  UAUC nan  (4 rows, 0 users with both labels)\n"
+            "cold  AUC 0.2500  UAUC 0.1250  (6 rows, 2 users with both labels)\n");
+}
+
+TEST(JsonNumberTest, RoundTripsAndWritesNullForNonFinite) {
+  EXPECT_EQ(JsonNumber(0.1), "0.1");
+  EXPECT_EQ(std::strtod(JsonNumber(0.7078123456789012).c_str(), nullptr), 0.7078123456789012);
+  EXPECT_EQ(JsonNumber(NAN), "null");
+  EXPECT_EQ(JsonNumber(INFINITY), "null");
+}
+
 }  // namespace
-}  // namespace sasrecllm::model
+}  // namespace sasrecllm

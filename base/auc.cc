@@ -1,10 +1,11 @@
-#include "model/auc.h"
+#include "base/auc.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
+#include <unordered_map>
 
-namespace sasrecllm::model {
+namespace sasrecllm {
 namespace {
 
 // A strict weak order on scores with NaN below every number.
@@ -52,13 +53,37 @@ PointwiseMetrics Metrics(const std::vector<float>& scores, const std::vector<int
 }
 
 Json MetricsJson(const PointwiseMetrics& m) {
-  Json j = Json::Object();
-  j.Set("auc", std::isnan(m.auc) ? Json() : Json(m.auc));
-  j.Set("uauc", std::isnan(m.uauc) ? Json() : Json(m.uauc));
-  j.Set("rows", Json(m.rows));
-  j.Set("uauc_users", Json(m.uauc_users));
-  return j;
+  // NaN is dumped as null anyway; kept explicit for readers of the value.
+  auto number = [](double v) { return std::isnan(v) ? Json() : Json(v); };
+  return {{"auc", number(m.auc)},
+          {"uauc", number(m.uauc)},
+          {"rows", m.rows},
+          {"uauc_users", m.uauc_users}};
 }
+
+// Rows split into all (0), warm (1) and cold (2), then measured.
+class SubsetBuilder {
+ public:
+  void Add(float score, int label, int64_t user, bool warm) {
+    for (int subset : {0, warm ? 1 : 2}) {
+      s_[subset].push_back(score);
+      l_[subset].push_back(label);
+      u_[subset].push_back(user);
+    }
+  }
+  PointwiseReport Report() const {
+    PointwiseReport report;
+    report.all = Metrics(s_[0], l_[0], u_[0]);
+    report.warm = Metrics(s_[1], l_[1], u_[1]);
+    report.cold = Metrics(s_[2], l_[2], u_[2]);
+    return report;
+  }
+
+ private:
+  std::vector<float> s_[3];
+  std::vector<int> l_[3];
+  std::vector<int64_t> u_[3];
+};
 
 std::string MetricsLine(const char* name, const PointwiseMetrics& m) {
   char buf[160];
@@ -107,11 +132,15 @@ UaucResult Uauc(const std::vector<float>& scores, const std::vector<int>& labels
 }
 
 Json PointwiseReport::ToJson() const {
-  Json j = Json::Object();
-  j.Set("all", MetricsJson(all));
-  j.Set("warm", MetricsJson(warm));
-  j.Set("cold", MetricsJson(cold));
-  return j;
+  return {{"all", MetricsJson(all)}, {"warm", MetricsJson(warm)}, {"cold", MetricsJson(cold)}};
+}
+
+std::string PointwiseReport::DumpJson(
+    const std::vector<std::pair<std::string, std::string>>& extra) const {
+  std::string json = ToJson().dump();
+  json.pop_back();  // the closing '}'
+  for (const auto& [key, value] : extra) json += "," + Json(key).dump() + ":" + value;
+  return json + "}";
 }
 
 std::string PointwiseReport::ToString() const {
@@ -124,22 +153,23 @@ StatusOr<PointwiseReport> EvaluatePointwise(const std::vector<float>& scores,
     return InvalidArgumentError("EvaluatePointwise: " + std::to_string(scores.size()) +
                                 " scores for " + std::to_string(rows.size()) + " rows");
   }
-  // Index 0 = all rows, 1 = warm, 2 = cold.
-  std::vector<float> s[3];
-  std::vector<int> l[3];
-  std::vector<int64_t> u[3];
+  SubsetBuilder subsets;
   for (size_t i = 0; i < rows.size(); ++i) {
-    for (int subset : {0, rows[i].warm ? 1 : 2}) {
-      s[subset].push_back(scores[i]);
-      l[subset].push_back(rows[i].label);
-      u[subset].push_back(rows[i].user_id);
-    }
+    subsets.Add(scores[i], rows[i].label, rows[i].user_id, rows[i].warm);
   }
-  PointwiseReport report;
-  report.all = Metrics(s[0], l[0], u[0]);
-  report.warm = Metrics(s[1], l[1], u[1]);
-  report.cold = Metrics(s[2], l[2], u[2]);
-  return report;
+  return subsets.Report();
 }
 
-}  // namespace sasrecllm::model
+PointwiseReport EvaluatePointwise(const std::vector<PointwiseRow>& rows) {
+  // User ids become dense keys in order of first appearance.
+  std::unordered_map<std::string, int64_t> user_keys;
+  SubsetBuilder subsets;
+  for (const PointwiseRow& row : rows) {
+    const int64_t user =
+        user_keys.emplace(row.user_id, static_cast<int64_t>(user_keys.size())).first->second;
+    subsets.Add(row.score, row.label, user, row.warm);
+  }
+  return subsets.Report();
+}
+
+}  // namespace sasrecllm

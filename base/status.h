@@ -1,15 +1,15 @@
-// Status and StatusOr<T> for the model library.
+// Status and StatusOr<T> for every library of the project.
 //
-// `model/` builds against libtorch alone (so that it also builds against a CUDA
-// libtorch on a machine without Abseil), so it carries this small copy of
+// `base/` and `model/` build without Abseil (so that model/ also builds against a CUDA
+// libtorch on a machine without Abseil), so they carry this small copy of
 // absl::Status. The codes have absl's (and gRPC's) canonical numbering, so the
 // server converts with a cast: grpc::StatusCode(static_cast<int>(s.code())).
 //
 //   StatusOr<Tensor> t = ReadTensor(path);
 //   if (!t.ok()) return t.status();
 //   SASRECLLM_ASSIGN_OR_RETURN(auto table, ReadSafetensors(path));
-#ifndef SASRECLLM_MODEL_STATUS_H_
-#define SASRECLLM_MODEL_STATUS_H_
+#ifndef SASRECLLM_BASE_STATUS_H_
+#define SASRECLLM_BASE_STATUS_H_
 
 #include <cassert>
 #include <optional>
@@ -139,4 +139,4 @@ class StatusOr {
   if (!statusor.ok()) return statusor.status();                \
   lhs = std::move(statusor).value()
 
-#endif  // SASRECLLM_MODEL_STATUS_H_
+#endif  // SASRECLLM_BASE_STATUS_H_

@@ -1,5 +1,8 @@
 // Point-wise ranking quality: AUC, UAUC (per-user AUC averaged over users) and
 // the all / warm / cold report used on the CoLLM split (../shared/data/README.md).
+// One implementation for the offline tool (`sasrecllm eval-sasrec --pointwise`,
+// `eval-hybrid`) and the client (`sasrecllm-client score-collm`), so that the
+// two agree exactly on the same scores.
 //
 // AUC is the Mann-Whitney statistic with average ranks, so a tied
 // (positive, negative) pair counts half; it costs one sort, O(n log n). UAUC is
@@ -14,19 +17,20 @@
 // below every number (all NaNs tie with each other).
 //
 // Thread safety: pure functions of their arguments; no shared state.
-#ifndef SASRECLLM_MODEL_AUC_H_
-#define SASRECLLM_MODEL_AUC_H_
+#ifndef SASRECLLM_BASE_AUC_H_
+#define SASRECLLM_BASE_AUC_H_
 
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "model/interaction_data.h"
-#include "model/json.h"
-#include "model/status.h"
+#include "base/collm_split.h"
+#include "base/json.h"
+#include "base/status.h"
 
-namespace sasrecllm::model {
+namespace sasrecllm {
 
 // AUC of `scores` against binary `labels` (1 positive, 0 negative); tied
 // scores count half (Mann-Whitney with average ranks). NaN when a class is
@@ -38,8 +42,8 @@ struct UaucResult {
   int64_t users = 0;  // users with both labels
 };
 
-// Mean over users (that have both labels) of their own AUC. NaN with users = 0
-// when no user has both labels (or when the sizes differ).
+// Mean over users (any int64 key) that have both labels of their own AUC. NaN
+// with users = 0 when no user has both labels (or when the sizes differ).
 UaucResult Uauc(const std::vector<float>& scores, const std::vector<int>& labels,
                 const std::vector<int64_t>& users);
 
@@ -56,6 +60,9 @@ struct PointwiseReport {
   // {"all": {"auc", "uauc", "rows", "uauc_users"}, "warm": {...}, "cold": {...}};
   // NaN is written as null.
   Json ToJson() const;
+  // ToJson() dumped compact, followed by the `extra` members, each a key and
+  // its value as JSON text (e.g. JsonNumber(x)).
+  std::string DumpJson(const std::vector<std::pair<std::string, std::string>>& extra = {}) const;
   // One readable line per subset, each ending in '\n':
   //   "all   AUC 0.7078  UAUC 0.6884  (7331 rows, 598 users with both labels)"
   std::string ToString() const;
@@ -66,6 +73,17 @@ struct PointwiseReport {
 StatusOr<PointwiseReport> EvaluatePointwise(const std::vector<float>& scores,
                                             const std::vector<CollmRow>& rows);
 
-}  // namespace sasrecllm::model
+// One scored row whose user is any string (the client's wire ids).
+struct PointwiseRow {
+  std::string user_id;
+  int label = 0;  // 1 positive, 0 negative
+  bool warm = false;
+  float score = 0;
+};
 
-#endif  // SASRECLLM_MODEL_AUC_H_
+// Metrics of all rows, the warm rows and the cold rows.
+PointwiseReport EvaluatePointwise(const std::vector<PointwiseRow>& rows);
+
+}  // namespace sasrecllm
+
+#endif  // SASRECLLM_BASE_AUC_H_
