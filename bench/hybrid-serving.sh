@@ -110,7 +110,7 @@ for pair in $SETUPS; do
       echo "$setup concurrency=$c ($((WARMUP + DURATION)) s) ..." >&2
       "$CLIENT" --target "$TARGET" --timeout-ms "$TIMEOUT_MS" bench --concurrency "$c" \
         --duration-s "$DURATION" --warmup-s "$WARMUP" --method recommend --mode hybrid \
-        --history-len 50 --top-k 10 --json |
+        --history-len 50 --top-k 10 --json - 2>/dev/null |
         "$PYTHON" -c 'import json,sys; r=json.load(sys.stdin); r["setup"]=sys.argv[1]; print(json.dumps(r))' \
           "$setup" >>"$RESULTS"
     done

@@ -11,7 +11,7 @@
 # (column "raw q/s": the batch size is the concurrency with batching on, 1 with
 # it off). The raw numbers come from $RAW_BENCH_CMD (default:
 # "BUILD_DIR/sasrecllm bench-sasrec --bundle BUNDLE"), run with
-# "--batch-sizes 1,8,32 --json"; its JSON must hold objects with "batch_size"
+# "--batch-sizes 1,8,32 --json -"; its JSON (stdout) must hold objects with "batch_size"
 # and "queries_per_s". When that command is missing or fails the column shows
 # "-". The client and the server share the machine: on a small box the numbers
 # measure both.
@@ -55,7 +55,7 @@ trap cleanup EXIT
 # Raw model throughput (the hook): batch_size -> queries/s, or nothing.
 RAW_BENCH_CMD=${RAW_BENCH_CMD:-"$BUILD/sasrecllm bench-sasrec --bundle $BUNDLE"}
 RAW_JSON=$WORK/raw.json
-if ! $RAW_BENCH_CMD --batch-sizes 1,8,32 --json >"$RAW_JSON" 2>"$WORK/raw.err"; then
+if ! $RAW_BENCH_CMD --batch-sizes 1,8,32 --json - >"$RAW_JSON" 2>"$WORK/raw.err"; then
   echo "serving.sh: raw model bench unavailable ($RAW_BENCH_CMD): $(tail -1 "$WORK/raw.err")" >&2
   : >"$RAW_JSON"
 fi
@@ -90,7 +90,7 @@ for batch in 32 1; do
   for conc in 1 8 32; do
     echo "batching max=$batch concurrency=$conc ..." >&2
     "$CLIENT" --target "$TARGET" bench --concurrency "$conc" --duration-s "$DURATION" \
-      --warmup-s "$WARMUP" --method recommend --history-len "$HISTORY_LEN" --top-k 10 --json |
+      --warmup-s "$WARMUP" --method recommend --history-len "$HISTORY_LEN" --top-k 10 --json - 2>/dev/null |
       python3 -c 'import json,sys; r=json.load(sys.stdin); r["max_batch_size"]=int(sys.argv[1]); print(json.dumps(r))' "$batch" \
       >>"$RESULTS"
   done

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -15,7 +16,8 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/flags.h"
+#include "base/file.h"
+#include "base/json.h"
 #include "model/bundle.h"
 #include "model/sasrec_ranker.h"
 #include "model/torch_device.h"
@@ -42,39 +44,28 @@ struct BenchRow {
   double queries_per_s() const { return batches * batch_size / seconds; }
 };
 
-}  // namespace
+struct BenchSasrecFlags {
+  std::string bundle;
+  std::string device = "cpu";
+  std::string dtype = "float32";
+  std::string batch_sizes = "1,8,32,128";
+  int64_t history_len = 50;
+  int64_t top_k = 10;
+  double seconds = 3.0;
+  int64_t threads = std::max(1u, std::thread::hardware_concurrency());
+  int64_t seed = 1;
+  std::string json;
+};
 
-int RunBenchSasrec(int argc, char** argv, int first) {
-  FlagSet flags("sasrecllm bench-sasrec --bundle DIR [options]",
-                "Measures raw batched SASRec ranking throughput (no gRPC): for each batch\n"
-                "size, random histories of --history-len items, top --top-k over the whole\n"
-                "catalog, repeated for --seconds after one second of warm-up.");
-  flags.AddString("bundle", "", "bundle folder (sasrecllm export)", /*required=*/true);
-  flags.AddString("device", "cpu", "cpu, cuda or cuda:N");
-  flags.AddString("dtype", "float32", "float32, bfloat16 or float16");
-  flags.AddString("batch-sizes", "1,8,32,128", "comma-separated batch sizes");
-  flags.AddInt("history-len", 50, "items per history");
-  flags.AddInt("top-k", 10, "items returned per query");
-  flags.AddDouble("seconds", 3.0, "measured seconds per batch size");
-  flags.AddInt("threads", std::max(1u, std::thread::hardware_concurrency()),
-               "torch intra-op threads");
-  flags.AddInt("seed", 1, "random seed for the histories");
-  flags.AddBool("json", "print one JSON object instead of a table");
-  int exit_code = 0;
-  if (!flags.Parse(argc, argv, first, &exit_code)) return exit_code;
-
-  torch::set_num_threads(static_cast<int>(flags.GetInt("threads")));
-  auto dtype = model::TorchDtype(flags.GetString("dtype"));
-  if (!dtype.ok()) {
-    std::cerr << "error: --dtype: " << dtype.status().message() << "\n";
-    return kExitUsage;
-  }
+int BenchSasrec(const BenchSasrecFlags& f) {
+  torch::set_num_threads(static_cast<int>(f.threads));
+  auto dtype = model::TorchDtype(f.dtype);
+  if (!dtype.ok()) return UsageError("--dtype: " + dtype.status().message());
   model::BundleLoadOptions options;
-  options.dir = flags.GetString("bundle");
-  auto device = model::TorchDevice(flags.GetString("device"));
+  options.dir = f.bundle;
+  auto device = model::TorchDevice(f.device);
   if (!device.ok()) {
-    std::cerr << "error: --device: " << device.status().message() << "\n";
-    return kExitUsage;
+    return UsageError("--device: " + device.status().message());
   }
   options.device = *device;
   options.dtype = *dtype;
@@ -86,25 +77,24 @@ int RunBenchSasrec(int argc, char** argv, int first) {
   const int64_t item_num = (*bundle)->manifest().sasrec.item_num;
   model::SasrecRanker ranker((*bundle)->sasrec(), options.device);
 
-  std::mt19937_64 rng(static_cast<uint64_t>(flags.GetInt("seed")));
+  std::mt19937_64 rng(static_cast<uint64_t>(f.seed));
   std::uniform_int_distribution<int64_t> item(1, item_num);
   auto make_queries = [&](int64_t batch_size) {
     std::vector<model::RankQuery> queries(batch_size);
     for (auto& q : queries) {
-      q.history.resize(flags.GetInt("history-len"));
+      q.history.resize(f.history_len);
       for (auto& i : q.history) i = item(rng);
       q.exclude = q.history;
-      q.top_k = flags.GetInt("top-k");
+      q.top_k = f.top_k;
     }
     return queries;
   };
 
   using Clock = std::chrono::steady_clock;
   std::vector<BenchRow> rows;
-  for (int64_t batch_size : ParseIntList(flags.GetString("batch-sizes"))) {
+  for (int64_t batch_size : ParseIntList(f.batch_sizes)) {
     if (batch_size < 1) {
-      std::cerr << "error: --batch-sizes: batch size " << batch_size << " < 1\n";
-      return kExitUsage;
+      return UsageError("--batch-sizes: batch size " + std::to_string(batch_size) + " < 1");
     }
     auto queries = make_queries(batch_size);
     // Warm-up: allocator, kernels, caches.
@@ -119,7 +109,7 @@ int RunBenchSasrec(int argc, char** argv, int first) {
     row.batch_size = batch_size;
     std::vector<double> latencies_ms;
     const auto start = Clock::now();
-    const auto end = start + std::chrono::duration<double>(flags.GetDouble("seconds"));
+    const auto end = start + std::chrono::duration<double>(f.seconds);
     while (Clock::now() < end) {
       const auto t0 = Clock::now();
       auto r = ranker.Rank(queries);  // results come back on the CPU: synchronous
@@ -133,34 +123,61 @@ int RunBenchSasrec(int argc, char** argv, int first) {
     rows.push_back(row);
   }
 
-  if (flags.GetBool("json")) {
-    std::cout << "{\"device\":\"" << flags.GetString("device") << "\",\"dtype\":\""
-              << flags.GetString("dtype") << "\",\"threads\":" << flags.GetInt("threads")
-              << ",\"catalog\":" << item_num << ",\"history_len\":" << flags.GetInt("history-len")
-              << ",\"rows\":[";
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const auto& r = rows[i];
-      std::printf("%s{\"batch_size\":%lld,\"queries_per_s\":%.1f,\"batch_p50_ms\":%.3f,"
-                  "\"batch_p99_ms\":%.3f}",
-                  i ? "," : "", static_cast<long long>(r.batch_size), r.queries_per_s(), r.p50_ms,
-                  r.p99_ms);
-      std::fflush(stdout);
+  if (!f.json.empty()) {
+    Json j = Json::object();
+    j["device"] = Json(f.device);
+    j["dtype"] = Json(f.dtype);
+    j["threads"] = Json(f.threads);
+    j["catalog"] = Json(item_num);
+    j["history_len"] = Json(f.history_len);
+    Json json_rows = Json::array();
+    for (const BenchRow& r : rows) {
+      Json row = Json::object();
+      row["batch_size"] = Json(r.batch_size);
+      row["queries_per_s"] = Json(r.queries_per_s());
+      row["batch_p50_ms"] = Json(r.p50_ms);
+      row["batch_p99_ms"] = Json(r.p99_ms);
+      json_rows.push_back(std::move(row));
     }
-    std::cout << "]}\n";
-    return kExitOk;
+    j["rows"] = std::move(json_rows);
+    if (Status s = WriteJsonOutput(f.json, DumpJson(j)); !s.ok()) return Fail(s);
   }
-  std::printf("SASRec raw ranking throughput: device %s, dtype %s, %lld threads, catalog %lld, "
+  std::FILE* text = TextFile(f.json);
+  std::fprintf(text, "SASRec raw ranking throughput: device %s, dtype %s, %lld threads, catalog %lld, "
               "history %lld, top %lld\n",
-              flags.GetString("device").c_str(), flags.GetString("dtype").c_str(),
-              static_cast<long long>(flags.GetInt("threads")), static_cast<long long>(item_num),
-              static_cast<long long>(flags.GetInt("history-len")),
-              static_cast<long long>(flags.GetInt("top-k")));
-  std::printf("%10s %14s %14s %14s\n", "batch", "queries/s", "batch p50 ms", "batch p99 ms");
+              f.device.c_str(), f.dtype.c_str(),
+              static_cast<long long>(f.threads), static_cast<long long>(item_num),
+              static_cast<long long>(f.history_len),
+              static_cast<long long>(f.top_k));
+  std::fprintf(text, "%10s %14s %14s %14s\n", "batch", "queries/s", "batch p50 ms", "batch p99 ms");
   for (const auto& r : rows) {
-    std::printf("%10lld %14.1f %14.3f %14.3f\n", static_cast<long long>(r.batch_size),
+    std::fprintf(text, "%10lld %14.1f %14.3f %14.3f\n", static_cast<long long>(r.batch_size),
                 r.queries_per_s(), r.p50_ms, r.p99_ms);
   }
   return kExitOk;
+}
+
+}  // namespace
+
+Command AddBenchSasrec(CLI::App& app) {
+  auto f = std::make_shared<BenchSasrecFlags>();
+  CLI::App* sub = app.add_subcommand(
+      "bench-sasrec", "raw batched SASRec ranking throughput of a bundle (no gRPC)");
+  sub->footer(
+      "Measures raw batched SASRec ranking throughput (no gRPC): for each batch\n"
+      "size, random histories of --history-len items, top --top-k over the whole\n"
+      "catalog, repeated for --seconds after one second of warm-up.");
+  sub->add_option("--bundle", f->bundle, "bundle folder (sasrecllm export)")->required();
+  sub->add_option("--device", f->device, "cpu, cuda or cuda:N");
+  sub->add_option("--dtype", f->dtype, "float32, bfloat16 or float16");
+  sub->add_option("--batch-sizes", f->batch_sizes, "comma-separated batch sizes");
+  sub->add_option("--history-len", f->history_len, "items per history")->check(AtLeast(0));
+  sub->add_option("--top-k", f->top_k, "items returned per query");
+  sub->add_option("--seconds", f->seconds, "measured seconds per batch size");
+  sub->add_option("--threads", f->threads, "torch intra-op threads")->check(AtLeast(1));
+  sub->add_option("--seed", f->seed, "random seed for the histories");
+  sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
+  return {sub, [f] { return BenchSasrec(*f); }};
 }
 
 }  // namespace sasrecllm::cli

@@ -1,19 +1,32 @@
-// The offline tool's subcommands. Each takes the whole argv and the index of
-// its first own argument, and returns the process exit code (0 ok, 1 error,
-// 2 usage).
+// The offline tool's SASRec, hybrid and data commands (see cli/command.h for
+// how they plug into the app, cli/llm_commands.h for the LLM ones).
 #ifndef SASRECLLM_CLI_COMMANDS_H_
 #define SASRECLLM_CLI_COMMANDS_H_
 
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+
 namespace sasrecllm::cli {
 
-int RunData(int argc, char** argv, int first);          // data synthesize|import-movielens|convert-collm
-int RunTrainSasrec(int argc, char** argv, int first);   // train-sasrec
-int RunEvalSasrec(int argc, char** argv, int first);    // eval-sasrec
-int RunExport(int argc, char** argv, int first);        // export
-int RunBenchSasrec(int argc, char** argv, int first);   // bench-sasrec
-int RunTrainHybrid(int argc, char** argv, int first);   // train-hybrid
-int RunEvalHybrid(int argc, char** argv, int first);    // eval-hybrid
-int RunExportHybrid(int argc, char** argv, int first);  // export --hybrid
+std::vector<Command> AddData(CLI::App& app);  // data synthesize|import-movielens|convert-collm
+Command AddTrainSasrec(CLI::App& app);        // train-sasrec
+Command AddEvalSasrec(CLI::App& app);         // eval-sasrec
+Command AddExport(CLI::App& app);             // export (SASRec folder or --hybrid checkpoint)
+Command AddBenchSasrec(CLI::App& app);        // bench-sasrec
+Command AddTrainHybrid(CLI::App& app);        // train-hybrid
+Command AddEvalHybrid(CLI::App& app);         // eval-hybrid
+
+// `export`'s flags; --hybrid selects the SASRecLLM bundle.
+struct ExportFlags {
+  std::string sasrec;         // pmixer-layout SASRec folder
+  std::string hybrid;         // hybrid checkpoint folder
+  std::string out;            // bundle folder to write (required)
+  std::string items;          // items.tsv with titles; Default: none
+  std::string model_version;  // Default: derived from the source's name
+};
+int RunExportHybrid(const ExportFlags& flags);  // export --hybrid (hybrid_commands.cc)
 
 }  // namespace sasrecllm::cli
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <iostream>
 #include <random>
 #include <sstream>
@@ -14,7 +15,6 @@
 #include "base/file.h"
 #include "cli/commands.h"
 #include "cli/export_catalog.h"
-#include "cli/flags.h"
 #include "base/auc.h"
 #include "model/hybrid/collm_examples.h"
 #include "model/hybrid/hybrid_bundle.h"
@@ -28,29 +28,39 @@
 namespace sasrecllm::cli {
 namespace {
 
-int Fail(const Status& status) {
-  std::cerr << "error: " << status.message() << "\n";
-  return kExitError;
-}
-
 int64_t DefaultThreads() {
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int64_t>(n);
 }
 
-void AddRuntimeFlags(FlagSet* flags) {
-  flags->AddInt("threads", DefaultThreads(), "CPU threads for libtorch");
-  flags->AddString("device", "cpu", "cpu | cuda | cuda:N");
-  flags->AddString("dtype", "float32", "LLM weights: float32 | bfloat16 | float16");
+// --threads, --device, --dtype of the LLM commands.
+struct RuntimeFlags {
+  int64_t threads = DefaultThreads();
+  std::string device = "cpu";
+  std::string dtype = "float32";
+};
+
+void AddRuntimeFlags(CLI::App* sub, RuntimeFlags* f) {
+  sub->add_option("--threads", f->threads, "CPU threads for libtorch")->check(AtLeast(1));
+  sub->add_option("--device", f->device, "cpu | cuda | cuda:N");
+  sub->add_option("--dtype", f->dtype, "LLM weights: float32 | bfloat16 | float16")
+      ->check(CLI::IsMember({"float32", "bfloat16", "float16"}));
 }
 
-StatusOr<llm::LlamaModel::Options> RuntimeOptions(const FlagSet& flags) {
-  if (flags.GetInt("threads") < 1) return InvalidArgumentError("--threads must be >= 1");
-  torch::set_num_threads(static_cast<int>(flags.GetInt("threads")));
+// The LLM options of `f`; INVALID_ARGUMENT for a bad flag value (a usage
+// error), FAILED_PRECONDITION for CUDA asked of a machine without it.
+StatusOr<llm::LlamaModel::Options> RuntimeOptions(const RuntimeFlags& f) {
+  torch::set_num_threads(static_cast<int>(f.threads));
   llm::LlamaModel::Options options;
-  SASRECLLM_ASSIGN_OR_RETURN(options.dtype, model::TorchDtype(flags.GetString("dtype")));
-  SASRECLLM_ASSIGN_OR_RETURN(options.device, model::TorchDevice(flags.GetString("device")));
+  SASRECLLM_ASSIGN_OR_RETURN(options.dtype, model::TorchDtype(f.dtype));
+  SASRECLLM_ASSIGN_OR_RETURN(options.device, model::TorchDevice(f.device));
   return options;
+}
+
+// The exit code for a RuntimeOptions error: a name that does not parse is a
+// usage error; CUDA missing on this machine is a run-time one.
+int RuntimeOptionsError(const Status& s) {
+  return s.code() == StatusCode::kInvalidArgument ? UsageError(s.message()) : Fail(s);
 }
 
 StatusOr<std::vector<CollmRow>> ReadSplit(const std::string& dir, const std::string& name) {
@@ -68,52 +78,37 @@ std::vector<std::string> SplitComma(const std::string& text) {
   return out;
 }
 
-}  // namespace
+struct TrainHybridFlags {
+  std::string data, llm, sasrec, strategy, out;
+  int64_t epochs = 3;
+  int64_t batch_size = 16;
+  double lr_lora = 1e-3;
+  double lr_mapping = 1e-3;
+  double lr_sasrec = 1e-4;
+  double weight_decay = 1e-3;
+  int64_t warmup_steps = 100;
+  double max_grad_norm = 1.0;
+  int64_t eval_every = 0;
+  int64_t patience = 2;
+  int64_t max_train_samples = 0;
+  int64_t max_valid_samples = 0;
+  int64_t eval_batch_size = 64;
+  int64_t seed = 42;
+  int64_t lora_r = 8;
+  double lora_alpha = 16;
+  double lora_dropout = 0.05;
+  std::string lora_targets = "q_proj,v_proj";
+  int64_t max_titles = 10;
+  bool no_resume = false;
+  RuntimeFlags runtime;
+};
 
-int RunTrainHybrid(int argc, char** argv, int first) {
-  FlagSet flags(
-      "sasrecllm train-hybrid --data DIR --llm DIR --sasrec DIR --strategy S --out DIR [options]",
-      "Trains SASRecLLM (LoRA on the LLM, the mapping layer, optionally SASRec) on a CoLLM-format\n"
-      "split with one of the three strategies, selecting on validation AUC:\n"
-      "  two-stage               1) LoRA on the text-only prompt, 2) the mapping layer\n"
-      "  two-stage-tune-encoder  1) as above, 2) the mapping layer and SASRec\n"
-      "  joint                   LoRA and the mapping layer together (SASRec frozen)\n"
-      "Writes OUT/<stage>/best (hybrid checkpoints), OUT/final (the result, for eval-hybrid\n"
-      "and export), OUT/log.jsonl and OUT/result.json. Re-running the same command resumes.");
-  flags.AddString("data", "", "CoLLM split folder: train.tsv, valid.tsv, items.tsv", true);
-  flags.AddString("llm", "", "base LLM folder (HF layout: config.json, model.safetensors, tokenizer)",
-                  true);
-  flags.AddString("sasrec", "", "pretrained SASRec folder (config.json + model.safetensors)", true);
-  flags.AddString("strategy", "", "two-stage | two-stage-tune-encoder | joint", true);
-  flags.AddString("out", "", "output folder (created; resumed when it holds a run)", true);
-  flags.AddInt("epochs", 3, "epochs per stage (early stopping may end a stage sooner)");
-  flags.AddInt("batch-size", 16, "training batch size");
-  flags.AddDouble("lr-lora", 1e-3, "peak learning rate of the LoRA adapter");
-  flags.AddDouble("lr-mapping", 1e-3, "peak learning rate of the mapping layer");
-  flags.AddDouble("lr-sasrec", 1e-4, "peak learning rate of SASRec (two-stage-tune-encoder)");
-  flags.AddDouble("weight-decay", 1e-3, "AdamW weight decay");
-  flags.AddInt("warmup-steps", 100, "linear warm-up steps, then cosine decay to 0");
-  flags.AddDouble("max-grad-norm", 1.0, "gradient clipping (global L2 norm)");
-  flags.AddInt("eval-every", 0, "validate every N steps (0 = at each epoch's end)");
-  flags.AddInt("patience", 2, "stop a stage after N validations without a gain");
-  flags.AddInt("max-train-samples", 0, "train on a seeded random subset of N rows (0 = all)");
-  flags.AddInt("max-valid-samples", 0, "validate on a seeded random subset of N rows (0 = all)");
-  flags.AddInt("eval-batch-size", 64, "validation batch size");
-  flags.AddInt("seed", 42, "random seed (subsets, order, LoRA init, dropout)");
-  flags.AddInt("lora-r", 8, "LoRA rank");
-  flags.AddDouble("lora-alpha", 16, "LoRA alpha (scaling = alpha / r)");
-  flags.AddDouble("lora-dropout", 0.05, "LoRA dropout");
-  flags.AddString("lora-targets", "q_proj,v_proj", "comma-separated modules LoRA adapts");
-  flags.AddInt("max-titles", 10, "history titles in the prompt (most recent)");
-  flags.AddBool("no-resume", "start over even when OUT holds a run");
-  AddRuntimeFlags(&flags);
-  if (int code; !flags.Parse(argc, argv, first, &code)) return code;
-
-  StatusOr<llm::LlamaModel::Options> llm_options = RuntimeOptions(flags);
-  if (!llm_options.ok()) return Fail(llm_options.status());
-  StatusOr<hybrid::Strategy> strategy = hybrid::ParseStrategy(flags.GetString("strategy"));
-  if (!strategy.ok()) return Fail(strategy.status());
-  const std::string data = flags.GetString("data");
+int TrainHybrid(const TrainHybridFlags& f) {
+  StatusOr<llm::LlamaModel::Options> llm_options = RuntimeOptions(f.runtime);
+  if (!llm_options.ok()) return RuntimeOptionsError(llm_options.status());
+  StatusOr<hybrid::Strategy> strategy = hybrid::ParseStrategy(f.strategy);
+  if (!strategy.ok()) return UsageError(strategy.status().message());
+  const std::string data = f.data;
 
   auto train_rows = ReadSplit(data, "train");
   if (!train_rows.ok()) return Fail(train_rows.status());
@@ -123,15 +118,15 @@ int RunTrainHybrid(int argc, char** argv, int first) {
   if (!items.ok()) return Fail(items.status());
 
   hybrid::HybridModel::Parts parts;
-  auto llm = llm::LlamaModel::Load(flags.GetString("llm"), *llm_options);
+  auto llm = llm::LlamaModel::Load(f.llm, *llm_options);
   if (!llm.ok()) return Fail(llm.status());
-  auto tokenizer = llm::LoadTokenizer(flags.GetString("llm"), (*llm)->config().vocab_size);
+  auto tokenizer = llm::LoadTokenizer(f.llm, (*llm)->config().vocab_size);
   if (!tokenizer.ok()) return Fail(tokenizer.status());
-  auto sasrec = model::LoadSasrecCheckpoint(flags.GetString("sasrec"));
+  auto sasrec = model::LoadSasrecCheckpoint(f.sasrec);
   if (!sasrec.ok()) return Fail(sasrec.status());
   const int64_t d_rec = (*sasrec)->config().hidden_units;
   const int64_t d_llm = (*llm)->config().hidden_size;
-  std::cerr << "LLM " << flags.GetString("llm") << ": " << (*llm)->config().num_hidden_layers
+  std::cerr << "LLM " << f.llm << ": " << (*llm)->config().num_hidden_layers
             << " layers, hidden " << d_llm << ", vocab " << (*llm)->config().vocab_size
             << " (" << (*tokenizer)->kind() << "); SASRec hidden " << d_rec << ", "
             << (*sasrec)->config().item_num << " items; mapping " << d_rec << " -> "
@@ -140,38 +135,38 @@ int RunTrainHybrid(int argc, char** argv, int first) {
   parts.tokenizer = std::move(tokenizer).value();
   parts.sasrec = *sasrec;
   parts.sasrec->to(llm_options->device);
-  torch::manual_seed(static_cast<uint64_t>(flags.GetInt("seed")));
+  torch::manual_seed(static_cast<uint64_t>(f.seed));
   parts.mapping = hybrid::MappingLayer(d_rec, d_llm);
   parts.mapping->to(llm_options->device);
-  parts.max_titles = static_cast<int>(flags.GetInt("max-titles"));
+  parts.max_titles = static_cast<int>(f.max_titles);
 
   const int64_t item_num = parts.sasrec->config().item_num;
   const auto train = hybrid::ExamplesFromCollmRows(*train_rows, *items, item_num);
   const auto valid = hybrid::ExamplesFromCollmRows(*valid_rows, *items, item_num);
 
   hybrid::HybridTrainOptions options;
-  options.epochs = flags.GetInt("epochs");
-  options.batch_size = flags.GetInt("batch-size");
-  options.lr_lora = flags.GetDouble("lr-lora");
-  options.lr_mapping = flags.GetDouble("lr-mapping");
-  options.lr_sasrec = flags.GetDouble("lr-sasrec");
-  options.weight_decay = flags.GetDouble("weight-decay");
-  options.warmup_steps = flags.GetInt("warmup-steps");
-  options.max_grad_norm = flags.GetDouble("max-grad-norm");
-  options.eval_every = flags.GetInt("eval-every");
-  options.patience = flags.GetInt("patience");
-  options.max_train_samples = flags.GetInt("max-train-samples");
-  options.max_valid_samples = flags.GetInt("max-valid-samples");
-  options.eval_batch_size = flags.GetInt("eval-batch-size");
-  options.seed = static_cast<uint64_t>(flags.GetInt("seed"));
-  options.lora.r = flags.GetInt("lora-r");
-  options.lora.alpha = flags.GetDouble("lora-alpha");
-  options.lora.dropout = flags.GetDouble("lora-dropout");
-  options.lora.target_modules = SplitComma(flags.GetString("lora-targets"));
+  options.epochs = f.epochs;
+  options.batch_size = f.batch_size;
+  options.lr_lora = f.lr_lora;
+  options.lr_mapping = f.lr_mapping;
+  options.lr_sasrec = f.lr_sasrec;
+  options.weight_decay = f.weight_decay;
+  options.warmup_steps = f.warmup_steps;
+  options.max_grad_norm = f.max_grad_norm;
+  options.eval_every = f.eval_every;
+  options.patience = f.patience;
+  options.max_train_samples = f.max_train_samples;
+  options.max_valid_samples = f.max_valid_samples;
+  options.eval_batch_size = f.eval_batch_size;
+  options.seed = static_cast<uint64_t>(f.seed);
+  options.lora.r = f.lora_r;
+  options.lora.alpha = f.lora_alpha;
+  options.lora.dropout = f.lora_dropout;
+  options.lora.target_modules = SplitComma(f.lora_targets);
   if (Status s = options.lora.Validate(); !s.ok()) return Fail(s);
-  options.llm_dir = std::filesystem::absolute(flags.GetString("llm")).string();
-  options.out_dir = flags.GetString("out");
-  options.resume = !flags.GetBool("no-resume");
+  options.llm_dir = std::filesystem::absolute(f.llm).string();
+  options.out_dir = f.out;
+  options.resume = !f.no_resume;
   {
     hybrid::PromptBuilder builder(hybrid::PromptTemplate::CollmMovie(), parts.tokenizer.get(),
                                   parts.max_titles);
@@ -213,32 +208,29 @@ int RunTrainHybrid(int argc, char** argv, int first) {
   return kExitOk;
 }
 
-int RunEvalHybrid(int argc, char** argv, int first) {
-  FlagSet flags("sasrecllm eval-hybrid --model CHECKPOINT --data DIR [--split test] [options]",
-                "Scores every row of a CoLLM-format split with a hybrid checkpoint (train-hybrid's\n"
-                "OUT/final or OUT/<stage>/best) and prints AUC and UAUC on all, warm and cold rows.");
-  flags.AddString("model", "", "hybrid checkpoint folder (with hybrid.json)", true);
-  flags.AddString("data", "", "CoLLM split folder (SPLIT.tsv, items.tsv)", true);
-  flags.AddString("split", "test", "test | valid | train");
-  flags.AddInt("batch-size", 64, "evaluation batch size");
-  flags.AddInt("max-samples", 0, "score only a seeded random subset of N rows (0 = all)");
-  flags.AddBool("merge-lora", "merge the adapter into the LLM first (as served)");
-  flags.AddString("json", "", "also write the metrics to this file");
-  flags.AddString("scores", "", "also write one P(like) per row to this file");
-  AddRuntimeFlags(&flags);
-  if (int code; !flags.Parse(argc, argv, first, &code)) return code;
-  StatusOr<llm::LlamaModel::Options> llm_options = RuntimeOptions(flags);
-  if (!llm_options.ok()) return Fail(llm_options.status());
+struct EvalHybridFlags {
+  std::string model, data;
+  std::string split = "test";
+  int64_t batch_size = 64;
+  int64_t max_samples = 0;
+  bool merge_lora = false;
+  std::string json, scores;
+  RuntimeFlags runtime;
+};
+
+int EvalHybrid(const EvalHybridFlags& f) {
+  StatusOr<llm::LlamaModel::Options> llm_options = RuntimeOptions(f.runtime);
+  if (!llm_options.ok()) return RuntimeOptionsError(llm_options.status());
 
   hybrid::HybridLoadOptions load;
   load.llm = *llm_options;
-  load.merge_lora = flags.GetBool("merge-lora");
-  auto model = hybrid::LoadHybridCheckpoint(flags.GetString("model"), load);
+  load.merge_lora = f.merge_lora;
+  auto model = hybrid::LoadHybridCheckpoint(f.model, load);
   if (!model.ok()) return Fail(model.status());
-  const std::string data = flags.GetString("data");
-  auto rows = ReadSplit(data, flags.GetString("split"));
+  const std::string data = f.data;
+  auto rows = ReadSplit(data, f.split);
   if (!rows.ok()) return Fail(rows.status());
-  if (const int64_t n = flags.GetInt("max-samples"); n > 0 && n < static_cast<int64_t>(rows->size())) {
+  if (const int64_t n = f.max_samples; n > 0 && n < static_cast<int64_t>(rows->size())) {
     std::mt19937_64 rng(1234);
     std::shuffle(rows->begin(), rows->end(), rng);
     rows->resize(n);
@@ -250,7 +242,7 @@ int RunEvalHybrid(int argc, char** argv, int first) {
   const auto examples = hybrid::ExamplesFromCollmRows(*rows, *items, item_num);
 
   const auto start = std::chrono::steady_clock::now();
-  auto scores = hybrid::ScoreExamples(**model, examples, flags.GetInt("batch-size"),
+  auto scores = hybrid::ScoreExamples(**model, examples, f.batch_size,
                                       [](size_t done, size_t total) {
                                         std::cerr << "scored " << done << "/" << total << "\n";
                                       });
@@ -259,46 +251,35 @@ int RunEvalHybrid(int argc, char** argv, int first) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   auto report = EvaluatePointwise(*scores, *rows);
   if (!report.ok()) return Fail(report.status());
-  std::cout << flags.GetString("model") << " on " << flags.GetString("split") << " ("
+  TextStream(f.json) << f.model << " on " << f.split << " ("
             << rows->size() << " rows, " << seconds << " s, " << rows->size() / seconds
             << " rows/s):\n"
             << report->ToString() << "\n";
-  if (!flags.GetString("json").empty()) {
+  if (!f.json.empty()) {
     Json j = report->ToJson();
     j["rows_per_s"] = Json(rows->size() / seconds);
-    if (Status s = WriteStringToFile(flags.GetString("json"), DumpJson(j, 2) + "\n"); !s.ok()) {
-      return Fail(s);
-    }
+    if (Status s = WriteJsonOutput(f.json, DumpJson(j, 2)); !s.ok()) return Fail(s);
   }
-  if (!flags.GetString("scores").empty()) {
+  if (!f.scores.empty()) {
     std::string text;
     for (float p : *scores) text += std::to_string(p) + "\n";
-    if (Status s = WriteStringToFile(flags.GetString("scores"), text); !s.ok()) return Fail(s);
+    if (Status s = WriteStringToFile(f.scores, text); !s.ok()) return Fail(s);
   }
   return kExitOk;
 }
 
-int RunExportHybrid(int argc, char** argv, int first) {
-  FlagSet flags("sasrecllm export --hybrid CHECKPOINT --out BUNDLE_DIR [--items items.tsv] [flags]",
-                "Writes a SASRecLLM serving bundle from a hybrid checkpoint (train-hybrid's\n"
-                "OUT/final): manifest.json (with the prompt), catalog.tsv, sasrec.safetensors,\n"
-                "mapping.safetensors and llm/ (config.json, model.safetensors with the LoRA\n"
-                "adapter merged, the tokenizer). The catalog lists items 1..item_num with titles\n"
-                "from --items; items beyond item_num become cold entries (title only).");
-  flags.AddString("hybrid", "", "hybrid checkpoint folder (with hybrid.json)", true);
-  flags.AddString("out", "", "bundle folder to write", true);
-  flags.AddString("items", "", "items.tsv with titles (the LLM stage needs them)");
-  flags.AddString("model-version", "", "model version (default: sasrecllm-<strategy>)");
-  if (int code; !flags.Parse(argc, argv, first, &code)) return code;
-  const std::string checkpoint = flags.GetString("hybrid");
+}  // namespace
+
+int RunExportHybrid(const ExportFlags& f) {
+  const std::string checkpoint = f.hybrid;
   auto info = hybrid::ReadHybridInfo(checkpoint);
   if (!info.ok()) return Fail(info.status());
   auto sasrec = model::LoadSasrecCheckpoint(checkpoint + "/sasrec");
   if (!sasrec.ok()) return Fail(sasrec.status());
-  auto catalog = CatalogForExport((*sasrec)->config().item_num, flags.GetString("items"));
+  auto catalog = CatalogForExport((*sasrec)->config().item_num, f.items);
   if (!catalog.ok()) return Fail(catalog.status());
   model::BundleManifest manifest;
-  manifest.model_version = flags.GetString("model-version");
+  manifest.model_version = f.model_version;
   if (manifest.model_version.empty()) {
     const Json* strategy = FindKey(*info, "strategy");
     manifest.model_version =
@@ -307,15 +288,87 @@ int RunExportHybrid(int argc, char** argv, int first) {
   manifest.created_at = NowIso8601();
   Json extra = Json::object();
   extra["hybrid_checkpoint"] = Json(std::filesystem::absolute(checkpoint).string());
-  if (!flags.GetString("items").empty()) extra["items"] = Json(flags.GetString("items"));
+  if (!f.items.empty()) extra["items"] = Json(f.items);
   manifest.extra = extra;
-  const std::string out = flags.GetString("out");
+  const std::string out = f.out;
   if (Status s = hybrid::ExportHybridBundle(checkpoint, out, *catalog, manifest); !s.ok()) {
     return Fail(s);
   }
   std::cerr << "wrote bundle " << out << " (" << catalog->size() << " catalog items, LoRA merged, "
             << "model_version " << manifest.model_version << ")\n";
   return kExitOk;
+}
+
+
+Command AddTrainHybrid(CLI::App& app) {
+  auto f = std::make_shared<TrainHybridFlags>();
+  CLI::App* sub = app.add_subcommand(
+      "train-hybrid", "train SASRecLLM (LoRA + mapping layer) with one of three strategies");
+  sub->footer(
+      "Trains SASRecLLM (LoRA on the LLM, the mapping layer, optionally SASRec) on a CoLLM-format\n"
+      "split with one of the three strategies, selecting on validation AUC:\n"
+      "  two-stage               1) LoRA on the text-only prompt, 2) the mapping layer\n"
+      "  two-stage-tune-encoder  1) as above, 2) the mapping layer and SASRec\n"
+      "  joint                   LoRA and the mapping layer together (SASRec frozen)\n"
+      "Writes OUT/<stage>/best (hybrid checkpoints), OUT/final (the result, for eval-hybrid\n"
+      "and export), OUT/log.jsonl and OUT/result.json. Re-running the same command resumes.");
+  sub->add_option("--data", f->data, "CoLLM split folder: train.tsv, valid.tsv, items.tsv")
+      ->required();
+  sub->add_option("--llm", f->llm,
+                  "base LLM folder (HF layout: config.json, model.safetensors, tokenizer)")
+      ->required();
+  sub->add_option("--sasrec", f->sasrec, "pretrained SASRec folder (config.json + model.safetensors)")
+      ->required();
+  sub->add_option("--strategy", f->strategy, "two-stage | two-stage-tune-encoder | joint")
+      ->required()
+      ->check(CLI::IsMember({"two-stage", "two-stage-tune-encoder", "joint"}));
+  sub->add_option("--out", f->out, "output folder (created; resumed when it holds a run)")
+      ->required();
+  sub->add_option("--epochs", f->epochs, "epochs per stage (early stopping may end a stage sooner)");
+  sub->add_option("--batch-size", f->batch_size, "training batch size");
+  sub->add_option("--lr-lora", f->lr_lora, "peak learning rate of the LoRA adapter");
+  sub->add_option("--lr-mapping", f->lr_mapping, "peak learning rate of the mapping layer");
+  sub->add_option("--lr-sasrec", f->lr_sasrec, "peak learning rate of SASRec (two-stage-tune-encoder)");
+  sub->add_option("--weight-decay", f->weight_decay, "AdamW weight decay");
+  sub->add_option("--warmup-steps", f->warmup_steps, "linear warm-up steps, then cosine decay to 0");
+  sub->add_option("--max-grad-norm", f->max_grad_norm, "gradient clipping (global L2 norm)");
+  sub->add_option("--eval-every", f->eval_every, "validate every N steps (0 = at each epoch's end)");
+  sub->add_option("--patience", f->patience, "stop a stage after N validations without a gain");
+  sub->add_option("--max-train-samples", f->max_train_samples,
+                  "train on a seeded random subset of N rows (0 = all)");
+  sub->add_option("--max-valid-samples", f->max_valid_samples,
+                  "validate on a seeded random subset of N rows (0 = all)");
+  sub->add_option("--eval-batch-size", f->eval_batch_size, "validation batch size");
+  sub->add_option("--seed", f->seed, "random seed (subsets, order, LoRA init, dropout)");
+  sub->add_option("--lora-r", f->lora_r, "LoRA rank");
+  sub->add_option("--lora-alpha", f->lora_alpha, "LoRA alpha (scaling = alpha / r)");
+  sub->add_option("--lora-dropout", f->lora_dropout, "LoRA dropout");
+  sub->add_option("--lora-targets", f->lora_targets, "comma-separated modules LoRA adapts");
+  sub->add_option("--max-titles", f->max_titles, "history titles in the prompt (most recent)");
+  sub->add_flag("--no-resume", f->no_resume, "start over even when OUT holds a run");
+  AddRuntimeFlags(sub, &f->runtime);
+  return {sub, [f] { return TrainHybrid(*f); }};
+}
+
+Command AddEvalHybrid(CLI::App& app) {
+  auto f = std::make_shared<EvalHybridFlags>();
+  CLI::App* sub = app.add_subcommand(
+      "eval-hybrid", "AUC / UAUC (all, warm, cold rows) of a hybrid checkpoint");
+  sub->footer(
+      "Scores every row of a CoLLM-format split with a hybrid checkpoint (train-hybrid's\n"
+      "OUT/final or OUT/<stage>/best) and prints AUC and UAUC on all, warm and cold rows.");
+  sub->add_option("--model", f->model, "hybrid checkpoint folder (with hybrid.json)")->required();
+  sub->add_option("--data", f->data, "CoLLM split folder (SPLIT.tsv, items.tsv)")->required();
+  sub->add_option("--split", f->split, "test | valid | train")
+      ->check(CLI::IsMember({"test", "valid", "train"}));
+  sub->add_option("--batch-size", f->batch_size, "evaluation batch size")->check(AtLeast(1));
+  sub->add_option("--max-samples", f->max_samples,
+                  "score only a seeded random subset of N rows (0 = all)");
+  sub->add_flag("--merge-lora", f->merge_lora, "merge the adapter into the LLM first (as served)");
+  sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
+  sub->add_option("--scores", f->scores, "also write one P(like) per row to this file");
+  AddRuntimeFlags(sub, &f->runtime);
+  return {sub, [f] { return EvalHybrid(*f); }};
 }
 
 }  // namespace sasrecllm::cli

@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -16,7 +16,6 @@
 #include "base/file.h"
 #include "cli/commands.h"
 #include "cli/export_catalog.h"
-#include "cli/flags.h"
 #include "model/bundle.h"
 #include "base/auc.h"
 #include "model/catalog.h"
@@ -31,26 +30,13 @@
 namespace sasrecllm::cli {
 namespace {
 
-int Fail(const Status& status) {
-  std::cerr << "error: " << status.message() << "\n";
-  return kExitError;
-}
-
 int64_t DefaultThreads() {
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int64_t>(n);
 }
 
 // Sets libtorch's intra-op threads (it defaults to 1 here).
-bool SetThreads(const FlagSet& flags) {
-  int64_t threads = flags.GetInt("threads");
-  if (threads < 1) {
-    std::cerr << "error: --threads must be >= 1, got " << threads << "\n";
-    return false;
-  }
-  torch::set_num_threads(static_cast<int>(threads));
-  return true;
-}
+void SetThreads(int64_t threads) { torch::set_num_threads(static_cast<int>(threads)); }
 
 StatusOr<model::SplitData> LoadSplit(const std::string& path, const std::string& format_name) {
   SASRECLLM_ASSIGN_OR_RETURN(model::SequenceFormat format,
@@ -107,28 +93,6 @@ StatusOr<PointwiseReport> ScoreCollmRows(model::Sasrec sasrec,
               << stats->unknown_history << " history entr(ies) beyond it dropped\n";
   }
   return EvaluatePointwise(scores, rows);
-}
-
-// `--json` used to be a switch (JSON on stdout); it now also takes a FILE. A
-// bare `--json` (last, or followed by another flag) is rewritten to `--json=-`.
-std::vector<char*> BareJsonMeansStdout(int argc, char** argv) {
-  static char kJsonStdout[] = "--json=-";
-  std::vector<char*> out(argv, argv + argc);
-  for (int i = 0; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--json") != 0) continue;
-    const bool bare = i + 1 >= argc || std::strncmp(argv[i + 1], "--", 2) == 0;
-    if (bare) out[i] = kJsonStdout;
-  }
-  return out;
-}
-
-// Writes `json` to `target` ("-" = stdout).
-Status WriteJsonTarget(const std::string& target, const Json& json) {
-  if (target == "-") {
-    std::cout << DumpJson(json) << "\n";
-    return OkStatus();
-  }
-  return WriteStringToFile(target, DumpJson(json, 1) + "\n");
 }
 
 // ---------------------------------------------------------------------------
@@ -230,95 +194,40 @@ StatusOr<model::SasrecTrainResult> TrainSelectingOnCollmValid(const model::Split
   return result;
 }
 
-}  // namespace
-
-int RunTrainSasrec(int argc, char** argv, int first) {
+struct TrainSasrecFlags {
+  std::string data;
+  std::string format = "auto";
   model::SasrecConfig c;
   model::SasrecTrainOptions t;
-  FlagSet flags(
-      "sasrecllm train-sasrec --data FILE --out DIR [flags]",
-      "Trains SASRec with the paper's protocol (as pmixer/SASRec.pytorch): per user the\n"
-      "last item is test, the second last valid, the rest train; BCE on one sampled\n"
-      "negative per position; Adam betas (0.9, 0.98). Every --eval-every epochs it\n"
-      "reports HR@10/NDCG@10 on valid and test (101 candidates) and keeps the best model\n"
-      "on validation NDCG@10 in DIR (config.json + model.safetensors, pmixer layout);\n"
-      "DIR/train_log.json records every epoch; DIR/last/ holds the latest epoch for\n"
-      "--resume. Progress and ETA go to stderr.\n"
-      "\n"
-      "--select-on-collm-valid PATH (a CoLLM split folder, whose valid.tsv is used, or\n"
-      "one split file) also scores the latest model point-wise on those rows every\n"
-      "--eval-every epochs (as eval-sasrec --pointwise) and keeps the best by AUC in\n"
-      "DIR/best-valid-auc (config.json + model.safetensors, its epoch and valid AUC in\n"
-      "config.json); DIR/collm_valid_log.json records every check. DIR itself stays the\n"
-      "best on ranking NDCG@10.");
-  flags.AddString("data", "", "sequence file (`user item` or `user item1 item2 ...` lines)", true);
-  flags.AddString("format", "auto", "sequence file layout: auto, pairs or lists");
-  flags.AddString("out", "", "output folder", true);
-  flags.AddInt("epochs", t.epochs, "training epochs");
-  flags.AddInt("batch-size", t.batch_size, "sequences per step");
-  flags.AddDouble("lr", t.lr, "Adam learning rate");
-  flags.AddInt("maxlen", c.maxlen, "longest input sequence");
-  flags.AddInt("hidden-units", c.hidden_units, "embedding and hidden size");
-  flags.AddInt("num-blocks", c.num_blocks, "self-attention blocks");
-  flags.AddInt("num-heads", c.num_heads, "attention heads");
-  flags.AddDouble("dropout", c.dropout_rate, "dropout rate");
-  flags.AddBool("norm-first", "pre-LayerNorm blocks (default: post-LayerNorm, as pmixer)");
-  flags.AddDouble("layernorm-eps", c.layernorm_eps, "LayerNorm epsilon");
-  flags.AddDouble("l2-emb", t.l2_emb, "weight of ||item_emb|| in the loss");
-  flags.AddInt("seed", static_cast<int64_t>(t.seed), "random seed (init, sampling, evaluation)");
-  flags.AddInt("threads", DefaultThreads(), "libtorch threads (default: all cores)");
-  flags.AddInt("eval-every", t.eval_every, "evaluate every N epochs (0: only at the end)");
-  flags.AddInt("eval-users", t.eval_users, "evaluate at most N sampled users (0: all)");
-  flags.AddBool("resume", "continue from DIR/last when it exists");
-  flags.AddString("device", "cpu", "where to train: cpu, cuda or cuda:N");
-  flags.AddString("select-on-collm-valid", "",
-                  "CoLLM split folder or split file: keep the best point-wise valid AUC in "
-                  "DIR/best-valid-auc (see above)");
-  int code = 0;
-  if (!flags.Parse(argc, argv, first, &code)) return code;
-  if (!SetThreads(flags)) return kExitUsage;
-  if (auto device = model::TorchDevice(flags.GetString("device")); device.ok()) {
+  int64_t threads = DefaultThreads();
+  std::string device = "cpu";
+  std::string select_on;  // --select-on-collm-valid
+};
+
+int TrainSasrec(TrainSasrecFlags f) {
+  model::SasrecConfig& c = f.c;
+  model::SasrecTrainOptions& t = f.t;
+  SetThreads(f.threads);
+  if (auto device = model::TorchDevice(f.device); device.ok()) {
     t.device = *device;
+  } else if (device.status().code() == StatusCode::kInvalidArgument) {
+    return UsageError("--device: " + device.status().message());
   } else {
-    std::cerr << "error: --device: " << device.status().message() << "\n";
-    return kExitUsage;
+    return Fail(device.status());  // CUDA missing here: a run-time error
   }
-
-  c.maxlen = flags.GetInt("maxlen");
-  c.hidden_units = flags.GetInt("hidden-units");
-  c.num_blocks = flags.GetInt("num-blocks");
-  c.num_heads = flags.GetInt("num-heads");
-  c.dropout_rate = flags.GetDouble("dropout");
-  c.norm_first = flags.GetBool("norm-first");
-  c.layernorm_eps = flags.GetDouble("layernorm-eps");
-  t.epochs = flags.GetInt("epochs");
-  t.batch_size = flags.GetInt("batch-size");
-  t.lr = flags.GetDouble("lr");
-  t.l2_emb = flags.GetDouble("l2-emb");
-  t.seed = static_cast<uint64_t>(flags.GetInt("seed"));
-  t.eval_every = flags.GetInt("eval-every");
-  t.eval_users = flags.GetInt("eval-users");
-  t.out_dir = flags.GetString("out");
-  t.resume = flags.GetBool("resume");
   t.log = &std::cerr;
-  if (Status s = t.Validate(); !s.ok()) {
-    std::cerr << "error: " << s.message() << "\n";
-    return kExitUsage;
-  }
+  if (Status s = t.Validate(); !s.ok()) return UsageError(s.message());
 
-  StatusOr<model::SplitData> split = LoadSplit(flags.GetString("data"), flags.GetString("format"));
+  StatusOr<model::SplitData> split = LoadSplit(f.data, f.format);
   if (!split.ok()) return Fail(split.status());
   c.item_num = split->item_num;
-  if (Status s = c.Validate(); !s.ok()) {
-    std::cerr << "error: " << s.message() << "\n";
-    return kExitUsage;
-  }
-  const std::string select_on = flags.GetString("select-on-collm-valid");
+  if (Status s = c.Validate(); !s.ok()) return UsageError(s.message());
+  const std::string& select_on = f.select_on;
   CollmSelection selection;
   if (!select_on.empty()) {
     if (t.epochs < 1) {
-      std::cerr << "error: --select-on-collm-valid needs --epochs >= 1, got " << t.epochs << "\n";
-      return kExitUsage;
+      return UsageError("--select-on-collm-valid needs --epochs >= 1, got " +
+                        std::to_string(t.epochs));
     }
     selection.valid_path = CollmSplitPath(select_on, "valid");
     StatusOr<std::vector<CollmRow>> rows = LoadCollmRows(selection.valid_path);
@@ -345,60 +254,30 @@ int RunTrainSasrec(int argc, char** argv, int first) {
   return kExitOk;
 }
 
-int RunEvalSasrec(int argc, char** argv, int first) {
-  model::EvalOptions e;
-  FlagSet flags(
-      "sasrecllm eval-sasrec --data FILE --model DIR [flags]\n"
-      "       sasrecllm eval-sasrec --pointwise --data DIR_OR_SPLIT_FILE --model DIR [flags]",
-      "Evaluates a pmixer-layout SASRec folder (config.json + model.safetensors).\n"
-      "\n"
-      "Ranking (default), the paper's protocol on a sequence file: the held-out item\n"
-      "(last = test, second last = valid) ranked against 100 sampled items the user\n"
-      "never interacted with; prints HR@10 and NDCG@10.\n"
-      "\n"
-      "--pointwise, on the CoLLM split (../shared/data/collm-ml1m; --data is the split\n"
-      "folder, read as DIR/<split>.tsv, or one split file): each row is scored\n"
-      "sigmoid(user representation of its `history` column (the last maxlen items,\n"
-      "left-padded) . item embedding of item_id); prints AUC and UAUC (mean per-user\n"
-      "AUC over users with both labels) on all, warm and cold rows. History items\n"
-      "beyond the model's item_num are dropped; a candidate beyond it has no\n"
-      "embedding and scores 0.5 (cold). Both counts are reported on stderr.\n"
-      "\n"
-      "--json FILE writes the result as JSON to FILE ('-' or a bare --json: to stdout\n"
-      "instead of the text).");
-  flags.AddString("data", "",
-                  "ranking: the sequence file the model was trained on; --pointwise: a CoLLM "
-                  "split folder or split file",
-                  true);
-  flags.AddString("format", "auto", "ranking: sequence file layout: auto, pairs or lists");
-  flags.AddString("model", "", "folder with config.json + model.safetensors", true);
-  flags.AddString("split", "test", "test or valid");
-  flags.AddBool("pointwise", "AUC / UAUC on CoLLM rows instead of HR@10 / NDCG@10");
-  flags.AddInt("seed", static_cast<int64_t>(e.seed),
-               "ranking: random seed (negatives, user sample)");
-  flags.AddInt("eval-users", 0, "ranking: evaluate at most N sampled users (0: all)");
-  flags.AddInt("batch-size", 1024, "--pointwise: rows per forward pass");
-  flags.AddInt("threads", DefaultThreads(), "libtorch threads (default: all cores)");
-  flags.AddString("json", "", "write the result as JSON to FILE ('-' or bare --json: stdout)");
-  std::vector<char*> args = BareJsonMeansStdout(argc, argv);
-  int code = 0;
-  if (!flags.Parse(argc, args.data(), first, &code)) return code;
-  if (!SetThreads(flags)) return kExitUsage;
-  const std::string split_name = flags.GetString("split");
-  if (split_name != "test" && split_name != "valid") {
-    std::cerr << "error: --split must be test or valid, got \"" << split_name << "\"\n";
-    return kExitUsage;
-  }
-  const std::string json_target = flags.GetString("json");
+struct EvalSasrecFlags {
+  std::string data;
+  std::string format = "auto";
+  std::string model;
+  std::string split = "test";
+  bool pointwise = false;
+  uint64_t seed = model::EvalOptions().seed;
+  int64_t eval_users = 0;
+  int64_t batch_size = 1024;
+  int64_t threads = DefaultThreads();
+  std::string json;
+};
 
-  if (flags.GetBool("pointwise")) {
-    const int64_t batch_size = flags.GetInt("batch-size");
-    if (batch_size < 1) {
-      std::cerr << "error: --batch-size must be >= 1, got " << batch_size << "\n";
-      return kExitUsage;
-    }
-    const std::string path = CollmSplitPath(flags.GetString("data"), split_name);
-    StatusOr<model::Sasrec> sasrec = model::LoadSasrecCheckpoint(flags.GetString("model"));
+int EvalSasrec(const EvalSasrecFlags& f) {
+  model::EvalOptions e;
+  SetThreads(f.threads);
+  const std::string& split_name = f.split;
+  const std::string& json_target = f.json;
+  std::ostream& text = TextStream(json_target);
+
+  if (f.pointwise) {
+    const int64_t batch_size = f.batch_size;
+    const std::string path = CollmSplitPath(f.data, split_name);
+    StatusOr<model::Sasrec> sasrec = model::LoadSasrecCheckpoint(f.model);
     if (!sasrec.ok()) return Fail(sasrec.status());
     StatusOr<std::vector<CollmRow>> rows = LoadCollmRows(path);
     if (!rows.ok()) return Fail(rows.status());
@@ -412,22 +291,22 @@ int RunEvalSasrec(int argc, char** argv, int first) {
       Json j = report->ToJson();
       j["split"] = Json(split_name);
       j["data"] = Json(path);
-      j["model"] = Json(flags.GetString("model"));
+      j["model"] = Json(f.model);
       j["unknown_items"] = Json(stats.unknown_items);
       j["unknown_history"] = Json(stats.unknown_history);
       j["seconds"] = Json(seconds);
-      if (Status s = WriteJsonTarget(json_target, j); !s.ok()) return Fail(s);
+      if (Status s = WriteJsonOutput(json_target, DumpJson(j, 1)); !s.ok()) return Fail(s);
     }
-    if (json_target != "-") std::cout << path << "\n" << report->ToString();
+    text << path << "\n" << report->ToString();
     return kExitOk;
   }
 
   e.split = split_name == "test" ? model::EvalSplit::kTest : model::EvalSplit::kValid;
-  e.seed = static_cast<uint64_t>(flags.GetInt("seed"));
-  e.max_users = flags.GetInt("eval-users");
-  StatusOr<model::Sasrec> sasrec = model::LoadSasrecCheckpoint(flags.GetString("model"));
+  e.seed = f.seed;
+  e.max_users = f.eval_users;
+  StatusOr<model::Sasrec> sasrec = model::LoadSasrecCheckpoint(f.model);
   if (!sasrec.ok()) return Fail(sasrec.status());
-  StatusOr<model::SplitData> split = LoadSplit(flags.GetString("data"), flags.GetString("format"));
+  StatusOr<model::SplitData> split = LoadSplit(f.data, f.format);
   if (!split.ok()) return Fail(split.status());
   StatusOr<model::RankMetrics> m = model::EvaluateSasrec(*sasrec, *split, e);
   if (!m.ok()) return Fail(m.status());
@@ -435,45 +314,27 @@ int RunEvalSasrec(int argc, char** argv, int first) {
     Json j = MetricsJson(*m);
     j["split"] = Json(split_name);
     j["seed"] = Json(static_cast<int64_t>(e.seed));
-    if (Status s = WriteJsonTarget(json_target, j); !s.ok()) return Fail(s);
+    if (Status s = WriteJsonOutput(json_target, DumpJson(j, 1)); !s.ok()) return Fail(s);
   }
-  if (json_target != "-") {
-    std::printf("%s: HR@10 %.4f NDCG@10 %.4f (%lld users)\n", split_name.c_str(), m->hr,
-                m->ndcg, static_cast<long long>(m->users));
-  }
+  std::fprintf(TextFile(json_target), "%s: HR@10 %.4f NDCG@10 %.4f (%lld users)\n",
+               split_name.c_str(), m->hr, m->ndcg, static_cast<long long>(m->users));
   return kExitOk;
 }
 
-int RunExport(int argc, char** argv, int first) {
+int Export(const ExportFlags& f) {
   // `export --hybrid CHECKPOINT`: the SASRecLLM bundle (hybrid_commands.cc).
-  for (int i = first; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--hybrid" || arg.rfind("--hybrid=", 0) == 0) return RunExportHybrid(argc, argv, first);
-  }
-  FlagSet flags("sasrecllm export --sasrec DIR --out BUNDLE_DIR [--items items.tsv] [flags]",
-                "Writes a serving bundle (manifest.json, catalog.tsv, sasrec.safetensors)\n"
-                "from a pmixer-layout SASRec folder (config.json + model.safetensors), e.g.\n"
-                "../shared/models/sasrec-pmixer-games or a train-sasrec output. The catalog\n"
-                "lists items 1..item_num with the index as the external id and titles from\n"
-                "--items (item_id<TAB>title) when given.\n"
-                "`export --hybrid CHECKPOINT ...` writes a SASRecLLM bundle instead (see\n"
-                "`sasrecllm export --hybrid X --help`).");
-  flags.AddString("sasrec", "", "pmixer-layout SASRec folder", true);
-  flags.AddString("out", "", "bundle folder to write", true);
-  flags.AddString("items", "", "items.tsv with titles (optional)");
-  flags.AddString("model-version", "", "model version (default: sasrec-<folder name>)");
-  int code = 0;
-  if (!flags.Parse(argc, argv, first, &code)) return code;
-  const std::string dir = flags.GetString("sasrec");
+  if (!f.hybrid.empty()) return RunExportHybrid(f);
+  if (f.sasrec.empty()) return UsageError("export needs --sasrec DIR or --hybrid CHECKPOINT");
+  const std::string& dir = f.sasrec;
   StatusOr<model::Sasrec> sasrec = model::LoadSasrecCheckpoint(dir);
   if (!sasrec.ok()) return Fail(sasrec.status());
   const model::SasrecConfig& config = (*sasrec)->config();
 
-  StatusOr<model::Catalog> catalog = CatalogForExport(config.item_num, flags.GetString("items"));
+  StatusOr<model::Catalog> catalog = CatalogForExport(config.item_num, f.items);
   if (!catalog.ok()) return Fail(catalog.status());
 
   model::BundleManifest manifest;
-  std::string version = flags.GetString("model-version");
+  std::string version = f.model_version;
   if (version.empty()) {
     std::string name = std::filesystem::path(dir).lexically_normal().filename().string();
     if (name.empty()) name = std::filesystem::path(dir).parent_path().filename().string();
@@ -486,13 +347,125 @@ int RunExport(int argc, char** argv, int first) {
   manifest.components = {"sasrec"};
   Json extra = Json::object();
   extra["sasrec_source"] = Json(dir);
-  if (!flags.GetString("items").empty()) extra["items"] = Json(flags.GetString("items"));
+  if (!f.items.empty()) extra["items"] = Json(f.items);
   manifest.extra = extra;
-  const std::string out = flags.GetString("out");
+  const std::string& out = f.out;
   if (Status s = model::WriteBundle(out, manifest, *catalog, *sasrec); !s.ok()) return Fail(s);
   std::cerr << "wrote bundle " << out << " (" << config.item_num << " items, "
             << catalog->size() << " catalog entries, model_version " << version << ")\n";
   return kExitOk;
+}
+
+}  // namespace
+
+Command AddTrainSasrec(CLI::App& app) {
+  auto f = std::make_shared<TrainSasrecFlags>();
+  CLI::App* sub = app.add_subcommand(
+      "train-sasrec", "train SASRec (paper protocol), pmixer-layout checkpoints");
+  sub->footer(
+      "Trains SASRec with the paper's protocol (as pmixer/SASRec.pytorch): per user the\n"
+      "last item is test, the second last valid, the rest train; BCE on one sampled\n"
+      "negative per position; Adam betas (0.9, 0.98). Every --eval-every epochs it\n"
+      "reports HR@10/NDCG@10 on valid and test (101 candidates) and keeps the best model\n"
+      "on validation NDCG@10 in DIR (config.json + model.safetensors, pmixer layout);\n"
+      "DIR/train_log.json records every epoch; DIR/last/ holds the latest epoch for\n"
+      "--resume. Progress and ETA go to stderr.\n"
+      "\n"
+      "--select-on-collm-valid PATH (a CoLLM split folder, whose valid.tsv is used, or\n"
+      "one split file) also scores the latest model point-wise on those rows every\n"
+      "--eval-every epochs (as eval-sasrec --pointwise) and keeps the best by AUC in\n"
+      "DIR/best-valid-auc (config.json + model.safetensors, its epoch and valid AUC in\n"
+      "config.json); DIR/collm_valid_log.json records every check. DIR itself stays the\n"
+      "best on ranking NDCG@10.");
+  sub->add_option("--data", f->data, "sequence file (`user item` or `user item1 item2 ...` lines)")
+      ->required();
+  sub->add_option("--format", f->format, "sequence file layout: auto, pairs or lists");
+  sub->add_option("--out", f->t.out_dir, "output folder")->required();
+  sub->add_option("--epochs", f->t.epochs, "training epochs");
+  sub->add_option("--batch-size", f->t.batch_size, "sequences per step");
+  sub->add_option("--lr", f->t.lr, "Adam learning rate");
+  sub->add_option("--maxlen", f->c.maxlen, "longest input sequence");
+  sub->add_option("--hidden-units", f->c.hidden_units, "embedding and hidden size");
+  sub->add_option("--num-blocks", f->c.num_blocks, "self-attention blocks");
+  sub->add_option("--num-heads", f->c.num_heads, "attention heads");
+  sub->add_option("--dropout", f->c.dropout_rate, "dropout rate");
+  sub->add_flag("--norm-first", f->c.norm_first,
+                "pre-LayerNorm blocks (default: post-LayerNorm, as pmixer)");
+  sub->add_option("--layernorm-eps", f->c.layernorm_eps, "LayerNorm epsilon");
+  sub->add_option("--l2-emb", f->t.l2_emb, "weight of ||item_emb|| in the loss");
+  sub->add_option("--seed", f->t.seed, "random seed (init, sampling, evaluation)");
+  sub->add_option("--threads", f->threads, "libtorch threads (default: all cores)")
+      ->check(AtLeast(1));
+  sub->add_option("--eval-every", f->t.eval_every, "evaluate every N epochs (0: only at the end)");
+  sub->add_option("--eval-users", f->t.eval_users, "evaluate at most N sampled users (0: all)");
+  sub->add_flag("--resume", f->t.resume, "continue from DIR/last when it exists");
+  sub->add_option("--device", f->device, "where to train: cpu, cuda or cuda:N");
+  sub->add_option("--select-on-collm-valid", f->select_on,
+                  "CoLLM split folder or split file: keep the best point-wise valid AUC in "
+                  "DIR/best-valid-auc (see below)");
+  return {sub, [f] { return TrainSasrec(*f); }};
+}
+
+Command AddEvalSasrec(CLI::App& app) {
+  auto f = std::make_shared<EvalSasrecFlags>();
+  CLI::App* sub = app.add_subcommand(
+      "eval-sasrec",
+      "HR@10 / NDCG@10 of a SASRec checkpoint (paper protocol), or AUC / UAUC on CoLLM rows "
+      "with --pointwise");
+  sub->footer(
+      "Evaluates a pmixer-layout SASRec folder (config.json + model.safetensors).\n"
+      "\n"
+      "Ranking (default), the paper's protocol on a sequence file: the held-out item\n"
+      "(last = test, second last = valid) ranked against 100 sampled items the user\n"
+      "never interacted with; prints HR@10 and NDCG@10.\n"
+      "\n"
+      "--pointwise, on the CoLLM split (../shared/data/collm-ml1m; --data is the split\n"
+      "folder, read as DIR/<split>.tsv, or one split file): each row is scored\n"
+      "sigmoid(user representation of its `history` column (the last maxlen items,\n"
+      "left-padded) . item embedding of item_id); prints AUC and UAUC (mean per-user\n"
+      "AUC over users with both labels) on all, warm and cold rows. History items\n"
+      "beyond the model's item_num are dropped; a candidate beyond it has no\n"
+      "embedding and scores 0.5 (cold). Both counts are reported on stderr.");
+  sub->add_option("--data", f->data,
+                  "ranking: the sequence file the model was trained on; --pointwise: a CoLLM "
+                  "split folder or split file")
+      ->required();
+  sub->add_option("--format", f->format, "ranking: sequence file layout: auto, pairs or lists");
+  sub->add_option("--model", f->model, "folder with config.json + model.safetensors")->required();
+  sub->add_option("--split", f->split, "test or valid")->check(CLI::IsMember({"test", "valid"}));
+  sub->add_flag("--pointwise", f->pointwise, "AUC / UAUC on CoLLM rows instead of HR@10 / NDCG@10");
+  sub->add_option("--seed", f->seed, "ranking: random seed (negatives, user sample)");
+  sub->add_option("--eval-users", f->eval_users, "ranking: evaluate at most N sampled users (0: all)");
+  sub->add_option("--batch-size", f->batch_size, "--pointwise: rows per forward pass")
+      ->check(AtLeast(1));
+  sub->add_option("--threads", f->threads, "libtorch threads (default: all cores)")
+      ->check(AtLeast(1));
+  sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
+  return {sub, [f] { return EvalSasrec(*f); }};
+}
+
+Command AddExport(CLI::App& app) {
+  auto f = std::make_shared<ExportFlags>();
+  CLI::App* sub = app.add_subcommand(
+      "export", "write a serving bundle (SASRec folder, or --hybrid checkpoint)");
+  sub->footer(
+      "--sasrec DIR: writes a serving bundle (manifest.json, catalog.tsv,\n"
+      "sasrec.safetensors) from a pmixer-layout SASRec folder (config.json +\n"
+      "model.safetensors), e.g. ../shared/models/sasrec-pmixer-games or a train-sasrec\n"
+      "output. The catalog lists items 1..item_num with the index as the external id and\n"
+      "titles from --items (item_id<TAB>title) when given.\n"
+      "--hybrid CHECKPOINT: writes a SASRecLLM bundle from a train-hybrid checkpoint (e.g.\n"
+      "OUT/final): manifest.json (with the prompt), catalog.tsv, sasrec.safetensors,\n"
+      "mapping.safetensors and llm/ (config.json, model.safetensors with the LoRA merged,\n"
+      "the tokenizer).");
+  CLI::Option* sasrec = sub->add_option("--sasrec", f->sasrec, "pmixer-layout SASRec folder");
+  sub->add_option("--hybrid", f->hybrid, "hybrid checkpoint folder (with hybrid.json)")
+      ->excludes(sasrec);
+  sub->add_option("--out", f->out, "bundle folder to write")->required();
+  sub->add_option("--items", f->items, "items.tsv with titles (the LLM stage needs them)");
+  sub->add_option("--model-version", f->model_version,
+                  "model version (default: sasrec-<folder name>, or sasrecllm-<strategy>)");
+  return {sub, [f] { return Export(*f); }};
 }
 
 }  // namespace sasrecllm::cli

@@ -1,35 +1,53 @@
-// The subcommands of sasrecllm-client. Each takes the arguments after its
-// name and returns the process exit code: 0 ok, 1 an RPC or I/O error (the
-// gRPC status code name and message go to stderr), 2 a usage error.
+// The subcommands of sasrecllm-client, one file each (recommend_command.cc,
+// score_command.cc, score_collm_command.cc, info_command.cc,
+// health_command.cc, bench_command.cc). Each Add* function adds its
+// subcommand to the app, binding its flags to an options object that the
+// returned Command owns; `global` holds --target and --timeout-ms (accepted
+// before the command and after it), filled in when the command line parses.
+//
+// Exit codes: 0 ok, 1 an RPC or I/O error (the gRPC status code name and
+// message go to stderr), 2 a usage error.
 #ifndef SASRECLLM_CLIENT_COMMANDS_H_
 #define SASRECLLM_CLIENT_COMMANDS_H_
 
+#include <CLI/CLI.hpp>
+
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
-#include <vector>
+
+#include "client/util.h"
 
 namespace sasrecllm::client {
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitError = 1;
-inline constexpr int kExitUsage = 2;
-
-// Flags accepted before the command and by every command.
-struct GlobalOptions {
-  // Server address. Default: localhost:50051.
-  std::string target = "localhost:50051";
-  // Deadline of each RPC (bench: of each request). Default: 10000.
-  int64_t timeout_ms = 10000;
-  // Whether --timeout-ms was given (health --watch has no deadline otherwise).
-  bool timeout_given = false;
+struct Command {
+  CLI::App* app;             // owned by its parent app
+  std::function<int()> run;  // returns the exit code
 };
 
-int RunRecommend(GlobalOptions global, const std::vector<std::string>& args);
-int RunScore(GlobalOptions global, const std::vector<std::string>& args);
-int RunScoreCollm(GlobalOptions global, const std::vector<std::string>& args);
-int RunInfo(GlobalOptions global, const std::vector<std::string>& args);
-int RunHealth(GlobalOptions global, const std::vector<std::string>& args);
-int RunBench(GlobalOptions global, const std::vector<std::string>& args);
+using Global = std::shared_ptr<const GlobalOptions>;
+
+// A CLI11 check that a number is >= `min`, naming the bound (CLI11 2.1's
+// PositiveNumber / NonNegativeNumber print their whole double range).
+inline CLI::Validator AtLeast(int64_t min) {
+  return CLI::Validator(
+      [min](std::string& value) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(value, v)) return "expected a number, got " + value;
+        return v >= static_cast<double>(min)
+                   ? std::string()
+                   : "must be >= " + std::to_string(min) + ", got " + value;
+      },
+      ">=" + std::to_string(min));
+}
+
+Command AddRecommend(CLI::App& app, Global global);
+Command AddScore(CLI::App& app, Global global);
+Command AddScoreCollm(CLI::App& app, Global global);
+Command AddInfo(CLI::App& app, Global global);
+Command AddHealth(CLI::App& app, Global global);
+Command AddBench(CLI::App& app, Global global);
 
 }  // namespace sasrecllm::client
 

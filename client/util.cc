@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <chrono>
+#include <fstream>
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 
 namespace sasrecllm::client {
 
@@ -94,6 +99,59 @@ LatencySummary Summarize(std::vector<double>& latencies_ms) {
   summary.p99_ms = percentile(0.99);
   summary.max_ms = latencies_ms.back();
   return summary;
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const GlobalOptions& global) {
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(64 << 20);
+  return grpc::CreateCustomChannel(global.target, grpc::InsecureChannelCredentials(), arguments);
+}
+
+void SetDeadline(const GlobalOptions& global, grpc::ClientContext* context) {
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::milliseconds(global.timeout_ms));
+}
+
+int UsageError(const std::string& command, const std::string& message) {
+  std::fprintf(stderr, "sasrecllm-client %s: %s (see --help)\n", command.c_str(),
+               message.c_str());
+  return kExitUsage;
+}
+
+int RpcError(const std::string& command, const grpc::Status& status) {
+  std::fprintf(stderr, "sasrecllm-client %s: %s: %s\n", command.c_str(),
+               StatusCodeName(status.error_code()).c_str(), status.error_message().c_str());
+  return kExitError;
+}
+
+int IoError(const std::string& command, const std::string& message) {
+  std::fprintf(stderr, "sasrecllm-client %s: %s\n", command.c_str(), message.c_str());
+  return kExitError;
+}
+
+nlohmann::ordered_json MessageJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  // Cannot fail for a message of a compiled-in type.
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  return nlohmann::ordered_json::parse(json);
+}
+
+absl::Status WriteJsonOutput(const std::string& json_target, const nlohmann::ordered_json& json) {
+  const std::string text =
+      json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  if (json_target == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return absl::OkStatus();
+  }
+  std::ofstream out(json_target);
+  out << text;
+  out.close();
+  if (!out) return absl::NotFoundError(absl::StrCat("cannot write --json ", json_target));
+  return absl::OkStatus();
 }
 
 }  // namespace sasrecllm::client

@@ -1,14 +1,23 @@
 // Small helpers shared by the client's commands and its load generator:
-// status-code names, id lists, ranking modes, JSON strings, latency summaries.
-// All functions are pure and thread-safe.
+// status-code names, id lists, ranking modes, JSON strings, latency summaries,
+// and the commands' plumbing (channels, deadlines, errors, --json output).
+// All functions are thread-safe; those that print say so.
 #ifndef SASRECLLM_CLIENT_UTIL_H_
 #define SASRECLLM_CLIENT_UTIL_H_
 
+#include <cstdint>
+#include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
 #include "grpcpp/support/status.h"
 #include "proto/sasrecllm.pb.h"
 
@@ -43,6 +52,49 @@ struct LatencySummary {
 };
 // Sorts `latencies_ms` in place.
 LatencySummary Summarize(std::vector<double>& latencies_ms);
+
+// ---------------------------------------------------------------------------
+// The commands' plumbing.
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;
+inline constexpr int kExitUsage = 2;
+
+// Flags accepted before the command and by every command.
+struct GlobalOptions {
+  // Server address. Default: localhost:50051.
+  std::string target = "localhost:50051";
+  // Deadline of each RPC (bench: of each request). Default: 10000.
+  int64_t timeout_ms = 10000;
+  // Whether --timeout-ms was given (health --watch has no deadline otherwise).
+  bool timeout_given = false;
+};
+
+std::shared_ptr<grpc::Channel> MakeChannel(const GlobalOptions& global);
+void SetDeadline(const GlobalOptions& global, grpc::ClientContext* context);
+
+// Print "sasrecllm-client COMMAND: ..." on stderr and return the exit code:
+// kExitUsage for a flag value only the command can check (UsageError), else
+// kExitError (an RPC's code name and message, or an I/O problem).
+int UsageError(const std::string& command, const std::string& message);
+int RpcError(const std::string& command, const grpc::Status& status);
+int IoError(const std::string& command, const std::string& message);
+
+// A response as JSON (proto field names, every field printed).
+nlohmann::ordered_json MessageJson(const google::protobuf::Message& message);
+
+// `--json FILE`, the same for every command: FILE receives the command's
+// result as one JSON document; "-" means stdout, and then the command's
+// human-readable text goes to stderr so that stdout is pure JSON.
+inline constexpr char kJsonHelp[] =
+    "Write the result as one JSON document to FILE ('-': stdout; the text then goes to "
+    "stderr).";
+// Where the human-readable text goes for `--json json_target`.
+inline std::FILE* TextFile(const std::string& json_target) {
+  return json_target == "-" ? stderr : stdout;
+}
+// Writes `json` (one line) to `json_target` ("-": stdout); an error names the file.
+absl::Status WriteJsonOutput(const std::string& json_target, const nlohmann::ordered_json& json);
 
 }  // namespace sasrecllm::client
 

@@ -16,7 +16,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev
-  nlohmann-json3-dev libsentencepiece-dev
+  nlohmann-json3-dev libcli11-dev libsentencepiece-dev
 )
 
 missing=()

@@ -20,13 +20,9 @@
 #include <algorithm>
 #include <climits>
 
+#include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
-#include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -37,46 +33,13 @@
 #include "model/torch_device.h"
 #include "server/metrics.h"
 #include "server/recommender_service.h"
-
-ABSL_FLAG(std::string, bundle, "", "Model bundle folder (required).");
-ABSL_FLAG(std::string, host, "0.0.0.0", "Address to listen on for gRPC.");
-ABSL_FLAG(int, port, 50051, "gRPC port; 0 picks a free port (printed at start).");
-ABSL_FLAG(int, metrics_port, 9464,
-          "Prometheus port, served at /metrics on --host; 0 turns metrics serving off.");
-ABSL_FLAG(std::string, device, "cpu", "Device for the model: cpu, cuda or cuda:N.");
-ABSL_FLAG(std::string, dtype, "float32", "Model dtype: float32, bfloat16 or float16.");
-ABSL_FLAG(int, max_batch_size, 32, "Most requests per SASRec (stage 1) batch.");
-// 500 us measured best on 2 cores for Recommend (history 50): 317 / 1659 / 2458 req/s
-// at concurrency 1 / 8 / 32, against 171 / 965 / 2220 with 2000 us and
-// 343 / 1233 / 2246 with 0 (bench/serving.sh, Games model).
-ABSL_FLAG(int, max_queue_delay_us, 500,
-          "Longest time (microseconds) the oldest queued request waits for a batch to fill.");
-ABSL_FLAG(int, max_queue_size, 1024,
-          "Most queued requests; beyond it requests fail at once with RESOURCE_EXHAUSTED.");
-ABSL_FLAG(int, retrieval_k, 20,
-          "Candidates that SASRec retrieves per Recommend for LLM re-ranking (at least top_k).");
-ABSL_FLAG(bool, llm, true,
-          "Load the bundle's LLM stage when it has one (HYBRID and AUTO re-rank with it); "
-          "--llm=false serves SASRec only.");
-ABSL_FLAG(int, llm_max_batch_size, 8, "Most requests per LLM (stage 2) batch.");
-ABSL_FLAG(int, max_batch_tokens, 8192,
-          "Most token positions in one LLM forward pass (requests x padded prompt length): "
-          "bounds the LLM's memory whatever the histories' lengths.");
-ABSL_FLAG(bool, prefix_sharing, true,
-          "Compute each request's prompt prefix once and continue every candidate from it; "
-          "false runs every candidate's whole prompt (for benchmarks).");
-ABSL_FLAG(int, max_top_k, 1000, "Largest top_k a request may ask for.");
-ABSL_FLAG(int, max_candidates, 1000, "Most candidates a request may send.");
-ABSL_FLAG(int, threads, 0,
-          "Torch intra-op threads; 0 = hardware concurrency - 1 (at least 1), leaving a core "
-          "for gRPC's threads.");
-ABSL_FLAG(int, drain_timeout_s, 30,
-          "On SIGTERM/SIGINT, how long (seconds) in-flight RPCs may take to finish.");
+#include "server/server_flags.h"
 
 namespace {
 
 using sasrecllm::server::Metrics;
 using sasrecllm::server::RecommenderService;
+using sasrecllm::server::ServerFlags;
 using sasrecllm::server::ServiceOptions;
 
 constexpr char kServiceName[] = "sasrecllm.v1.Recommender";
@@ -86,31 +49,31 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-int Run() {
-  const std::string bundle_dir = absl::GetFlag(FLAGS_bundle);
+int Run(const ServerFlags& flags) {
+  const std::string bundle_dir = flags.bundle;
   if (bundle_dir.empty()) return Fail("--bundle DIR is required (see --help)");
 
   sasrecllm::model::BundleLoadOptions load_options;
   load_options.dir = bundle_dir;
-  const std::string device_name = absl::GetFlag(FLAGS_device);
+  const std::string device_name = flags.device;
   const auto device = sasrecllm::model::TorchDevice(device_name);
   if (!device.ok()) return Fail(absl::StrCat("--device=", device_name, ": ", device.status().message()));
   load_options.device = *device;
-  const std::string dtype_name = absl::GetFlag(FLAGS_dtype);
+  const std::string dtype_name = flags.dtype;
   const auto dtype = sasrecllm::model::TorchDtype(dtype_name);
   if (!dtype.ok()) return Fail(absl::StrCat("--dtype=", dtype_name, ": ", dtype.status().message()));
   load_options.dtype = *dtype;
-  int threads = absl::GetFlag(FLAGS_threads);
+  int threads = flags.threads;
   if (threads < 0) return Fail(absl::StrCat("--threads=", threads, ": must be >= 0"));
   // The model shares the machine with gRPC's threads: on 2 cores, 1 model thread
   // served 2311 req/s against 1541 with 2 (Recommend, history 50, concurrency 32).
   if (threads == 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - 1);
   torch::set_num_threads(threads);
-  if (absl::GetFlag(FLAGS_retrieval_k) < 1) {
-    return Fail(absl::StrCat("--retrieval-k=", absl::GetFlag(FLAGS_retrieval_k), ": must be >= 1"));
+  if (flags.retrieval_k < 1) {
+    return Fail(absl::StrCat("--retrieval-k=", flags.retrieval_k, ": must be >= 1"));
   }
-  if (absl::GetFlag(FLAGS_drain_timeout_s) < 0) {
-    return Fail(absl::StrCat("--drain-timeout-s=", absl::GetFlag(FLAGS_drain_timeout_s),
+  if (flags.drain_timeout_s < 0) {
+    return Fail(absl::StrCat("--drain-timeout-s=", flags.drain_timeout_s,
                              ": must be >= 0"));
   }
 
@@ -122,7 +85,7 @@ int Run() {
 
   std::shared_ptr<sasrecllm::hybrid::HybridModel> llm;
   const std::vector<std::string>& components = shared_bundle->manifest().components;
-  if (absl::GetFlag(FLAGS_llm) &&
+  if (flags.llm &&
       std::find(components.begin(), components.end(), "llm") != components.end()) {
     sasrecllm::llm::LlamaModel::Options llm_options;
     llm_options.device = load_options.device;
@@ -141,27 +104,27 @@ int Run() {
   Metrics metrics({shared_bundle->manifest().model_version, device_name, dtype_name});
 
   ServiceOptions options;
-  options.limits.max_top_k = absl::GetFlag(FLAGS_max_top_k);
-  options.limits.max_candidates = absl::GetFlag(FLAGS_max_candidates);
-  options.batcher.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
-  options.batcher.max_queue_delay = absl::Microseconds(absl::GetFlag(FLAGS_max_queue_delay_us));
-  options.batcher.max_queue_size = absl::GetFlag(FLAGS_max_queue_size);
+  options.limits.max_top_k = flags.max_top_k;
+  options.limits.max_candidates = flags.max_candidates;
+  options.batcher.max_batch_size = flags.max_batch_size;
+  options.batcher.max_queue_delay = absl::Microseconds(flags.max_queue_delay_us);
+  options.batcher.max_queue_size = flags.max_queue_size;
   options.device = device_name;
   options.dtype = dtype_name;
-  options.retrieval_k = absl::GetFlag(FLAGS_retrieval_k);
-  options.llm_batcher.max_batch_size = absl::GetFlag(FLAGS_llm_max_batch_size);
+  options.retrieval_k = flags.retrieval_k;
+  options.llm_batcher.max_batch_size = flags.llm_max_batch_size;
   options.llm_batcher.max_queue_delay = options.batcher.max_queue_delay;
   options.llm_batcher.max_queue_size = options.batcher.max_queue_size;
-  options.rerank.max_batch_tokens = absl::GetFlag(FLAGS_max_batch_tokens);
-  options.rerank.share_prefix = absl::GetFlag(FLAGS_prefix_sharing);
+  options.rerank.max_batch_tokens = flags.max_batch_tokens;
+  options.rerank.share_prefix = flags.prefix_sharing;
   auto service = RecommenderService::Create(options, shared_bundle, &metrics, nullptr, llm);
   if (!service.ok()) return Fail(service.status().ToString());
   if (absl::Status s = (*service)->Warmup(); !s.ok()) {
     return Fail(absl::StrCat("warm-up failed: ", s.ToString()));
   }
 
-  const std::string host = absl::GetFlag(FLAGS_host);
-  const int metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  const std::string host = flags.host;
+  const int metrics_port = flags.metrics_port;
   if (metrics_port != 0) {
     absl::StatusOr<int> bound = metrics.Serve(absl::StrCat(host, ":", metrics_port));
     if (!bound.ok()) return Fail(bound.status().ToString());
@@ -175,12 +138,12 @@ int Run() {
   // silently share its traffic. Fail to bind instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int selected_port = 0;
-  builder.AddListeningPort(absl::StrCat(host, ":", absl::GetFlag(FLAGS_port)),
+  builder.AddListeningPort(absl::StrCat(host, ":", flags.port),
                            grpc::InsecureServerCredentials(), &selected_port);
   builder.RegisterService(service->get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || selected_port == 0) {
-    return Fail(absl::StrCat("cannot listen on ", host, ":", absl::GetFlag(FLAGS_port)));
+    return Fail(absl::StrCat("cannot listen on ", host, ":", flags.port));
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   // The model is loaded and warmed up: serve.
@@ -201,7 +164,7 @@ int Run() {
     health->SetServingStatus(kServiceName, false);
     (*service)->Drain();  // new RPCs: UNAVAILABLE; every accepted one finishes
     server->Shutdown(std::chrono::system_clock::now() +
-                     std::chrono::seconds(absl::GetFlag(FLAGS_drain_timeout_s)));
+                     std::chrono::seconds(flags.drain_timeout_s));
   });
   server->Wait();
   signal_thread.join();
@@ -218,35 +181,21 @@ int main(int argc, char** argv) {
   // memory in the heap for reuse instead.
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
-  // --help lists this file's flags (absl otherwise looks for a file named
-  // after the binary).
-  absl::FlagsUsageConfig usage_config;
-  usage_config.contains_help_flags = [](absl::string_view path) {
-    return absl::EndsWith(path, "server/main.cc");
-  };
-  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage_config);
-  absl::SetProgramUsageMessage(
-      "Serves a SASRecLLM model bundle over gRPC.\n"
-      "  sasrecllm-server --bundle DIR [--port 50051] [--metrics-port 9464] [--device cpu]\n"
+  ServerFlags flags;
+  CLI::App app("Serves a SASRecLLM model bundle over gRPC.", "sasrecllm-server");
+  app.footer(
       "Prints \"listening on HOST:PORT\" on stderr when ready; SIGTERM/SIGINT drain and exit 0.\n"
-      "Flag names may be spelt with dashes or underscores (--metrics-port = --metrics_port).");
-  // absl flags are named with underscores; accept the documented dashed
-  // spellings (--metrics-port) by rewriting flag names before parsing.
-  std::vector<std::string> args(argv, argv + argc);
-  for (size_t i = 1; i < args.size(); ++i) {
-    std::string& a = args[i];
-    if (a == "--") break;
-    if (a.rfind("--", 0) != 0) continue;
-    const size_t end = std::min(a.find('='), a.size());
-    for (size_t j = 2; j < end; ++j) {
-      if (a[j] == '-') a[j] = '_';
-    }
+      "Every flag can also be set from the environment variable shown with it\n"
+      "(SASRECLLM_<FLAG>); the command line wins.\n"
+      "Exit codes: 0 ok (after a drain), 1 error (e.g. a bundle that does not load), 2 usage "
+      "error.");
+  sasrecllm::server::AddServerFlags(app, &flags);
+  try {
+    sasrecllm::server::ParseServerFlags(app, argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help / -h: usage on stdout, 0; any other parse error: 2.
+    return app.exit(e) == 0 ? 0 : 2;
   }
-  std::vector<char*> fixed_argv;
-  for (std::string& a : args) fixed_argv.push_back(a.data());
-  fixed_argv.push_back(nullptr);
-  absl::ParseCommandLine(argc, fixed_argv.data());
   // Block SIGINT/SIGTERM before any thread starts so that every thread
   // inherits the mask and only the signal thread (sigwait) receives them.
   sigset_t set;
@@ -254,5 +203,5 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return Run();
+  return Run(flags);
 }

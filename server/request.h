@@ -30,6 +30,12 @@ enum class RpcKind { kRecommend, kScore };
 
 // One item the request ranks or scores.
 struct Candidate {
+  Candidate() = default;
+  explicit Candidate(const model::CatalogEntry* entry, int position = -1,
+                     std::optional<float> retrieval_score = std::nullopt,
+                     std::optional<float> llm_score = std::nullopt)
+      : entry(entry), position(position), retrieval_score(retrieval_score), llm_score(llm_score) {}
+
   const model::CatalogEntry* entry = nullptr;  // never null; entry->index 0 = cold
   // Score: the candidate's position in ScoreRequest.candidates (the reply
   // keeps the request's order). Recommend: -1.

@@ -150,7 +150,7 @@ class Client:
         return p.returncode, p.stdout, p.stderr
 
     def json(self, *args):
-        rc, out, err = self(*args, "--json")
+        rc, out, err = self(*args, "--json", "-")
         if rc != 0:
             raise Fatal(f"client {args} exited {rc}: {err}")
         return json.loads(out)

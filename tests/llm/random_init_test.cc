@@ -1,6 +1,6 @@
-// RandomLlamaWeights / WriteLlamaFolder and the init-llm command: the weights
-// are what Create expects, reproducible from the seed, normal(0, 0.02) with
-// unit norms; the written folder loads and runs (also through `generate`).
+// RandomLlamaWeights / WriteLlamaFolder: the weights are what Create expects,
+// reproducible from the seed, normal(0, 0.02) with unit norms (the init-llm
+// command itself: tests/cli/init_llm_command_test.cc).
 #include "base/file.h"
 #include "model/llm/random_init.h"
 
@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "base/json.h"
-#include "model/llm/commands.h"
 #include "model/llm/llama_model.h"
 #include "tests/llm/shared_data.h"
 #include "tests/llm/tiny_model.h"
@@ -31,13 +30,6 @@ int64_t Numel(const std::map<std::string, torch::Tensor>& weights) {
   int64_t n = 0;
   for (const auto& [name, t] : weights) n += t.numel();
   return n;
-}
-
-// Runs a subcommand with `args` (argv[0] = "sasrecllm", argv[1] = command).
-int RunCommand(int (*command)(int, char**, int), std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  return command(static_cast<int>(argv.size()), argv.data(), 2);
 }
 
 TEST(RandomInitTest, WeightsAreWhatCreateExpectsForEveryVariant) {
@@ -152,53 +144,6 @@ TEST(RandomInitTest, WriteRefusesAFolderWhoseIndexWouldShadowTheWeights) {
   Status s = WriteLlamaFolder(dir.path(), c, *w);
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("model.safetensors.index.json"));
-  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/config.json"));
-}
-
-TEST(InitLlmCommandTest, WritesAFolderThatLoadsAndGenerates) {
-  const std::string tok = testing::Stories260kDir() + "/tok512.bin";
-  SASRECLLM_REQUIRE_SHARED(tok);
-  testing::TempDir dir;
-  const std::string out = dir.path() + "/reranker";
-  ASSERT_EQ(
-      RunCommand(RunInitLlm, {"sasrecllm", "init-llm", "--out", out, "--hidden-size", "32",
-                              "--layers", "2", "--heads", "4", "--kv-heads", "2",
-                              "--intermediate-size", "48", "--tokenizer", tok, "--seed", "7"}),
-      0);
-  StatusOr<LlamaConfig> config = LlamaConfig::FromFile(out + "/config.json");
-  ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->vocab_size, 512);  // tok512.bin's token count
-  EXPECT_EQ(config->num_key_value_heads, 2);
-  EXPECT_EQ(ReadFileToString(out + "/tokenizer.bin").value(), ReadFileToString(tok).value());
-
-  auto model = LlamaModel::Load(out, LlamaModel::Options());
-  ASSERT_TRUE(model.ok()) << model.status();
-  auto expected = RandomLlamaWeights(*config, 7);
-  ASSERT_TRUE(expected.ok());
-  auto direct = LlamaModel::Create(*config, *expected, LlamaModel::Options());
-  ASSERT_TRUE(direct.ok());
-  const torch::Tensor ids = torch::tensor({{1, 300, 42, 7}}, torch::kLong);  // [1, 4]
-  EXPECT_TRUE(torch::equal((*model)->Forward(ids, nullptr).value(),
-                           (*direct)->Forward(ids, nullptr).value()));
-
-  EXPECT_EQ(RunCommand(RunGenerate, {"sasrecllm", "generate", "--model", out, "--steps", "12",
-                                     "--temperature", "0", "--prompt", "Once upon"}),
-            0);
-}
-
-TEST(InitLlmCommandTest, BadFlagsAreUsageErrors) {
-  testing::TempDir dir;
-  EXPECT_EQ(RunCommand(RunInitLlm, {"sasrecllm", "init-llm"}), 2);  // no --out
-  EXPECT_EQ(RunCommand(RunInitLlm, {"sasrecllm", "init-llm", "--out", dir.path(), "--heads", "5",
-                                    "--hidden-size", "32"}),
-            2);
-  EXPECT_EQ(RunCommand(RunInitLlm, {"sasrecllm", "init-llm", "--out", dir.path(), "--layers", "0"}),
-            2);
-  EXPECT_EQ(RunCommand(RunInitLlm, {"sasrecllm", "init-llm", "--out", dir.path(), "--dtype", "q4"}),
-            2);
-  EXPECT_EQ(RunCommand(RunInitLlm, {"sasrecllm", "init-llm", "--out", dir.path(), "--tokenizer",
-                                    dir.path() + "/missing.bin"}),
-            1);
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/config.json"));
 }
 

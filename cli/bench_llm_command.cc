@@ -19,28 +19,19 @@
 #include <thread>
 #include <vector>
 
+#include "base/device_names.h"
 #include "base/file.h"
 #include "base/json.h"
-#include "model/llm/commands.h"
-#include "model/llm/flags.h"
+#include "cli/llm_commands.h"
 #include "model/llm/llama_model.h"
 #include "model/llm/llm_bench.h"
 #include "model/llm/random_init.h"
 #include "model/torch_device.h"
 
-namespace sasrecllm::llm {
+namespace sasrecllm::cli {
 namespace {
 
-constexpr char kUsage[] =
-    "usage: sasrecllm bench-llm [--model DIR (stories260K HF folder; skipped when absent)]\n"
-    "                [--threads N (all cores)] [--dtype float32|bfloat16|float16]\n"
-    "                [--device cpu|cuda[:N]] [--repeats N (3; best of N)]\n"
-    "                [--prompt-len 128] [--decode-steps 64] [--large-repeats 1]\n"
-    "                [--large-decode-steps 16] [--skip-large] [--seed 0] [--json FILE]\n"
-    "  prints the matmul peak, prefill / decode tokens/s and GFLOP/s at batch 1 and 16,\n"
-    "  and prefix sharing (200-token prefix, 20 continuations of 20 tokens) vs recompute,\n"
-    "  for stories260K (--model) and a random 134M-parameter Llama (--large-*: fewer\n"
-    "  repeats and decode steps, to keep a 2-core run within a few minutes).\n";
+using namespace ::sasrecllm::llm;  // NOLINT(build/namespaces): the LLM runtime's bench helpers
 
 constexpr int64_t kPeakMatmulSize = 2048;
 constexpr int64_t kBatches[] = {1, 16};
@@ -54,6 +45,7 @@ struct BenchSettings {
   torch::Device device = torch::Device(torch::kCPU);
   int64_t prompt_len = 128;
   uint64_t seed = 0;
+  std::FILE* text = stdout;  // the human-readable report (stderr with --json -)
 };
 
 struct ThroughputRow {
@@ -105,37 +97,37 @@ StatusOr<ModelReport> BenchModel(const std::string& name, const LlamaModel& mode
 
 void PrintReports(const std::vector<ModelReport>& reports, double peak_gflops,
                   const BenchSettings& s) {
-  std::printf("\n%-12s %8s %4s %-8s %5s %7s %10s %11s %9s %6s\n", "model", "params", "best",
+  std::fprintf(s.text, "\n%-12s %8s %4s %-8s %5s %7s %10s %11s %9s %6s\n", "model", "params", "best",
               "phase", "batch", "tokens", "time_ms", "tokens/s", "GFLOP/s", "%peak");
   for (const ModelReport& r : reports) {
     for (const ThroughputRow& row : r.rows) {
       const double gflops = row.flops / row.seconds / 1e9;
-      std::printf("%-12s %7.2fM %4d %-8s %5lld %7lld %10.1f %11.1f %9.2f %5.1f%%\n", r.name.c_str(),
+      std::fprintf(s.text, "%-12s %7.2fM %4d %-8s %5lld %7lld %10.1f %11.1f %9.2f %5.1f%%\n", r.name.c_str(),
                   r.params / 1e6, r.repeats, row.phase.c_str(), static_cast<long long>(row.batch),
                   static_cast<long long>(row.tokens), row.seconds * 1e3, row.tokens / row.seconds,
                   gflops, 100.0 * gflops / peak_gflops);
     }
   }
-  std::printf(
+  std::fprintf(s.text,
       "\nprefix sharing: %lld-token prefix, %lld continuations x %lld tokens, "
       "last-position logits\n",
       static_cast<long long>(kPrefixLen), static_cast<long long>(kContinuations),
       static_cast<long long>(kSuffixLen));
-  std::printf("%-12s %12s %14s %8s %16s\n", "model", "shared_ms", "recompute_ms", "speedup",
+  std::fprintf(s.text, "%-12s %12s %14s %8s %16s\n", "model", "shared_ms", "recompute_ms", "speedup",
               "max|dlogit|");
   for (const ModelReport& r : reports) {
     const PrefixSharingTiming& p = r.sharing;
-    std::printf("%-12s %12.1f %14.1f %7.2fx %16.3g\n", r.name.c_str(), p.shared_seconds * 1e3,
+    std::fprintf(s.text, "%-12s %12.1f %14.1f %7.2fx %16.3g\n", r.name.c_str(), p.shared_seconds * 1e3,
                 p.recompute_seconds * 1e3, p.recompute_seconds / p.shared_seconds,
                 p.max_abs_logit_diff);
   }
-  std::printf(
+  std::fprintf(s.text,
       "\n(a) shared = prefill [1, %lld] + RepeatInterleaveBatch(%lld) + [%lld, %lld];"
       " (b) recompute = [%lld, %lld] without a cache\n",
       static_cast<long long>(kPrefixLen), static_cast<long long>(kContinuations),
       static_cast<long long>(kContinuations), static_cast<long long>(kSuffixLen),
       static_cast<long long>(kContinuations), static_cast<long long>(kPrefixLen + kSuffixLen));
-  std::printf(
+  std::fprintf(s.text,
       "times: best of `best` runs after a warm-up; decode = greedy steps of [B, 1]"
       " after a %lld-token prompt (tokens = B x steps); GFLOP/s counts projections,"
       " lm_head and causal attention (see llm_bench.h)\n",
@@ -187,51 +179,53 @@ Json ReportsToJson(const std::vector<ModelReport>& reports, double peak_gflops,
   return j;
 }
 
-Status Run(const Flags& flags) {
+struct BenchLlmFlags {
+  std::string model;  // Default: none (stories260K skipped)
+  int64_t threads = std::max(1u, std::thread::hardware_concurrency());
+  std::string dtype = "float32";
+  std::string device = "cpu";
+  int64_t repeats = 3;
+  int64_t prompt_len = 128;
+  int64_t decode_steps = 64;
+  int64_t large_repeats = 1;
+  int64_t large_decode_steps = 16;
+  bool skip_large = false;
+  int64_t seed = 0;
+  std::string json;
+};
+
+// Run-time errors only: the flags have been checked.
+Status Run(const BenchLlmFlags& flags) {
   BenchSettings s;
-  s.dtype_name = flags.Get("dtype", "float32");
+  s.dtype_name = flags.dtype;
   SASRECLLM_ASSIGN_OR_RETURN(s.dtype, model::TorchDtype(s.dtype_name));
-  SASRECLLM_ASSIGN_OR_RETURN(s.device, model::TorchDevice(flags.Get("device", "cpu")));
-  const int64_t default_threads = std::max(1u, std::thread::hardware_concurrency());
-  SASRECLLM_ASSIGN_OR_RETURN(int64_t threads, flags.GetInt("threads", default_threads));
-  SASRECLLM_ASSIGN_OR_RETURN(int64_t repeats, flags.GetInt("repeats", 3));
-  SASRECLLM_ASSIGN_OR_RETURN(s.prompt_len, flags.GetInt("prompt-len", 128));
-  SASRECLLM_ASSIGN_OR_RETURN(int64_t decode_steps, flags.GetInt("decode-steps", 64));
-  SASRECLLM_ASSIGN_OR_RETURN(int64_t large_repeats, flags.GetInt("large-repeats", 1));
-  SASRECLLM_ASSIGN_OR_RETURN(int64_t large_decode_steps, flags.GetInt("large-decode-steps", 16));
-  SASRECLLM_ASSIGN_OR_RETURN(int64_t seed, flags.GetInt("seed", 0));
-  for (const auto& [name, value] : {std::pair<const char*, int64_t>{"threads", threads},
-                                    {"repeats", repeats},
-                                    {"prompt-len", s.prompt_len},
-                                    {"decode-steps", decode_steps},
-                                    {"large-repeats", large_repeats},
-                                    {"large-decode-steps", large_decode_steps}}) {
-    if (value < 1) {
-      return InvalidArgumentError(std::string("--") + name + " must be >= 1, got " +
-                                  std::to_string(value));
-    }
-  }
+  SASRECLLM_ASSIGN_OR_RETURN(s.device, model::TorchDevice(flags.device));
+  s.text = flags.json == "-" ? stderr : stdout;
+  const int64_t threads = flags.threads, repeats = flags.repeats;
+  const int64_t decode_steps = flags.decode_steps, large_repeats = flags.large_repeats;
+  const int64_t large_decode_steps = flags.large_decode_steps, seed = flags.seed;
+  s.prompt_len = flags.prompt_len;
   s.seed = static_cast<uint64_t>(seed);
   torch::set_num_threads(static_cast<int>(threads));
 
-  std::printf("bench-llm: device %s, %s, %d intra-op threads (%u cores)\n", s.device.str().c_str(),
+  std::fprintf(s.text, "bench-llm: device %s, %s, %d intra-op threads (%u cores)\n", s.device.str().c_str(),
               s.dtype_name.c_str(), torch::get_num_threads(), std::thread::hardware_concurrency());
   Progress("matmul peak: " + std::to_string(kPeakMatmulSize) + "^3 torch::mm");
   const int peak_repeats = std::max<int>(5, static_cast<int>(repeats));
   SASRECLLM_ASSIGN_OR_RETURN(double peak,
                              MeasureMatmulGflops(kPeakMatmulSize, peak_repeats, s.dtype, s.device));
-  std::printf("matmul peak: %lld x %lld x %lld %s torch::mm, best of %d: %.1f GFLOP/s\n",
+  std::fprintf(s.text, "matmul peak: %lld x %lld x %lld %s torch::mm, best of %d: %.1f GFLOP/s\n",
               static_cast<long long>(kPeakMatmulSize), static_cast<long long>(kPeakMatmulSize),
               static_cast<long long>(kPeakMatmulSize), s.dtype_name.c_str(), peak_repeats, peak);
-  std::fflush(stdout);
+  std::fflush(s.text);
 
   LlamaModel::Options options;
   options.dtype = s.dtype;
   options.device = s.device;
   std::vector<ModelReport> reports;
-  if (flags.Has("model")) {
-    Progress("loading " + flags.Get("model"));
-    SASRECLLM_ASSIGN_OR_RETURN(auto model, LlamaModel::Load(flags.Get("model"), options));
+  if (!flags.model.empty()) {
+    Progress("loading " + flags.model);
+    SASRECLLM_ASSIGN_OR_RETURN(auto model, LlamaModel::Load(flags.model, options));
     if (model->config().max_position_embeddings < kPrefixLen + kSuffixLen ||
         model->config().max_position_embeddings < s.prompt_len + decode_steps) {
       Progress("note: the benchmark runs past the model's max_position_embeddings " +
@@ -242,11 +236,11 @@ Status Run(const Flags& flags) {
         BenchModel("stories260K", *model, static_cast<int>(repeats), decode_steps, s));
     reports.push_back(std::move(r));
   } else {
-    std::printf(
+    std::fprintf(s.text,
         "stories260K: skipped (no --model DIR; make one with `sasrecllm convert-llama2c "
         "stories260K.bin tok512.bin DIR`)\n");
   }
-  if (!flags.Has("skip-large")) {
+  if (!flags.skip_large) {
     const LlamaConfig config = DefaultRandomLlamaConfig();
     Progress("building the random " + std::to_string(CountLlamaParameters(config).total) +
              "-parameter model in memory");
@@ -264,34 +258,55 @@ Status Run(const Flags& flags) {
   }
   if (reports.empty()) return OkStatus();
   PrintReports(reports, peak, s);
-  if (flags.Has("json")) {
-    SASRECLLM_RETURN_IF_ERROR(WriteStringToFile(
-        flags.Get("json"),
-        DumpJson(ReportsToJson(reports, peak, s, torch::get_num_threads()), 2) + "\n"));
-    Progress("wrote " + flags.Get("json"));
+  if (!flags.json.empty()) {
+    SASRECLLM_RETURN_IF_ERROR(WriteJsonOutput(
+        flags.json, DumpJson(ReportsToJson(reports, peak, s, torch::get_num_threads()), 2)));
+    if (flags.json != "-") Progress("wrote " + flags.json);
   }
   return OkStatus();
 }
 
-}  // namespace
-
-int RunBenchLlm(int argc, char** argv, int first) {
-  StatusOr<Flags> flags =
-      Flags::Parse(argc, argv, first,
-                   {"model", "threads", "dtype", "device", "repeats", "prompt-len", "decode-steps",
-                    "large-repeats", "large-decode-steps", "seed", "json"},
-                   {"skip-large", "help"});
-  if (!flags.ok() || flags->Has("help") || !flags->positional().empty()) {
-    if (!flags.ok()) std::cerr << "bench-llm: " << flags.status() << "\n";
-    std::cerr << kUsage;
-    return 2;
+int RunBenchLlm(const BenchLlmFlags& f) {
+  if (auto device = ParseDeviceName(f.device); !device.ok()) {
+    return UsageError("--device: " + device.status().message());
   }
-  Status s = Run(*flags);
+  Status s = Run(f);
   if (!s.ok()) {
     std::cerr << "bench-llm: " << s << "\n";
-    return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
+    return kExitError;
   }
-  return 0;
+  return kExitOk;
 }
 
-}  // namespace sasrecllm::llm
+}  // namespace
+
+Command AddBenchLlm(CLI::App& app) {
+  auto f = std::make_shared<BenchLlmFlags>();
+  CLI::App* sub = app.add_subcommand(
+      "bench-llm", "LLM prefill / decode / prefix-sharing throughput vs matmul peak");
+  sub->footer(
+      "Prints the matmul peak, prefill / decode tokens/s and GFLOP/s at batch 1 and 16,\n"
+      "and prefix sharing (200-token prefix, 20 continuations of 20 tokens) vs recompute,\n"
+      "for stories260K (--model) and a random 134M-parameter Llama (--large-*: fewer\n"
+      "repeats and decode steps, to keep a 2-core run within a few minutes).");
+  sub->add_option("--model", f->model, "stories260K HF folder (skipped when absent)");
+  sub->add_option("--threads", f->threads, "libtorch threads (default: all cores)")
+      ->check(AtLeast(1));
+  sub->add_option("--dtype", f->dtype, "float32 | bfloat16 | float16")
+      ->check(CLI::IsMember({"float32", "bfloat16", "float16"}));
+  sub->add_option("--device", f->device, "cpu | cuda[:N]");
+  sub->add_option("--repeats", f->repeats, "best of N")->check(AtLeast(1));
+  sub->add_option("--prompt-len", f->prompt_len, "prefill tokens")->check(AtLeast(1));
+  sub->add_option("--decode-steps", f->decode_steps, "greedy decode steps")
+      ->check(AtLeast(1));
+  sub->add_option("--large-repeats", f->large_repeats, "random model: best of N")
+      ->check(AtLeast(1));
+  sub->add_option("--large-decode-steps", f->large_decode_steps, "random model: decode steps")
+      ->check(AtLeast(1));
+  sub->add_flag("--skip-large", f->skip_large, "skip the random 134M-parameter model");
+  sub->add_option("--seed", f->seed, "random seed");
+  sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
+  return {sub, [f] { return RunBenchLlm(*f); }};
+}
+
+}  // namespace sasrecllm::cli

@@ -1,0 +1,239 @@
+// `sasrecllm-client bench`: the load generator. Closed loop (--concurrency)
+// or open loop (--rate); prints throughput, latency percentiles and errors by
+// status code.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "client/commands.h"
+#include "client/load_generator.h"
+#include "client/util.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/sasrecllm.grpc.pb.h"
+
+namespace sasrecllm::client {
+namespace {
+
+absl::StatusOr<std::vector<std::string>> ReadItemIds(const std::string& path, int64_t column) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read --item-ids ", path));
+  std::vector<std::string> ids;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> columns = absl::StrSplit(line, '\t');
+    if (static_cast<int64_t>(columns.size()) < column) continue;
+    std::string id(absl::StripAsciiWhitespace(columns[column - 1]));
+    if (!id.empty()) ids.push_back(std::move(id));
+  }
+  if (ids.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--item-ids ", path, ": no ids in column ", column));
+  }
+  return ids;
+}
+
+// `value` rounded to 3 decimals (the figures' resolution: ms, req/s).
+double Round3(double value) { return std::round(value * 1000) / 1000; }
+
+nlohmann::ordered_json BenchJson(const std::string& method, const LoadOptions& load,
+                                 const RequestShape& shape, const LoadResult& r) {
+  nlohmann::ordered_json codes = nlohmann::ordered_json::object();
+  for (const auto& [name, count] : r.codes) {
+    if (name != "OK") codes[name] = count;
+  }
+  const LatencySummary& l = r.latency;
+  nlohmann::ordered_json j;
+  j["method"] = method;
+  j["load"] = load.rate > 0 ? "open" : "closed";
+  j["concurrency"] = load.rate > 0 ? 0 : load.concurrency;
+  j["rate"] = load.rate;
+  j["duration_s"] = load.duration_s;
+  j["warmup_s"] = load.warmup_s;
+  j["history_len"] = shape.history_len;
+  j["top_k"] = shape.top_k;
+  j["num_candidates"] = shape.num_candidates;
+  j["requests"] = r.ok + r.errors;
+  j["ok"] = r.ok;
+  j["errors"] = r.errors;
+  j["dropped"] = r.dropped;
+  j["errors_by_code"] = std::move(codes);
+  j["throughput_rps"] = Round3(r.throughput_rps);
+  j["latency_ms"] = {{"mean", Round3(l.mean_ms)}, {"p50", Round3(l.p50_ms)},
+                     {"p90", Round3(l.p90_ms)},   {"p99", Round3(l.p99_ms)},
+                     {"max", Round3(l.max_ms)}};
+  return j;
+}
+
+void PrintBenchText(std::FILE* text, const std::string& method, const LoadOptions& load, const RequestShape& shape,
+                    const LoadResult& r) {
+  std::fprintf(text, "method=%s load=%s %s duration_s=%g warmup_s=%g history_len=%d top_k=%d "
+              "num_candidates=%d\n",
+              method.c_str(), load.rate > 0 ? "open" : "closed",
+              load.rate > 0 ? absl::StrFormat("rate=%g", load.rate).c_str()
+                            : absl::StrFormat("concurrency=%d", load.concurrency).c_str(),
+              load.duration_s, load.warmup_s, shape.history_len, shape.top_k,
+              shape.num_candidates);
+  std::fprintf(text, "requests:   %lld (ok %lld, errors %lld", static_cast<long long>(r.ok + r.errors),
+              static_cast<long long>(r.ok), static_cast<long long>(r.errors));
+  if (r.dropped > 0) std::fprintf(text, ", dropped by client %lld", static_cast<long long>(r.dropped));
+  std::fprintf(text, ")\n");
+  std::fprintf(text, "throughput: %.1f req/s\n", r.throughput_rps);
+  const LatencySummary& l = r.latency;
+  std::fprintf(text, "latency ms: mean %.2f  p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", l.mean_ms,
+              l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms);
+  if (r.errors > 0) {
+    std::fprintf(text, "errors:    ");
+    for (const auto& [name, count] : r.codes) {
+      if (name != "OK") std::fprintf(text, " %s=%lld", name.c_str(), static_cast<long long>(count));
+    }
+    std::fprintf(text, "\n");
+  }
+}
+
+struct BenchFlags {
+  int64_t concurrency = 1;
+  double rate = 0;
+  double duration_s = 10;
+  double warmup_s = 2;
+  std::string method = "recommend";
+  std::string mode = "auto";
+  int64_t history_len = 50;
+  int64_t top_k = 10;
+  int64_t num_candidates = 0;
+  std::string item_ids;
+  int64_t item_ids_column = 1;
+  int64_t max_item = 0;
+  int64_t seed = 1;
+  int64_t pool_size = 1024;
+  int64_t max_outstanding = 10000;
+  std::string json;
+  bool fail_on_error = false;
+};
+
+int Bench(const GlobalOptions& global, const BenchFlags& f) {
+  const std::string command = "bench";
+  int64_t num_candidates = f.num_candidates;
+  RequestShape shape;
+  if (f.method == "recommend") {
+    shape.method = BenchMethod::kRecommend;
+  } else if (f.method == "score") {
+    shape.method = BenchMethod::kScore;
+    if (num_candidates == 0) num_candidates = 20;  // Score's default
+  } else {
+    return UsageError(command, absl::StrCat("--method=", f.method, ": expected recommend or score"));
+  }
+  absl::StatusOr<v1::RankingMode> mode = ParseMode(f.mode);
+  if (!mode.ok()) return UsageError(command, std::string(mode.status().message()));
+  shape.history_len = static_cast<int>(f.history_len);
+  shape.top_k = static_cast<int>(f.top_k);
+  shape.num_candidates = static_cast<int>(num_candidates);
+  shape.mode = *mode;
+  LoadOptions load;
+  load.concurrency = static_cast<int>(f.concurrency);
+  load.rate = f.rate;
+  load.duration_s = f.duration_s;
+  load.warmup_s = f.warmup_s;
+  load.timeout_ms = global.timeout_ms;
+  load.max_outstanding = static_cast<int>(f.max_outstanding);
+  if (absl::Status s = shape.Validate(); !s.ok()) return UsageError(command, std::string(s.message()));
+  if (absl::Status s = load.Validate(); !s.ok()) return UsageError(command, std::string(s.message()));
+
+  std::shared_ptr<grpc::Channel> channel = MakeChannel(global);
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                 std::chrono::milliseconds(global.timeout_ms))) {
+    return RpcError(command, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                          absl::StrCat("cannot connect to ", global.target)));
+  }
+  auto stub = v1::Recommender::NewStub(channel);
+
+  std::vector<std::string> items;
+  if (!f.item_ids.empty()) {
+    absl::StatusOr<std::vector<std::string>> read = ReadItemIds(f.item_ids, f.item_ids_column);
+    if (!read.ok()) return IoError(command, std::string(read.status().message()));
+    items = *std::move(read);
+  } else {
+    int64_t n = f.max_item;
+    if (n == 0) {
+      grpc::ClientContext context;
+      SetDeadline(global, &context);
+      v1::GetModelInfoResponse info;
+      grpc::Status status = stub->GetModelInfo(&context, v1::GetModelInfoRequest(), &info);
+      if (!status.ok()) return RpcError(command, status);
+      n = info.catalog_size();
+      if (n < 1) return IoError(command, "GetModelInfo reports an empty catalog; pass --max-item");
+    }
+    items.reserve(n);
+    for (int64_t i = 1; i <= n; ++i) items.push_back(absl::StrCat(i));
+  }
+
+  RequestPool pool = MakeRequestPool(shape, items, static_cast<uint64_t>(f.seed),
+                                     static_cast<size_t>(f.pool_size));
+  absl::StatusOr<LoadResult> result = RunLoad(stub.get(), pool, load);
+  if (!result.ok()) return IoError(command, std::string(result.status().message()));
+  if (!f.json.empty()) {
+    if (absl::Status s = WriteJsonOutput(f.json, BenchJson(f.method, load, shape, *result));
+        !s.ok()) {
+      return IoError(command, std::string(s.message()));
+    }
+  }
+  PrintBenchText(TextFile(f.json), f.method, load, shape, *result);
+  return f.fail_on_error && result->errors > 0 ? kExitError : kExitOk;
+}
+
+}  // namespace
+
+Command AddBench(CLI::App& app, Global global) {
+  auto f = std::make_shared<BenchFlags>();
+  CLI::App* sub = app.add_subcommand(
+      "bench", "load generator: closed loop (--concurrency) or open loop (--rate)");
+  sub->footer(
+      "Load generator. Closed loop: N requests always in flight. Open loop (--rate > 0):\n"
+      "R requests per second on a fixed schedule, latency measured from the scheduled\n"
+      "send time. Items are drawn uniformly (seeded) from --item-ids (one id per line,\n"
+      "column --item-ids-column of a TSV), else from 1..--max-item, else from\n"
+      "1..catalog_size reported by GetModelInfo. Prints throughput, latency\n"
+      "(mean/p50/p90/p99/max of OK requests, ms) and requests by status code. Exit 0\n"
+      "when the run completed, even with RPC errors (they are reported);\n"
+      "--fail-on-error makes any error exit 1.");
+  const auto in_range = CLI::Range(int64_t{0}, int64_t{1000000});
+  CLI::Option* concurrency =
+      sub->add_option("--concurrency", f->concurrency, "Closed loop: requests in flight.")
+          ->check(in_range);
+  sub->add_option("--rate", f->rate, "Open loop: requests per second (0: closed loop).")
+      ->check(AtLeast(0))
+      ->excludes(concurrency);
+  sub->add_option("--duration-s", f->duration_s, "Measured seconds, after warm-up.");
+  sub->add_option("--warmup-s", f->warmup_s, "Seconds of load not counted.");
+  sub->add_option("--method", f->method, "recommend or score.")
+      ->check(CLI::IsMember({"recommend", "score"}));
+  sub->add_option("--mode", f->mode, "auto, sequential or hybrid.");
+  sub->add_option("--history-len", f->history_len, "History ids per request.")->check(in_range);
+  sub->add_option("--top-k", f->top_k, "Recommend's top_k.")->check(in_range);
+  sub->add_option("--num-candidates", f->num_candidates,
+                  "Candidates per request (Recommend: 0 = whole catalog; Score: 0 means 20).")
+      ->check(in_range);
+  sub->add_option("--item-ids", f->item_ids, "File of item ids to draw from.");
+  sub->add_option("--item-ids-column", f->item_ids_column, "1-based TSV column of --item-ids.")
+      ->check(AtLeast(1));
+  sub->add_option("--max-item", f->max_item, "Draw ids from 1..N (0: use --item-ids or the catalog).")
+      ->check(AtLeast(0));
+  sub->add_option("--seed", f->seed, "Seed of the request generator.");
+  sub->add_option("--pool-size", f->pool_size, "Distinct requests generated, then cycled.")
+      ->check(AtLeast(1));
+  sub->add_option("--max-outstanding", f->max_outstanding, "Open loop: most requests in flight.")
+      ->check(in_range);
+  sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
+  sub->add_flag("--fail-on-error", f->fail_on_error, "Exit 1 when any request failed.");
+  return {sub, [f, global] { return Bench(*global, *f); }};
+}
+
+}  // namespace sasrecllm::client

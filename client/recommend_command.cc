@@ -1,0 +1,100 @@
+// `sasrecllm-client recommend`: ranks items for a history (Recommend).
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "client/commands.h"
+#include "client/util.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/sasrecllm.grpc.pb.h"
+
+namespace sasrecllm::client {
+namespace {
+
+struct RecommendFlags {
+  std::string history, candidates;
+  int64_t top_k = 10;
+  bool no_exclude_history = false;
+  std::string mode = "auto";
+  std::string user_id;
+  std::string json;
+};
+
+int Recommend(const GlobalOptions& global, const RecommendFlags& f) {
+  const std::string command = "recommend";
+  absl::StatusOr<v1::RankingMode> mode = ParseMode(f.mode);
+  if (!mode.ok()) return UsageError(command, std::string(mode.status().message()));
+
+  v1::RecommendRequest request;
+  request.set_user_id(f.user_id);
+  for (std::string& id : ParseIdList(f.history)) request.add_history(std::move(id));
+  for (std::string& id : ParseIdList(f.candidates)) request.add_candidates(std::move(id));
+  request.set_top_k(static_cast<int32_t>(f.top_k));
+  request.set_exclude_history(!f.no_exclude_history);
+  request.set_mode(*mode);
+
+  auto stub = v1::Recommender::NewStub(MakeChannel(global));
+  grpc::ClientContext context;
+  SetDeadline(global, &context);
+  v1::RecommendResponse response;
+  grpc::Status status = stub->Recommend(&context, request, &response);
+  if (!status.ok()) return RpcError(command, status);
+
+  if (!f.json.empty()) {
+    if (absl::Status s = WriteJsonOutput(f.json, MessageJson(response)); !s.ok()) {
+      return IoError(command, std::string(s.message()));
+    }
+  }
+  std::FILE* text = TextFile(f.json);
+  std::fprintf(text, "model_version: %s  mode: %s  unknown_history_items: %d\n",
+              response.model_version().c_str(), ModeName(response.mode()).c_str(),
+              response.unknown_history_items());
+  const bool any_llm = std::any_of(response.items().begin(), response.items().end(),
+                                   [](const v1::RankedItem& item) { return item.has_llm_score(); });
+  size_t id_width = 7;
+  for (const v1::RankedItem& item : response.items()) {
+    id_width = std::max(id_width, item.item_id().size());
+  }
+  std::string header = absl::StrFormat("%4s  %-*s  %10s  %15s", "rank", id_width, "item_id",
+                                       "score", "retrieval_score");
+  if (any_llm) absl::StrAppend(&header, absl::StrFormat("  %10s", "llm_score"));
+  std::fprintf(text, "%s  title\n", header.c_str());
+  int rank = 0;
+  for (const v1::RankedItem& item : response.items()) {
+    std::string line = absl::StrFormat("%4d  %-*s  %10.4f  %15.4f", ++rank, id_width,
+                                       item.item_id(), item.score(), item.retrieval_score());
+    if (any_llm) {
+      absl::StrAppend(&line, item.has_llm_score() ? absl::StrFormat("  %10.4f", item.llm_score())
+                                                  : absl::StrFormat("  %10s", "-"));
+    }
+    std::fprintf(text, "%s  %s\n", line.c_str(), item.title().c_str());
+  }
+  return kExitOk;
+  return kExitOk;
+}
+
+}  // namespace
+
+Command AddRecommend(CLI::App& app, Global global) {
+  auto f = std::make_shared<RecommendFlags>();
+  CLI::App* sub = app.add_subcommand("recommend", "rank items for a history (Recommend)");
+  sub->footer(
+      "Ranks items for a history (external item ids, oldest first, comma separated) and\n"
+      "prints rank, item_id, score, retrieval_score, llm_score (when the LLM ran), title.");
+  sub->add_option("--history", f->history, "Comma-separated item ids, oldest first.");
+  sub->add_option("--top-k", f->top_k, "Items to return (0: the server's default).")
+      ->check(CLI::Range(int64_t{INT32_MIN}, int64_t{INT32_MAX}));
+  sub->add_option("--candidates", f->candidates, "Comma-separated ids: rank only these.");
+  sub->add_flag("--no-exclude-history", f->no_exclude_history,
+                "Allow the history's items in the result.");
+  sub->add_option("--mode", f->mode, "auto, sequential or hybrid.");
+  sub->add_option("--user-id", f->user_id, "User id, for the server's logs.");
+  sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
+  return {sub, [f, global] { return Recommend(*global, *f); }};
+}
+
+}  // namespace sasrecllm::client

@@ -1,0 +1,140 @@
+#include "server/server_flags.h"
+
+#include <cctype>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace sasrecllm::server {
+namespace {
+
+// A CLI11 check that a number is >= `min`, naming the bound (CLI11 2.1's
+// PositiveNumber / NonNegativeNumber print their whole double range).
+CLI::Validator AtLeast(int64_t min) {
+  return CLI::Validator(
+      [min](std::string& value) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(value, v)) return "expected a number, got " + value;
+        return v >= static_cast<double>(min)
+                   ? std::string()
+                   : "must be >= " + std::to_string(min) + ", got " + value;
+      },
+      ">=" + std::to_string(min));
+}
+
+// Whether `text` holds `name` as a whole flag name (not a prefix of another).
+bool MentionsFlag(const std::string& text, const std::string& name) {
+  for (size_t at = text.find(name); at != std::string::npos; at = text.find(name, at + 1)) {
+    const size_t end = at + name.size();
+    if (end == text.size() || !(std::isalnum(static_cast<unsigned char>(text[end])) ||
+                                text[end] == '-' || text[end] == '_')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Whether the command line gives `name` ("--port" or "--port=...").
+bool OnCommandLine(int argc, const char* const* argv, const std::string& name) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) break;
+    if (argv[i] == name || std::strncmp(argv[i], (name + "=").c_str(), name.size() + 1) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string ServerFlagEnvName(const std::string& flag_name) {
+  std::string env = "SASRECLLM_";
+  for (char c : flag_name) {
+    env += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return env;
+}
+
+void AddServerFlags(CLI::App& app, ServerFlags* flags) {
+  app.option_defaults()->always_capture_default();
+  auto add = [&app](const std::string& name, auto* value, const std::string& help) {
+    return app.add_option("--" + name, *value, help)->envname(ServerFlagEnvName(name));
+  };
+  auto add_bool = [&app](const std::string& name, bool* value, const std::string& help) {
+    return app.add_flag("--" + name, *value, help)->envname(ServerFlagEnvName(name));
+  };
+  add("bundle", &flags->bundle, "Model bundle folder (required).")->required();
+  add("host", &flags->host, "Address to listen on for gRPC.");
+  add("port", &flags->port, "gRPC port; 0 picks a free port (printed at start).")
+      ->check(CLI::Range(0, 65535));
+  add("metrics-port", &flags->metrics_port,
+      "Prometheus port, served at /metrics on --host; 0 turns metrics serving off.")
+      ->check(CLI::Range(0, 65535));
+  add("device", &flags->device, "Device for the model: cpu, cuda or cuda:N.");
+  add("dtype", &flags->dtype, "Model dtype: float32, bfloat16 or float16.")
+      ->check(CLI::IsMember({"float32", "bfloat16", "float16"}));
+  add("max-batch-size", &flags->max_batch_size, "Most requests per SASRec (stage 1) batch.")
+      ->check(AtLeast(1));
+  add("max-queue-delay-us", &flags->max_queue_delay_us,
+      "Longest time (microseconds) the oldest queued request waits for a batch to fill.")
+      ->check(AtLeast(0));
+  add("max-queue-size", &flags->max_queue_size,
+      "Most queued requests; beyond it requests fail at once with RESOURCE_EXHAUSTED.")
+      ->check(AtLeast(1));
+  add("retrieval-k", &flags->retrieval_k,
+      "Candidates that SASRec retrieves per Recommend for LLM re-ranking (at least top_k).")
+      ->check(AtLeast(1));
+  add_bool("llm", &flags->llm,
+           "Load the bundle's LLM stage when it has one (HYBRID and AUTO re-rank with it); "
+           "--llm=false serves SASRec only.");
+  add("llm-max-batch-size", &flags->llm_max_batch_size, "Most requests per LLM (stage 2) batch.")
+      ->check(AtLeast(1));
+  add("max-batch-tokens", &flags->max_batch_tokens,
+      "Most token positions in one LLM forward pass (requests x padded prompt length): "
+      "bounds the LLM's memory whatever the histories' lengths.")
+      ->check(AtLeast(1));
+  add_bool("prefix-sharing", &flags->prefix_sharing,
+           "Compute each request's prompt prefix once and continue every candidate from it; "
+           "--prefix-sharing=false runs every candidate's whole prompt (for benchmarks).");
+  add("max-top-k", &flags->max_top_k, "Largest top_k a request may ask for.")
+      ->check(AtLeast(1));
+  add("max-candidates", &flags->max_candidates, "Most candidates a request may send.")
+      ->check(AtLeast(1));
+  add("threads", &flags->threads,
+      "Torch intra-op threads; 0 = hardware concurrency - 1 (at least 1), leaving a core "
+      "for gRPC's threads.")
+      ->check(AtLeast(0));
+  add("drain-timeout-s", &flags->drain_timeout_s,
+      "On SIGTERM/SIGINT, how long (seconds) in-flight RPCs may take to finish.")
+      ->check(AtLeast(0));
+}
+
+void ParseServerFlags(CLI::App& app, int argc, const char* const* argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    throw;
+  } catch (const CLI::ParseError& e) {
+    // CLI11 checks required flags before unknown arguments: name those first.
+    const std::vector<std::string> extra = app.remaining();
+    if (!extra.empty() && dynamic_cast<const CLI::ExtrasError*>(&e) == nullptr) {
+      throw CLI::ExtrasError(extra);
+    }
+    // A value from the environment: name the variable the user has to fix.
+    const std::string what = e.what();
+    for (const CLI::Option* option : app.get_options()) {
+      const std::string& env = option->get_envname();
+      const char* value = env.empty() ? nullptr : std::getenv(env.c_str());
+      const std::string name = option->get_name();
+      if (value == nullptr || OnCommandLine(argc, argv, name) || !MentionsFlag(what, name)) {
+        continue;
+      }
+      throw CLI::ValidationError(env + "=" + value, what);
+    }
+    throw;
+  }
+}
+
+}  // namespace sasrecllm::server
