@@ -6,6 +6,7 @@
 
 #include "base/file.h"
 #include "model/safetensors.h"
+#include "model/torch_errors.h"
 
 namespace sasrecllm::model {
 
@@ -166,10 +167,10 @@ StatusOr<std::unique_ptr<Bundle>> Bundle::Load(const BundleLoadOptions& options)
     model->to(options.device, options.dtype);
     model->eval();
     bundle->sasrec_ = model;
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
     std::ostringstream msg;
     msg << sasrec_path << ": cannot place the model on " << options.device << " as "
-        << options.dtype << ": " << e.what_without_backtrace();
+        << options.dtype << ": " << TorchErrorMessage(e);
     return InvalidArgumentError(msg.str());
   }
   return bundle;

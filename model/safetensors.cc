@@ -12,6 +12,7 @@
 
 #include "base/file.h"
 #include "base/json.h"
+#include "model/torch_errors.h"
 
 namespace sasrecllm::model {
 namespace {
@@ -226,8 +227,8 @@ StatusOr<std::map<std::string, torch::Tensor>> ReadImpl(
       }
       out.emplace(e->name, std::move(t));
     }
-  } catch (const c10::Error& err) {
-    return InternalError(path + ": " + err.what_without_backtrace());
+  } catch (const std::exception& err) {
+    return InternalError(path + ": " + TorchErrorMessage(err));
   }
   return out;
 }
@@ -285,8 +286,8 @@ Status WriteSafetensors(const std::string& path,
       offset += nbytes;
       ordered.emplace_back(name, std::move(t));
     }
-  } catch (const c10::Error& e) {
-    return InternalError(path + ": " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(path + ": " + TorchErrorMessage(e));
   }
   std::string header_text = DumpJson(header);
   header_text.append((8 - header_text.size() % 8) % 8, ' ');

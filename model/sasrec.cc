@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "model/torch_errors.h"
+
 namespace sasrecllm::model {
 
 // ---------------------------------------------------------------------------
@@ -319,8 +321,8 @@ Status SasrecImpl::LoadStateDict(const std::map<std::string, torch::Tensor>& ten
   try {
     torch::NoGradGuard no_grad;
     for (auto& item : params) item.value().copy_(tensors.at(item.key()));
-  } catch (const c10::Error& e) {
-    return InternalError(std::string("state dict: copy failed: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("state dict: copy failed: ") + TorchErrorMessage(e));
   }
   return OkStatus();
 }

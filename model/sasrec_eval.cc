@@ -6,6 +6,8 @@
 #include <random>
 #include <string>
 
+#include "model/torch_errors.h"
+
 namespace sasrecllm::model {
 
 RankMetrics MetricsFromRanks(const std::vector<int64_t>& ranks, int64_t k) {
@@ -98,9 +100,9 @@ StatusOr<RankMetrics> EvaluateSasrec(Sasrec model, const SplitData& split,
       const float* lp = logits.data_ptr<float>();
       for (int64_t i = 0; i < b; ++i) ranks.push_back(RankOfFirst(lp + i * num_cand, num_cand));
     }
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
     model->train(was_training);
-    return InternalError(std::string("SASRec evaluation failed: ") + e.what_without_backtrace());
+    return InternalError(std::string("SASRec evaluation failed: ") + TorchErrorMessage(e));
   }
   model->train(was_training);
   return MetricsFromRanks(ranks, options.k);

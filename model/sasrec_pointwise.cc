@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "model/torch_errors.h"
+
 namespace sasrecllm::model {
 namespace {
 
@@ -63,10 +65,10 @@ StatusOr<std::vector<float>> SasrecPointwiseScores(Sasrec model, const std::vect
       const float* pp = probs.data_ptr<float>();
       for (int64_t i = 0; i < b; ++i) scores[start + i] = ip[i] == 0 ? 0.5f : pp[i];
     }
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
     model->train(was_training);
     return InternalError(std::string("SASRec point-wise scoring failed: ") +
-                         e.what_without_backtrace());
+                         TorchErrorMessage(e));
   }
   model->train(was_training);
   return scores;

@@ -4,6 +4,8 @@
 #include <limits>
 #include <sstream>
 
+#include "model/torch_errors.h"
+
 namespace sasrecllm::model {
 namespace {
 
@@ -136,8 +138,8 @@ StatusOr<std::vector<std::vector<ScoredItem>>> SasrecRanker::Rank(
         out.push_back(item);
       }
     }
-  } catch (const c10::Error& e) {
-    return InternalError(std::string("SasrecRanker::Rank: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("SasrecRanker::Rank: ") + TorchErrorMessage(e));
   }
   return results;
 }
@@ -173,8 +175,8 @@ StatusOr<std::vector<std::vector<float>>> SasrecRanker::Score(
       results[q].assign(s + pos, s + pos + queries[q].candidates.size());
       pos += queries[q].candidates.size();
     }
-  } catch (const c10::Error& e) {
-    return InternalError(std::string("SasrecRanker::Score: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("SasrecRanker::Score: ") + TorchErrorMessage(e));
   }
   return results;
 }

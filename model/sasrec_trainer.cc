@@ -13,6 +13,7 @@
 
 #include "base/file.h"
 #include "model/safetensors.h"
+#include "model/torch_errors.h"
 
 namespace sasrecllm::model {
 namespace {
@@ -428,8 +429,8 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
     }
     result.model->eval();
     return result;
-  } catch (const c10::Error& e) {
-    return InternalError(std::string("SASRec training failed: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("SASRec training failed: ") + TorchErrorMessage(e));
   }
 }
 

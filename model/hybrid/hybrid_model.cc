@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "model/torch_errors.h"
+
 namespace sasrecllm::hybrid {
 
 int YesTokenId(const llm::Tokenizer& tokenizer) {
@@ -157,8 +159,8 @@ StatusOr<torch::Tensor> HybridModel::YesLogits(const std::vector<HybridExample>&
     args.train = train;
     SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor logits, llm.Forward(args, nullptr));  // [B, 1, 1]
     return logits.view({b});
-  } catch (const c10::Error& e) {
-    return InternalError(std::string("HybridModel::YesLogits: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("HybridModel::YesLogits: ") + TorchErrorMessage(e));
   }
 }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "model/torch_errors.h"
+
 namespace sasrecllm::hybrid {
 
 HybridReranker::HybridReranker(std::shared_ptr<HybridModel> model, RerankOptions options)
@@ -216,8 +218,8 @@ Status HybridReranker::RunSharedBatch(const std::vector<RerankQuery>& queries,
       stats->reused_tokens += prefix_len * static_cast<int64_t>(p.end - p.begin - 1);
     }
     ++stats->forward_passes;
-  } catch (const c10::Error& e) {
-    return InternalError(std::string("HybridReranker: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("HybridReranker: ") + TorchErrorMessage(e));
   }
   return OkStatus();
 }
@@ -240,12 +242,16 @@ Status HybridReranker::RunUnsharedBatch(const std::vector<RerankQuery>& queries,
   // HybridModel::YesLogits tokenizes again: this path is the baseline, kept
   // as plain as it can be.
   SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor out, model_->YesLogits(examples, /*train=*/false));
-  out = out.to(torch::kCPU).contiguous();  // [N]
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    const auto [q, c] = pairs[i];
-    (*logits)[q][c] = out[i].item<float>();
-    stats->prefill_tokens += static_cast<int64_t>(encoded[q].prefix.ids.size() +
-                                                  encoded[q].suffixes[c].ids.size());
+  try {
+    out = out.to(torch::kCPU).contiguous();  // [N]
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      const auto [q, c] = pairs[i];
+      (*logits)[q][c] = out[i].item<float>();
+      stats->prefill_tokens += static_cast<int64_t>(encoded[q].prefix.ids.size() +
+                                                    encoded[q].suffixes[c].ids.size());
+    }
+  } catch (const std::exception& e) {
+    return InternalError("HybridReranker: " + TorchErrorMessage(e));
   }
   ++stats->forward_passes;
   return OkStatus();

@@ -13,6 +13,7 @@
 #include "base/auc.h"
 #include "model/hybrid/hybrid_checkpoint.h"
 #include "model/safetensors.h"
+#include "model/torch_errors.h"
 
 namespace sasrecllm::hybrid {
 namespace fs = std::filesystem;
@@ -289,8 +290,8 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
       SASRECLLM_RETURN_IF_ERROR(RestoreTrainedParts(last_dir, &parts));
       try {
         torch::load(optimizer, last_dir + "/optimizer.pt");
-      } catch (const c10::Error& e) {
-        return DataLossError(last_dir + "/optimizer.pt: " + e.what_without_backtrace());
+      } catch (const std::exception& e) {
+        return DataLossError(last_dir + "/optimizer.pt: " + TorchErrorMessage(e));
       }
       log("stage " + spec.name + ": resuming at epoch " + std::to_string(state.epoch + 1) +
           ", batch " + std::to_string(state.batch_in_epoch) + " (step " +
@@ -345,8 +346,8 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
       SASRECLLM_RETURN_IF_ERROR(SaveHybridCheckpoint(last_dir, *model, info));
       try {
         torch::save(optimizer, last_dir + "/optimizer.pt");
-      } catch (const c10::Error& e) {
-        return InternalError(last_dir + "/optimizer.pt: " + e.what_without_backtrace());
+      } catch (const std::exception& e) {
+        return InternalError(last_dir + "/optimizer.pt: " + TorchErrorMessage(e));
       }
       const bool stop = state.bad_evals >= options.patience;
       SASRECLLM_RETURN_IF_ERROR(

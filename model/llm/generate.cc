@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "model/llm/sampler.h"
+#include "model/torch_errors.h"
 
 namespace sasrecllm::llm {
 
@@ -44,8 +45,8 @@ StatusOr<GenerateResult> Generate(const LlamaModel& model, const Llama2cTokenize
     try {
       torch::Tensor row = out.reshape({-1}).to(torch::kCPU).contiguous();  // [V] float32
       std::copy(row.data_ptr<float>(), row.data_ptr<float>() + row.numel(), logits.begin());
-    } catch (const c10::Error& e) {
-      return InternalError(std::string("Generate: ") + e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      return InternalError(std::string("Generate: ") + TorchErrorMessage(e));
     }
     if (pos < options.record_logits) result.logits.push_back(logits);
 

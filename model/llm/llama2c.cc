@@ -8,6 +8,7 @@
 #include "base/json.h"
 #include "model/llm/llama2c_tokenizer.h"
 #include "model/safetensors.h"
+#include "model/torch_errors.h"
 
 namespace sasrecllm::llm {
 namespace {
@@ -162,8 +163,8 @@ StatusOr<Llama2cCheckpoint> ReadLlama2cCheckpoint(const std::string& path) {
       w[p + "mlp.down_proj.weight"] = w2[i].clone();
       w[p + "mlp.up_proj.weight"] = w3[i].clone();
     }
-  } catch (const c10::Error& e) {
-    return InternalError(path + ": " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(path + ": " + TorchErrorMessage(e));
   }
   return ckpt;
 }

@@ -9,6 +9,7 @@
 
 #include "model/llm/llama_model.h"
 #include "model/safetensors.h"
+#include "model/torch_errors.h"
 
 namespace sasrecllm::llm {
 
@@ -52,8 +53,8 @@ StatusOr<torch::Tensor> LlamaModel::ForwardBranches(const BranchArgs& args,
   try {
     torch::NoGradGuard no_grad;
     return ForwardBranchesImpl(args, cache);
-  } catch (const c10::Error& e) {
-    return InternalError(std::string("LlamaModel::ForwardBranches: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("LlamaModel::ForwardBranches: ") + TorchErrorMessage(e));
   }
 }
 

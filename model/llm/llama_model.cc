@@ -9,6 +9,7 @@
 #include "base/file.h"
 #include "base/json.h"
 #include "model/safetensors.h"
+#include "model/torch_errors.h"
 
 namespace sasrecllm::llm {
 namespace {
@@ -50,9 +51,9 @@ StatusOr<KvCache> KvCache::RepeatInterleaveBatch(int64_t n) const {
       out.v_.push_back(v_[l].repeat_interleave(n, 0));  // [B*n, KV, capacity, hd]
     }
     return out;
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
     return InternalError(std::string("KvCache::RepeatInterleaveBatch: ") +
-                         e.what_without_backtrace());
+                         TorchErrorMessage(e));
   }
 }
 
@@ -66,9 +67,9 @@ StatusOr<KvCache> KvCache::SelectRows(const torch::Tensor& rows) const {
       out.v_.push_back(v_[l].index_select(0, index));  // [B', KV, capacity, hd]
     }
     return out;
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
     return InvalidArgumentError(std::string("KvCache::SelectRows: ") +
-                                e.what_without_backtrace());
+                                TorchErrorMessage(e));
   }
 }
 
@@ -193,8 +194,8 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Create(
       inv_freq = torch::where(is_medium, smoothed, scaled);
     }
     model->inv_freq_ = inv_freq.to(options.device);
-  } catch (const c10::Error& e) {
-    return InternalError(std::string("LlamaModel::Create: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("LlamaModel::Create: ") + TorchErrorMessage(e));
   }
   return model;
 }
@@ -281,8 +282,8 @@ StatusOr<KvCache> LlamaModel::NewCache(int64_t batch_size, int64_t capacity) con
           {batch_size, config_.num_key_value_heads, capacity, config_.head_dim()}, opts));
     }
     return cache;
-  } catch (const c10::Error& e) {
-    return ResourceExhaustedError(std::string("NewCache: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return ResourceExhaustedError(std::string("NewCache: ") + TorchErrorMessage(e));
   }
 }
 
@@ -358,8 +359,8 @@ StatusOr<torch::Tensor> LlamaModel::Embed(const torch::Tensor& input_ids) const 
       }
     }
     return torch::embedding(embed_tokens_, input_ids.to(options_.device));  // [B, T, D]
-  } catch (const c10::Error& e) {
-    return InternalError(std::string("LlamaModel::Embed: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("LlamaModel::Embed: ") + TorchErrorMessage(e));
   }
 }
 
@@ -437,8 +438,8 @@ StatusOr<torch::Tensor> LlamaModel::Forward(const ForwardArgs& args, KvCache* ca
     if (cache != nullptr) cache->Truncate(past);
     a.start_pos = past;
     return ForwardImpl(a, cache);
-  } catch (const c10::Error& e) {
-    return InternalError(std::string("LlamaModel::Forward: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("LlamaModel::Forward: ") + TorchErrorMessage(e));
   }
 }
 
@@ -571,8 +572,8 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Merged(const LoraAdapter& lora
       }
     }
     return merged;
-  } catch (const c10::Error& e) {
-    return InternalError(std::string("LlamaModel::Merged: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("LlamaModel::Merged: ") + TorchErrorMessage(e));
   }
 }
 

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "model/llm/random_init.h"
+#include "model/torch_errors.h"
 
 namespace sasrecllm::llm {
 namespace {
@@ -51,8 +52,8 @@ StatusOr<double> MeasureMatmulGflops(int64_t n, int repeats, torch::Dtype dtype,
       best = std::min(best, Now() - start);
     }
     return 2.0 * static_cast<double>(n) * n * n / best / 1e9;
-  } catch (const c10::Error& e) {
-    return InternalError(std::string("MeasureMatmulGflops: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("MeasureMatmulGflops: ") + TorchErrorMessage(e));
   }
 }
 
@@ -165,8 +166,8 @@ StatusOr<PrefixSharingTiming> BenchPrefixSharing(const LlamaModel& model, int64_
   }
   try {
     timing.max_abs_logit_diff = (shared_logits - recomputed_logits).abs().max().item<double>();
-  } catch (const c10::Error& e) {
-    return InternalError(std::string("BenchPrefixSharing: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("BenchPrefixSharing: ") + TorchErrorMessage(e));
   }
   return timing;
 }

@@ -8,6 +8,7 @@
 
 #include "base/file.h"
 #include "model/safetensors.h"
+#include "model/torch_errors.h"
 
 namespace sasrecllm::llm {
 namespace {
@@ -130,8 +131,8 @@ StatusOr<LoraAdapter> LoraAdapter::Init(const LlamaConfig& model_config, const L
       }
     }
     return adapter;
-  } catch (const c10::Error& e) {
-    return InternalError(std::string("LoraAdapter::Init: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("LoraAdapter::Init: ") + TorchErrorMessage(e));
   }
 }
 
@@ -154,8 +155,8 @@ StatusOr<LoraAdapter> LoraAdapter::LoadPeft(const std::string& dir,
       pair.a = pair.a.detach().to(device).set_requires_grad(true);
       pair.b = pair.b.detach().to(device).set_requires_grad(true);
     }
-  } catch (const c10::Error& e) {
-    return InternalError(std::string("LoraAdapter::LoadPeft: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("LoraAdapter::LoadPeft: ") + TorchErrorMessage(e));
   }
   return adapter;
 }

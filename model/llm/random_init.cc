@@ -8,6 +8,7 @@
 #include "base/file.h"
 #include "base/json.h"
 #include "model/safetensors.h"
+#include "model/torch_errors.h"
 
 namespace sasrecllm::llm {
 
@@ -81,8 +82,8 @@ StatusOr<std::map<std::string, torch::Tensor>> RandomLlamaWeights(const LlamaCon
       weights[name] = t.to(dtype);
     }
     return weights;
-  } catch (const c10::Error& e) {
-    return ResourceExhaustedError(std::string("RandomLlamaWeights: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return ResourceExhaustedError(std::string("RandomLlamaWeights: ") + TorchErrorMessage(e));
   }
 }
 
