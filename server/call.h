@@ -38,6 +38,9 @@ struct CallEnv {
   std::string model_version;
 };
 
+// How close to its deadline a cancelled RPC counts as DEADLINE_EXCEEDED.
+inline constexpr absl::Duration kDeadlineSlack = absl::Milliseconds(250);
+
 // When the client gives up on `context` (absl::InfiniteFuture(): never).
 inline absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
   const auto deadline = context.deadline();
@@ -55,9 +58,11 @@ class Call : public grpc::ServerUnaryReactor, public RequestSink {
   // Finishes the RPC with `status` (no reply body unless the caller filled it).
   void FinishWith(absl::Status status) {
     const absl::Time now = absl::Now();
-    // gRPC cancels a call whose deadline passed (OnCancel), which can beat
-    // the queue's own expiry: call that what it is.
-    if (status.code() == absl::StatusCode::kCancelled && now >= DeadlineOf(*context_)) {
+    // A client gives up at its deadline, and the server hears that as a
+    // cancellation (OnCancel), up to one transport delay before its own copy
+    // of the deadline (arrival + grpc-timeout) passes: call that what it is.
+    if (status.code() == absl::StatusCode::kCancelled &&
+        now + kDeadlineSlack >= DeadlineOf(*context_)) {
       status = absl::DeadlineExceededError("deadline exceeded before the request could run");
     }
     env_->metrics->RecordRequest(method_, status.code(), now - start_);
