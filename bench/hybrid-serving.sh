@@ -58,15 +58,9 @@ done
 grep -q '"llm"' "$BUNDLE/manifest.json" 2>/dev/null ||
   { echo "hybrid-serving.sh: $BUNDLE is not a hybrid bundle (no llm component)" >&2; exit 1; }
 
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-  if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+BENCH_NAME=hybrid-serving.sh
+source "$(dirname "$0")/lib.sh"
+bench_begin
 
 # start_server SETUP: starts that server on a free port, sets TARGET.
 start_server() {
@@ -81,23 +75,7 @@ start_server() {
               --host 127.0.0.1 --port 0 --torch-threads "$THREADS" 2>"$log" & ;;
     *) echo "hybrid-serving.sh: unknown setup $1" >&2; exit 2 ;;
   esac
-  SERVER_PID=$!
-  local port=
-  for _ in $(seq 3000); do
-    port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$log" | head -1)
-    [[ -n $port ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; exit 1; }
-    sleep 0.1
-  done
-  [[ -n $port ]] || { echo "hybrid-serving.sh: $1 did not start" >&2; cat "$log" >&2; exit 1; }
-  TARGET=127.0.0.1:$port
-  "$CLIENT" --target "$TARGET" health --wait-s 120 >/dev/null
-}
-
-stop_server() {
-  kill -TERM "$SERVER_PID"
-  wait "$SERVER_PID" || { echo "hybrid-serving.sh: server exited $?" >&2; exit 1; }
-  SERVER_PID=
+  bench_wait_listening "$log" 3000 120
 }
 
 RESULTS=$WORK/results.jsonl

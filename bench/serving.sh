@@ -42,15 +42,9 @@ for bin in "$SERVER" "$CLIENT"; do
 done
 [[ -f $BUNDLE/manifest.json ]] || { echo "serving.sh: $BUNDLE is not a bundle" >&2; exit 1; }
 
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-  if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+BENCH_NAME=serving.sh
+source "$(dirname "$0")/lib.sh"
+bench_begin
 
 # Raw model throughput (the hook): batch_size -> queries/s, or nothing.
 RAW_BENCH_CMD=${RAW_BENCH_CMD:-"$BUILD/sasrecllm bench-sasrec --bundle $BUNDLE"}
@@ -65,23 +59,7 @@ start_server() {
   local log=$WORK/server-$1.log
   "$SERVER" --bundle "$BUNDLE" --host 127.0.0.1 --port 0 --metrics-port 0 \
     --max-batch-size "$1" --threads "$THREADS" 2>"$log" &
-  SERVER_PID=$!
-  local port=
-  for _ in $(seq 1200); do
-    port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$log" | head -1)
-    [[ -n $port ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; exit 1; }
-    sleep 0.1
-  done
-  [[ -n $port ]] || { echo "serving.sh: server did not start" >&2; cat "$log" >&2; exit 1; }
-  TARGET=127.0.0.1:$port
-  "$CLIENT" --target "$TARGET" health --wait-s 60 >/dev/null
-}
-
-stop_server() {
-  kill -TERM "$SERVER_PID"
-  wait "$SERVER_PID" || { echo "serving.sh: server exited $?" >&2; exit 1; }
-  SERVER_PID=
+  bench_wait_listening "$log" 1200 60
 }
 
 RESULTS=$WORK/results.jsonl

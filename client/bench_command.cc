@@ -179,11 +179,9 @@ int Bench(const GlobalOptions& global, const BenchFlags& f) {
                                      static_cast<size_t>(f.pool_size));
   absl::StatusOr<LoadResult> result = RunLoad(stub.get(), pool, load);
   if (!result.ok()) return IoError(command, std::string(result.status().message()));
-  if (!f.json.empty()) {
-    if (absl::Status s = WriteJsonOutput(f.json, BenchJson(f.method, load, shape, *result));
-        !s.ok()) {
-      return IoError(command, std::string(s.message()));
-    }
+  if (int rc = WriteJsonIfAsked(command, f.json, BenchJson(f.method, load, shape, *result));
+      rc != kExitOk) {
+    return rc;
   }
   PrintBenchText(TextFile(f.json), f.method, load, shape, *result);
   return f.fail_on_error && result->errors > 0 ? kExitError : kExitOk;

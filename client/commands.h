@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "base/command_line.h"
 #include "client/util.h"
 
 namespace sasrecllm::client {
@@ -28,19 +29,7 @@ struct Command {
 
 using Global = std::shared_ptr<const GlobalOptions>;
 
-// A CLI11 check that a number is >= `min`, naming the bound (CLI11 2.1's
-// PositiveNumber / NonNegativeNumber print their whole double range).
-inline CLI::Validator AtLeast(int64_t min) {
-  return CLI::Validator(
-      [min](std::string& value) -> std::string {
-        double v = 0;
-        if (!CLI::detail::lexical_cast(value, v)) return "expected a number, got " + value;
-        return v >= static_cast<double>(min)
-                   ? std::string()
-                   : "must be >= " + std::to_string(min) + ", got " + value;
-      },
-      ">=" + std::to_string(min));
-}
+using command_line::AtLeast;  // base/command_line.h
 
 Command AddRecommend(CLI::App& app, Global global);
 Command AddScore(CLI::App& app, Global global);

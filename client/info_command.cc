@@ -20,16 +20,12 @@ struct InfoFlags {
 
 int Info(const GlobalOptions& global, const InfoFlags& f) {
   const std::string command = "info";
-  auto stub = v1::Recommender::NewStub(MakeChannel(global));
-  grpc::ClientContext context;
-  SetDeadline(global, &context);
   v1::GetModelInfoResponse info;
-  grpc::Status status = stub->GetModelInfo(&context, v1::GetModelInfoRequest(), &info);
+  grpc::Status status = CallRecommender(global, &v1::Recommender::Stub::GetModelInfo,
+                                        v1::GetModelInfoRequest(), &info);
   if (!status.ok()) return RpcError(command, status);
-  if (!f.json.empty()) {
-    if (absl::Status s = WriteJsonOutput(f.json, MessageJson(info)); !s.ok()) {
-      return IoError(command, std::string(s.message()));
-    }
+  if (int rc = WriteJsonIfAsked(command, f.json, MessageJson(info)); rc != kExitOk) {
+    return rc;
   }
   std::FILE* text = TextFile(f.json);
   std::fprintf(text, "model_version:       %s\n", info.model_version().c_str());

@@ -13,26 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "base/command_line.h"
 #include "client/commands.h"
 #include "client/util.h"
-
-namespace {
-
-// The exit code for a CLI11 parse error, after printing it: 0 after --help /
-// -h (usage on stdout), else 2 (the error on stderr). CLI11 checks required
-// flags before unknown arguments; an unknown argument is reported first.
-int ParseErrorExit(CLI::App& app, const CLI::ParseError& error) {
-  if (error.get_exit_code() == 0) return app.exit(error);
-  const std::vector<std::string> extra = app.remaining(/*recurse=*/true);
-  if (!extra.empty() && dynamic_cast<const CLI::ExtrasError*>(&error) == nullptr) {
-    app.exit(CLI::ExtrasError(extra));
-  } else {
-    app.exit(error);
-  }
-  return sasrecllm::client::kExitUsage;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace sasrecllm::client;  // NOLINT(build/namespaces): main only
@@ -56,7 +39,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return ParseErrorExit(app, e);  // --help / -h: 0; any other parse error: 2
+    return sasrecllm::command_line::ParseErrorExit(app, e);  // --help / -h: 0; any other parse error: 2
   }
   global->timeout_given = timeout->count() > 0;
   for (const Command& c : commands) {

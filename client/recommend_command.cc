@@ -30,35 +30,23 @@ int Recommend(const GlobalOptions& global, const RecommendFlags& f) {
   if (!mode.ok()) return UsageError(command, std::string(mode.status().message()));
 
   v1::RecommendRequest request;
-  request.set_user_id(f.user_id);
-  for (std::string& id : ParseIdList(f.history)) request.add_history(std::move(id));
-  for (std::string& id : ParseIdList(f.candidates)) request.add_candidates(std::move(id));
+  FillRankingRequest(f.user_id, f.history, f.candidates, *mode, &request);
   request.set_top_k(static_cast<int32_t>(f.top_k));
   request.set_exclude_history(!f.no_exclude_history);
-  request.set_mode(*mode);
 
-  auto stub = v1::Recommender::NewStub(MakeChannel(global));
-  grpc::ClientContext context;
-  SetDeadline(global, &context);
   v1::RecommendResponse response;
-  grpc::Status status = stub->Recommend(&context, request, &response);
+  grpc::Status status =
+      CallRecommender(global, &v1::Recommender::Stub::Recommend, request, &response);
   if (!status.ok()) return RpcError(command, status);
 
-  if (!f.json.empty()) {
-    if (absl::Status s = WriteJsonOutput(f.json, MessageJson(response)); !s.ok()) {
-      return IoError(command, std::string(s.message()));
-    }
+  if (int rc = WriteJsonIfAsked(command, f.json, MessageJson(response)); rc != kExitOk) {
+    return rc;
   }
   std::FILE* text = TextFile(f.json);
-  std::fprintf(text, "model_version: %s  mode: %s  unknown_history_items: %d\n",
-              response.model_version().c_str(), ModeName(response.mode()).c_str(),
-              response.unknown_history_items());
+  PrintResponseHeader(text, response);
   const bool any_llm = std::any_of(response.items().begin(), response.items().end(),
                                    [](const v1::RankedItem& item) { return item.has_llm_score(); });
-  size_t id_width = 7;
-  for (const v1::RankedItem& item : response.items()) {
-    id_width = std::max(id_width, item.item_id().size());
-  }
+  const size_t id_width = ItemIdWidth(response.items());
   std::string header = absl::StrFormat("%4s  %-*s  %10s  %15s", "rank", id_width, "item_id",
                                        "score", "retrieval_score");
   if (any_llm) absl::StrAppend(&header, absl::StrFormat("  %10s", "llm_score"));
@@ -73,7 +61,6 @@ int Recommend(const GlobalOptions& global, const RecommendFlags& f) {
     }
     std::fprintf(text, "%s  %s\n", line.c_str(), item.title().c_str());
   }
-  return kExitOk;
   return kExitOk;
 }
 

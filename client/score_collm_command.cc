@@ -195,9 +195,7 @@ int ScoreCollm(const GlobalOptions& global, const ScoreCollmFlags& f) {
     j["concurrency"] = f.concurrency;
     j["seconds"] = result->seconds;
     j["rows_per_s"] = rows_per_s;
-    if (absl::Status s = WriteJsonOutput(f.json, j); !s.ok()) {
-      return IoError(command, std::string(s.message()));
-    }
+    if (int rc = WriteJsonIfAsked(command, f.json, j); rc != kExitOk) return rc;
   }
   std::FILE* text = TextFile(f.json);
   std::fprintf(text, "%s (through %s, mode %s)\n%s", path.c_str(), global.target.c_str(),

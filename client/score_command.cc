@@ -127,31 +127,18 @@ int Score(const GlobalOptions& global, const ScoreFlags& f) {
     return RunScoreBatch(global, f.input, f.output, f.concurrency, *mode);
   }
 
-
   v1::ScoreRequest request;
-  request.set_user_id(f.user_id);
-  for (std::string& id : ParseIdList(f.history)) request.add_history(std::move(id));
-  for (std::string& id : ParseIdList(f.candidates)) request.add_candidates(std::move(id));
-  request.set_mode(*mode);
-  auto stub = v1::Recommender::NewStub(MakeChannel(global));
-  grpc::ClientContext context;
-  SetDeadline(global, &context);
+  FillRankingRequest(f.user_id, f.history, f.candidates, *mode, &request);
   v1::ScoreResponse response;
-  grpc::Status status = stub->Score(&context, request, &response);
+  grpc::Status status =
+      CallRecommender(global, &v1::Recommender::Stub::Score, request, &response);
   if (!status.ok()) return RpcError(command, status);
-  if (!f.json.empty()) {
-    if (absl::Status s = WriteJsonOutput(f.json, MessageJson(response)); !s.ok()) {
-      return IoError(command, std::string(s.message()));
-    }
+  if (int rc = WriteJsonIfAsked(command, f.json, MessageJson(response)); rc != kExitOk) {
+    return rc;
   }
   std::FILE* text = TextFile(f.json);
-  std::fprintf(text, "model_version: %s  mode: %s  unknown_history_items: %d\n",
-              response.model_version().c_str(), ModeName(response.mode()).c_str(),
-              response.unknown_history_items());
-  size_t id_width = 7;
-  for (const v1::ScoredCandidate& c : response.scores()) {
-    id_width = std::max(id_width, c.item_id().size());
-  }
+  PrintResponseHeader(text, response);
+  const size_t id_width = ItemIdWidth(response.scores());
   std::fprintf(text, "%s\n", absl::StrFormat("%-*s  %11s  %10s  %5s", id_width, "item_id",
                                       "probability", "logit", "known")
                           .c_str());
@@ -160,7 +147,6 @@ int Score(const GlobalOptions& global, const ScoreFlags& f) {
                                         c.probability(), c.logit(), c.known() ? "yes" : "no")
                             .c_str());
   }
-  return kExitOk;
   return kExitOk;
 }
 

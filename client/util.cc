@@ -154,4 +154,13 @@ absl::Status WriteJsonOutput(const std::string& json_target, const nlohmann::ord
   return absl::OkStatus();
 }
 
+int WriteJsonIfAsked(const std::string& command, const std::string& json_target,
+                     const nlohmann::ordered_json& json) {
+  if (json_target.empty()) return kExitOk;
+  if (absl::Status s = WriteJsonOutput(json_target, json); !s.ok()) {
+    return IoError(command, std::string(s.message()));
+  }
+  return kExitOk;
+}
+
 }  // namespace sasrecllm::client

@@ -5,6 +5,7 @@
 #ifndef SASRECLLM_CLIENT_UTIL_H_
 #define SASRECLLM_CLIENT_UTIL_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/status.h"
+#include "proto/sasrecllm.grpc.pb.h"
 #include "proto/sasrecllm.pb.h"
 
 namespace sasrecllm::client {
@@ -73,6 +75,20 @@ struct GlobalOptions {
 std::shared_ptr<grpc::Channel> MakeChannel(const GlobalOptions& global);
 void SetDeadline(const GlobalOptions& global, grpc::ClientContext* context);
 
+// One unary Recommender RPC on a fresh channel to global.target with the
+// global deadline:
+//   grpc::Status s = CallRecommender(global, &v1::Recommender::Stub::Score, request, &response);
+template <typename Request, typename Response>
+grpc::Status CallRecommender(const GlobalOptions& global,
+                             grpc::Status (v1::Recommender::Stub::*method)(
+                                 grpc::ClientContext*, const Request&, Response*),
+                             const Request& request, Response* response) {
+  auto stub = v1::Recommender::NewStub(MakeChannel(global));
+  grpc::ClientContext context;
+  SetDeadline(global, &context);
+  return ((*stub).*method)(&context, request, response);
+}
+
 // Print "sasrecllm-client COMMAND: ..." on stderr and return the exit code:
 // kExitUsage for a flag value only the command can check (UsageError), else
 // kExitError (an RPC's code name and message, or an I/O problem).
@@ -95,6 +111,37 @@ inline std::FILE* TextFile(const std::string& json_target) {
 }
 // Writes `json` (one line) to `json_target` ("-": stdout); an error names the file.
 absl::Status WriteJsonOutput(const std::string& json_target, const nlohmann::ordered_json& json);
+// For a command's `--json json_target`: nothing when json_target is empty, else
+// WriteJsonOutput; kExitOk, or IoError(command, ...) when the write fails.
+int WriteJsonIfAsked(const std::string& command, const std::string& json_target,
+                     const nlohmann::ordered_json& json);
+
+// Fills the fields that RecommendRequest and ScoreRequest share.
+template <typename Request>
+void FillRankingRequest(const std::string& user_id, absl::string_view history,
+                        absl::string_view candidates, v1::RankingMode mode, Request* request) {
+  request->set_user_id(user_id);
+  for (std::string& id : ParseIdList(history)) request->add_history(std::move(id));
+  for (std::string& id : ParseIdList(candidates)) request->add_candidates(std::move(id));
+  request->set_mode(mode);
+}
+
+// Prints the first line of a Recommend or Score answer on `text`:
+// "model_version: V  mode: M  unknown_history_items: N".
+template <typename Response>
+void PrintResponseHeader(std::FILE* text, const Response& response) {
+  std::fprintf(text, "model_version: %s  mode: %s  unknown_history_items: %d\n",
+               response.model_version().c_str(), ModeName(response.mode()).c_str(),
+               response.unknown_history_items());
+}
+
+// The width of the item_id column: the longest id, at least 7 ("item_id").
+template <typename Items>
+size_t ItemIdWidth(const Items& items) {
+  size_t width = 7;
+  for (const auto& item : items) width = std::max(width, item.item_id().size());
+  return width;
+}
 
 }  // namespace sasrecllm::client
 

@@ -103,46 +103,41 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   return families;
 }
 
+namespace {
+
+// The metric family `name` built by `builder`, registered in `registry`.
+template <typename Builder>
+auto& Family(Builder builder, const char* name, const char* help, prometheus::Registry& registry) {
+  return builder.Name(name).Help(help).Register(registry);
+}
+
+}  // namespace
+
 Metrics::Metrics(const ModelInfo& model_info)
     : registry_(std::make_shared<prometheus::Registry>()),
       process_collector_(std::make_shared<ProcessCollector>()) {
-  requests_total_ = &prometheus::BuildCounter()
-                         .Name("sasrecllm_requests_total")
-                         .Help("Finished RPCs by method and gRPC status code.")
-                         .Register(*registry_);
-  request_duration_ = &prometheus::BuildHistogram()
-                           .Name("sasrecllm_request_duration_seconds")
-                           .Help("RPC duration in the server, from arrival to finish.")
-                           .Register(*registry_);
-  queue_duration_ = &prometheus::BuildHistogram()
-                         .Name("sasrecllm_queue_duration_seconds")
-                         .Help("Time a request waited in a stage's queue.")
-                         .Register(*registry_);
-  batch_size_ = &prometheus::BuildHistogram()
-                     .Name("sasrecllm_batch_size")
-                     .Help("Batch size per model call (requests for sasrec, sequences for llm).")
-                     .Register(*registry_);
-  inference_duration_ = &prometheus::BuildHistogram()
-                             .Name("sasrecllm_inference_duration_seconds")
-                             .Help("Model time of one batch.")
-                             .Register(*registry_);
-  queue_depth_ = &prometheus::BuildGauge()
-                      .Name("sasrecllm_queue_depth")
-                      .Help("Requests waiting in a stage's queue.")
-                      .Register(*registry_);
-  inflight_ = &prometheus::BuildGauge()
-                   .Name("sasrecllm_inflight_requests")
-                   .Help("RPCs accepted and not yet finished.")
-                   .Register(*registry_)
+  requests_total_ = &Family(prometheus::BuildCounter(), "sasrecllm_requests_total",
+                            "Finished RPCs by method and gRPC status code.", *registry_);
+  request_duration_ = &Family(prometheus::BuildHistogram(), "sasrecllm_request_duration_seconds",
+                              "RPC duration in the server, from arrival to finish.", *registry_);
+  queue_duration_ = &Family(prometheus::BuildHistogram(), "sasrecllm_queue_duration_seconds",
+                            "Time a request waited in a stage's queue.", *registry_);
+  batch_size_ =
+      &Family(prometheus::BuildHistogram(), "sasrecllm_batch_size",
+              "Batch size per model call (requests for sasrec, sequences for llm).", *registry_);
+  inference_duration_ =
+      &Family(prometheus::BuildHistogram(), "sasrecllm_inference_duration_seconds",
+              "Model time of one batch.", *registry_);
+  queue_depth_ = &Family(prometheus::BuildGauge(), "sasrecllm_queue_depth",
+                         "Requests waiting in a stage's queue.", *registry_);
+  inflight_ = &Family(prometheus::BuildGauge(), "sasrecllm_inflight_requests",
+                      "RPCs accepted and not yet finished.", *registry_)
                    .Add({});
-  llm_tokens_ = &prometheus::BuildCounter()
-                     .Name("sasrecllm_llm_tokens_total")
-                     .Help("LLM prompt tokens: computed (prefill) or reused from a shared prefix.")
-                     .Register(*registry_);
-  prometheus::BuildGauge()
-      .Name("sasrecllm_model_info")
-      .Help("The loaded model (always 1).")
-      .Register(*registry_)
+  llm_tokens_ =
+      &Family(prometheus::BuildCounter(), "sasrecllm_llm_tokens_total",
+              "LLM prompt tokens: computed (prefill) or reused from a shared prefix.", *registry_);
+  Family(prometheus::BuildGauge(), "sasrecllm_model_info", "The loaded model (always 1).",
+         *registry_)
       .Add({{"version", model_info.version},
             {"device", model_info.device},
             {"dtype", model_info.dtype}})

@@ -7,22 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "base/command_line.h"
+
 namespace sasrecllm::server {
 namespace {
 
-// A CLI11 check that a number is >= `min`, naming the bound (CLI11 2.1's
-// PositiveNumber / NonNegativeNumber print their whole double range).
-CLI::Validator AtLeast(int64_t min) {
-  return CLI::Validator(
-      [min](std::string& value) -> std::string {
-        double v = 0;
-        if (!CLI::detail::lexical_cast(value, v)) return "expected a number, got " + value;
-        return v >= static_cast<double>(min)
-                   ? std::string()
-                   : "must be >= " + std::to_string(min) + ", got " + value;
-      },
-      ">=" + std::to_string(min));
-}
+using command_line::AtLeast;
 
 // Whether `text` holds `name` as a whole flag name (not a prefix of another).
 bool MentionsFlag(const std::string& text, const std::string& name) {

@@ -22,48 +22,22 @@
 #include "model/llm/unicode.h"
 #include "model/llm/vocab_json.h"
 #include "tests/llm/shared_data.h"
+#include "tests/llm/vocab_test_vectors.h"
 
 namespace sasrecllm::llm {
 namespace {
 
+using ::sasrecllm::llm::testing::Join;
+using ::sasrecllm::llm::testing::ReadFile;
+using ::sasrecllm::llm::testing::ReadInputs;
+using ::sasrecllm::llm::testing::ReadOutputs;
 using ::sasrecllm::llm::testing::SharedDir;
 using ::sasrecllm::llm::testing::TempDir;
 
 std::string Llama3Dir() { return SharedDir() + "/tokenizers/llama3-bpe"; }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 void WriteFile(const std::string& path, const std::string& contents) {
   std::ofstream(path, std::ios::binary) << contents;
-}
-
-// llama.cpp's test-tokenizer-0 reading of the .inp file: every input is
-// followed by the separator (so the text after the last one is not an input).
-std::vector<std::string> ReadInputs(const std::string& path) {
-  static const std::string kSeparator = "\n__ggml_vocab_test__\n";
-  std::string all = ReadFile(path);
-  std::vector<std::string> inputs;
-  size_t start = 0;
-  for (size_t pos; (pos = all.find(kSeparator, start)) != std::string::npos;) {
-    inputs.push_back(all.substr(start, pos - start));
-    start = pos + kSeparator.size();
-  }
-  return inputs;
-}
-
-std::vector<std::vector<int>> ReadOutputs(const std::string& path) {
-  std::istringstream lines(ReadFile(path));
-  std::vector<std::vector<int>> outputs;
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream words(line);
-    std::vector<int> ids;
-    for (int id; words >> id;) ids.push_back(id);
-    outputs.push_back(std::move(ids));
-  }
-  return outputs;
 }
 
 // `s` as the inside of a JSON string literal.
@@ -74,12 +48,6 @@ std::string JsonEscaped(const std::string& s) {
     out += c;
   }
   return out;
-}
-
-std::string Join(const std::vector<int>& ids) {
-  std::string s;
-  for (size_t i = 0; i < ids.size(); ++i) s += (i ? " " : "") + std::to_string(ids[i]);
-  return s;
 }
 
 // The Llama-3.2 vocabulary (encoder.json + vocab.bpe), loaded once.

@@ -17,50 +17,18 @@
 #include <vector>
 
 #include "tests/llm/shared_data.h"
+#include "tests/llm/vocab_test_vectors.h"
 
 namespace sasrecllm::llm {
 namespace {
 
+using ::sasrecllm::llm::testing::Join;
+using ::sasrecllm::llm::testing::ReadFile;
+using ::sasrecllm::llm::testing::ReadInputs;
+using ::sasrecllm::llm::testing::ReadOutputs;
 using ::sasrecllm::llm::testing::SharedDir;
 
 std::string SpmDir() { return SharedDir() + "/tokenizers/llama2-spm"; }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// llama.cpp's test-tokenizer-0 reading of the .inp file: every input is
-// followed by the separator (so the text after the last one is not an input).
-std::vector<std::string> ReadInputs(const std::string& path) {
-  static const std::string kSeparator = "\n__ggml_vocab_test__\n";
-  std::string all = ReadFile(path);
-  std::vector<std::string> inputs;
-  size_t start = 0;
-  for (size_t pos; (pos = all.find(kSeparator, start)) != std::string::npos;) {
-    inputs.push_back(all.substr(start, pos - start));
-    start = pos + kSeparator.size();
-  }
-  return inputs;
-}
-
-std::vector<std::vector<int>> ReadOutputs(const std::string& path) {
-  std::istringstream lines(ReadFile(path));
-  std::vector<std::vector<int>> outputs;
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream words(line);
-    std::vector<int> ids;
-    for (int id; words >> id;) ids.push_back(id);
-    outputs.push_back(std::move(ids));
-  }
-  return outputs;
-}
-
-std::string Join(const std::vector<int>& ids) {
-  std::string s;
-  for (size_t i = 0; i < ids.size(); ++i) s += (i ? " " : "") + std::to_string(ids[i]);
-  return s;
-}
 
 TEST(SpmTokenizerTest, LoadNamesTheMissingFile) {
   StatusOr<std::unique_ptr<SpmTokenizer>> tok = SpmTokenizer::Load("/nonexistent/tokenizer.model");

@@ -24,6 +24,7 @@
 #include "server/metrics.h"
 #include "server/recommender_service.h"
 #include "tests/hybrid/test_parts.h"
+#include "tests/server/test_server.h"
 
 namespace sasrecllm::server {
 namespace {
@@ -50,32 +51,13 @@ class HybridServiceTest : public ::testing::Test {
     dir_ = new std::string((std::filesystem::temp_directory_path() /
                             absl::StrCat("hybrid_service_test_bundle_", getpid()))
                                .string());
-    torch::manual_seed(7);
-    model::SasrecConfig config;
-    config.item_num = kItems;
-    config.maxlen = kMaxHistory;
-    config.hidden_units = 16;
-    config.num_blocks = 1;
-    config.num_heads = 1;
-    model::Sasrec sasrec(config);
-    sasrec->eval();
-    std::vector<model::CatalogEntry> entries;
-    for (int i = 1; i <= kItems; ++i) entries.push_back({i, absl::StrCat("i", i), Title(i)});
-    entries.push_back({0, "cold", "A film nobody rated"});
-    auto catalog = model::Catalog::FromEntries(entries);
-    ASSERT_TRUE(catalog.ok()) << catalog.status();
-    model::BundleManifest manifest;
-    manifest.model_version = "hybrid-test";
-    manifest.sasrec = config;
-    manifest.max_history = kMaxHistory;
-    ASSERT_TRUE(model::WriteBundle(*dir_, manifest, *catalog, sasrec).ok());
-    auto loaded = model::Bundle::Load({*dir_});
-    ASSERT_TRUE(loaded.ok()) << loaded.status();
-    std::shared_ptr<const model::Bundle> bundle(std::move(loaded).value());
-    bundle_ = new std::shared_ptr<const model::Bundle>(bundle);
+    auto bundle = testing::WriteTinyBundle(
+        {*dir_, "hybrid-test", kItems, kMaxHistory, Title, "A film nobody rated"});
+    ASSERT_TRUE(bundle.ok()) << bundle.status();
+    bundle_ = new std::shared_ptr<const model::Bundle>(*bundle);
 
     hybrid::HybridModel::Parts parts = hybrid::testing::TinyParts(kItems);
-    parts.sasrec = bundle->sasrec();  // one SASRec for both stages, as the server loads it
+    parts.sasrec = (*bundle)->sasrec();  // one SASRec for both stages, as the server loads it
     auto scorer = hybrid::HybridModel::Create(std::move(parts));
     ASSERT_TRUE(scorer.ok()) << scorer.status();
     scorer_ = new std::shared_ptr<hybrid::HybridModel>(std::move(scorer).value());
@@ -90,48 +72,32 @@ class HybridServiceTest : public ::testing::Test {
     options.llm_batcher.max_batch_size = 8;
     options.llm_batcher.max_queue_delay = kLlmQueueDelay;
     options.rerank.max_batch_tokens = 4096;
-    auto service = RecommenderService::Create(options, bundle, metrics_, nullptr, *scorer_);
+    auto service = RecommenderService::Create(options, *bundle, metrics_, nullptr, *scorer_);
     ASSERT_TRUE(service.ok()) << service.status();
-    service_ = service->release();
-    ASSERT_TRUE(service_->Warmup().ok());
-
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(service_);
-    server_ = builder.BuildAndStart().release();
-    ASSERT_NE(server_, nullptr);
-    target_ = new std::string(absl::StrCat("127.0.0.1:", port));
+    auto server = testing::InProcessServer::Start(std::move(service).value());
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = server->release();
   }
 
   static void TearDownTestSuite() {
-    if (service_ != nullptr) service_->Drain();
-    if (server_ != nullptr) server_->Shutdown();
     delete server_;
-    delete service_;
     delete metrics_;
     delete scorer_;
     delete bundle_;
     if (dir_ != nullptr) std::filesystem::remove_all(*dir_);
     delete dir_;
-    delete target_;
   }
 
   void SetUp() override {
-    ASSERT_NE(target_, nullptr) << "suite set-up failed";
-    stub_ = v1::Recommender::NewStub(
-        grpc::CreateChannel(*target_, grpc::InsecureChannelCredentials()));
+    ASSERT_NE(server_, nullptr) << "suite set-up failed";
+    stub_ = server_->NewStub();
   }
 
   grpc::Status Recommend(const v1::RecommendRequest& request, v1::RecommendResponse* response) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    return stub_->Recommend(&context, request, response);
+    return testing::CallRecommend(*stub_, request, response);
   }
   grpc::Status Score(const v1::ScoreRequest& request, v1::ScoreResponse* response) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    return stub_->Score(&context, request, response);
+    return testing::CallScore(*stub_, request, response);
   }
 
   // The scorer's own logit for (history ids 1..kItems, item index; 0 = cold).
@@ -158,22 +124,18 @@ class HybridServiceTest : public ::testing::Test {
   }
 
   static std::string* dir_;
-  static std::string* target_;
   static std::shared_ptr<hybrid::HybridModel>* scorer_;
   static std::shared_ptr<const model::Bundle>* bundle_;
   static Metrics* metrics_;
-  static RecommenderService* service_;
-  static grpc::Server* server_;
+  static testing::InProcessServer* server_;
   std::unique_ptr<v1::Recommender::Stub> stub_;
 };
 
 std::string* HybridServiceTest::dir_ = nullptr;
-std::string* HybridServiceTest::target_ = nullptr;
 std::shared_ptr<hybrid::HybridModel>* HybridServiceTest::scorer_ = nullptr;
 std::shared_ptr<const model::Bundle>* HybridServiceTest::bundle_ = nullptr;
 Metrics* HybridServiceTest::metrics_ = nullptr;
-RecommenderService* HybridServiceTest::service_ = nullptr;
-grpc::Server* HybridServiceTest::server_ = nullptr;
+testing::InProcessServer* HybridServiceTest::server_ = nullptr;
 
 TEST_F(HybridServiceTest, RecommendReRanksSasrecsCandidatesByTheLlm) {
   v1::RecommendRequest request;

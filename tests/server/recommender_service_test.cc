@@ -17,11 +17,9 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "model/bundle.h"
-#include "model/catalog.h"
-#include "model/sasrec.h"
 #include "proto/sasrecllm.grpc.pb.h"
 #include "server/metrics.h"
+#include "tests/server/test_server.h"
 
 namespace sasrecllm::server {
 namespace {
@@ -38,32 +36,9 @@ class RecommenderServiceTest : public ::testing::Test {
     dir_ = new std::string(
         (std::filesystem::temp_directory_path() / absl::StrCat("server_test_bundle_", getpid()))
             .string());
-    torch::manual_seed(7);
-    model::SasrecConfig config;
-    config.item_num = kItems;
-    config.maxlen = kMaxHistory;
-    config.hidden_units = 16;
-    config.num_blocks = 1;
-    config.num_heads = 1;
-    model::Sasrec sasrec(config);
-    sasrec->eval();
-    std::vector<model::CatalogEntry> entries;
-    for (int i = 1; i <= kItems; ++i) {
-      entries.push_back({i, absl::StrCat("i", i), absl::StrCat("Title ", i)});
-    }
-    entries.push_back({0, "cold", "A cold item"});
-    auto catalog = model::Catalog::FromEntries(entries);
-    ASSERT_TRUE(catalog.ok()) << catalog.status();
-    model::BundleManifest manifest;
-    manifest.model_version = "test-v1";
-    manifest.sasrec = config;
-    manifest.max_history = kMaxHistory;
-    Status written = model::WriteBundle(*dir_, manifest, *catalog, sasrec);
-    ASSERT_TRUE(written.ok()) << written;
-
-    model::BundleLoadOptions load;
-    load.dir = *dir_;
-    auto bundle = model::Bundle::Load(load);
+    auto bundle = testing::WriteTinyBundle({*dir_, "test-v1", kItems, kMaxHistory,
+                                            [](int i) { return absl::StrCat("Title ", i); },
+                                            "A cold item"});
     ASSERT_TRUE(bundle.ok()) << bundle.status();
     metrics_ = new Metrics({"test-v1", "cpu", "float32"});
     ServiceOptions options;
@@ -71,62 +46,41 @@ class RecommenderServiceTest : public ::testing::Test {
     options.limits.max_candidates = 5;
     options.batcher.max_batch_size = 4;
     options.batcher.max_queue_delay = absl::Microseconds(500);
-    auto service = RecommenderService::Create(
-        options, std::shared_ptr<const model::Bundle>(std::move(bundle).value()), metrics_);
+    auto service = RecommenderService::Create(options, *bundle, metrics_);
     ASSERT_TRUE(service.ok()) << service.status();
-    service_ = service->release();
-    ASSERT_TRUE(service_->Warmup().ok());
-
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(service_);
-    server_ = builder.BuildAndStart().release();
-    ASSERT_NE(server_, nullptr);
-    ASSERT_GT(port, 0);
-    target_ = new std::string(absl::StrCat("127.0.0.1:", port));
+    auto server = testing::InProcessServer::Start(std::move(service).value());
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = server->release();
   }
 
   static void TearDownTestSuite() {
-    if (service_ != nullptr) service_->Drain();
-    if (server_ != nullptr) server_->Shutdown();
     delete server_;
-    delete service_;
     delete metrics_;
     if (dir_ != nullptr) std::filesystem::remove_all(*dir_);
     delete dir_;
-    delete target_;
   }
 
   void SetUp() override {
-    ASSERT_NE(target_, nullptr) << "suite set-up failed";
-    stub_ = v1::Recommender::NewStub(
-        grpc::CreateChannel(*target_, grpc::InsecureChannelCredentials()));
+    ASSERT_NE(server_, nullptr) << "suite set-up failed";
+    stub_ = server_->NewStub();
   }
 
   grpc::Status Recommend(const v1::RecommendRequest& request, v1::RecommendResponse* response) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    return stub_->Recommend(&context, request, response);
+    return testing::CallRecommend(*stub_, request, response);
   }
   grpc::Status Score(const v1::ScoreRequest& request, v1::ScoreResponse* response) {
-    grpc::ClientContext context;
-    return stub_->Score(&context, request, response);
+    return testing::CallScore(*stub_, request, response);
   }
 
   static std::string* dir_;
-  static std::string* target_;
   static Metrics* metrics_;
-  static RecommenderService* service_;
-  static grpc::Server* server_;
+  static testing::InProcessServer* server_;
   std::unique_ptr<v1::Recommender::Stub> stub_;
 };
 
 std::string* RecommenderServiceTest::dir_ = nullptr;
-std::string* RecommenderServiceTest::target_ = nullptr;
 Metrics* RecommenderServiceTest::metrics_ = nullptr;
-RecommenderService* RecommenderServiceTest::service_ = nullptr;
-grpc::Server* RecommenderServiceTest::server_ = nullptr;
+testing::InProcessServer* RecommenderServiceTest::server_ = nullptr;
 
 TEST_F(RecommenderServiceTest, RecommendReturnsTopKWithTitlesBestFirstWithoutTheHistory) {
   v1::RecommendRequest request;
@@ -291,8 +245,7 @@ TEST_F(RecommenderServiceTest, ConcurrentRequestsAreBatchedAndAllAnswered) {
   std::atomic<int> ok{0};
   for (int t = 0; t < 16; ++t) {
     threads.emplace_back([&, t] {
-      auto stub = v1::Recommender::NewStub(
-          grpc::CreateChannel(*target_, grpc::InsecureChannelCredentials()));
+      auto stub = server_->NewStub();
       v1::RecommendRequest request;
       request.add_history(absl::StrCat("i", 1 + t % kItems));
       v1::RecommendResponse response;

@@ -1,0 +1,45 @@
+# Shared by the serving benchmarks (serving.sh, hybrid-serving.sh); sourced
+# after the caller has set BENCH_NAME (its name in messages) and CLIENT (the
+# sasrecllm-client binary).
+#
+#   bench_begin               WORK: a fresh folder, removed on exit together
+#                             with a still-running server ($SERVER_PID)
+#   bench_wait_listening LOG TRIES HEALTH_WAIT_S
+#                             after starting a server in the background:
+#                             waits (TRIES x 0.1 s) for "listening on H:PORT"
+#                             in LOG, sets TARGET and waits for its health
+#   stop_server               stops $SERVER_PID; a non-zero exit fails the run
+
+bench_cleanup() {
+  if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true
+  fi
+  rm -rf "$WORK"
+}
+
+bench_begin() {
+  WORK=$(mktemp -d)
+  SERVER_PID=
+  trap bench_cleanup EXIT
+}
+
+bench_wait_listening() {
+  local log=$1 tries=$2 health_wait_s=$3
+  SERVER_PID=$!
+  local port=
+  for _ in $(seq "$tries"); do
+    port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$log" | head -1)
+    [[ -n $port ]] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; exit 1; }
+    sleep 0.1
+  done
+  [[ -n $port ]] || { echo "$BENCH_NAME: server did not start" >&2; cat "$log" >&2; exit 1; }
+  TARGET=127.0.0.1:$port
+  "$CLIENT" --target "$TARGET" health --wait-s "$health_wait_s" >/dev/null
+}
+
+stop_server() {
+  kill -TERM "$SERVER_PID"
+  wait "$SERVER_PID" || { echo "$BENCH_NAME: server exited $?" >&2; exit 1; }
+  SERVER_PID=
+}
