@@ -270,12 +270,7 @@ int RunBenchLlm(const BenchLlmFlags& f) {
   if (auto device = ParseDeviceName(f.device); !device.ok()) {
     return UsageError("--device: " + device.status().message());
   }
-  Status s = Run(f);
-  if (!s.ok()) {
-    std::cerr << "bench-llm: " << s << "\n";
-    return kExitError;
-  }
-  return kExitOk;
+  return ExitCodeOf("bench-llm", Run(f));
 }
 
 }  // namespace

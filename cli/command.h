@@ -18,65 +18,30 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cstdint>
-#include <cstdio>
 #include <functional>
-#include <iostream>
-#include <string>
 
-#include "base/status.h"
+#include "base/command_line.h"
 
 namespace sasrecllm::cli {
-
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitError = 1;
-inline constexpr int kExitUsage = 2;
 
 struct Command {
   CLI::App* app;             // owned by its parent app
   std::function<int()> run;  // returns the exit code
 };
 
-// A CLI11 check that a number is >= `min`, naming the bound (CLI11 2.1's
-// PositiveNumber / NonNegativeNumber print their whole double range).
-inline CLI::Validator AtLeast(int64_t min) {
-  return CLI::Validator(
-      [min](std::string& value) -> std::string {
-        double v = 0;
-        if (!CLI::detail::lexical_cast(value, v)) return "expected a number, got " + value;
-        return v >= static_cast<double>(min)
-                   ? std::string()
-                   : "must be >= " + std::to_string(min) + ", got " + value;
-      },
-      ">=" + std::to_string(min));
-}
-
-// The exit code for a CLI11 parse error, after printing it: 0 after --help /
-// -h (usage on stdout), else 2 (the error on stderr). CLI11 checks required
-// flags before unknown arguments; an unknown argument is reported first.
-int ParseErrorExit(CLI::App& app, const CLI::ParseError& error);
-
-// Prints "error: MESSAGE" (which names the flag) on stderr; returns kExitUsage.
-int UsageError(const std::string& message);
-
-// Prints "error: STATUS MESSAGE" on stderr; returns kExitError.
-int Fail(const Status& status);
-
-// `--json FILE`, the same for every command: FILE receives the command's
-// result as one JSON document; "-" means stdout, and then the command's
-// human-readable text goes to stderr so that stdout is pure JSON.
-inline constexpr char kJsonHelp[] =
-    "write the result as one JSON document to FILE ('-': stdout; the text then goes to "
-    "stderr)";
-// Where the human-readable text goes for `--json json_target`.
-inline std::ostream& TextStream(const std::string& json_target) {
-  return json_target == "-" ? std::cerr : std::cout;
-}
-inline std::FILE* TextFile(const std::string& json_target) {
-  return json_target == "-" ? stderr : stdout;
-}
-// Writes `json_text` plus a newline to `json_target` ("-": stdout).
-Status WriteJsonOutput(const std::string& json_target, const std::string& json_text);
+// The shared command-line helpers (base/command_line.h).
+using command_line::AtLeast;
+using command_line::ExitCodeOf;
+using command_line::Fail;
+using command_line::kExitError;
+using command_line::kExitOk;
+using command_line::kExitUsage;
+using command_line::kJsonHelp;
+using command_line::ParseErrorExit;
+using command_line::TextFile;
+using command_line::TextStream;
+using command_line::UsageError;
+using command_line::WriteJsonOutput;
 
 }  // namespace sasrecllm::cli
 

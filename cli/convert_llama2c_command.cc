@@ -15,10 +15,7 @@ struct ConvertLlama2cFlags {
 
 int ConvertLlama2c(const ConvertLlama2cFlags& f) {
   Status s = llm::ConvertLlama2c(f.checkpoint, f.tokenizer, f.out_dir);
-  if (!s.ok()) {
-    std::cerr << "convert-llama2c: " << s << "\n";
-    return kExitError;
-  }
+  if (!s.ok()) return ExitCodeOf("convert-llama2c", s);
   std::cerr << "wrote " << f.out_dir << "/config.json, model.safetensors, tokenizer.bin\n";
   return kExitOk;
 }

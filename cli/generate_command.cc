@@ -71,12 +71,7 @@ int RunGenerate(const GenerateFlags& f) {
   if (auto device = ParseDeviceName(f.device); !device.ok()) {
     return UsageError("--device: " + device.status().message());
   }
-  Status s = Run(f);
-  if (!s.ok()) {
-    std::cerr << "generate: " << s << "\n";
-    return kExitError;
-  }
-  return kExitOk;
+  return ExitCodeOf("generate", Run(f));
 }
 
 }  // namespace

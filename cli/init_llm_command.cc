@@ -117,12 +117,7 @@ int RunInitLlm(const InitLlmFlags& f) {
   std::string tokenizer_name;
   StatusOr<LlamaConfig> config = ConfigFromFlags(f, &tokenizer_name);
   if (!config.ok()) return UsageError(config.status().message());
-  Status s = Run(f, *config, tokenizer_name);
-  if (!s.ok()) {
-    std::cerr << "init-llm: " << s << "\n";
-    return kExitError;
-  }
-  return kExitOk;
+  return ExitCodeOf("init-llm", Run(f, *config, tokenizer_name));
 }
 
 }  // namespace

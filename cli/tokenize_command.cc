@@ -60,12 +60,7 @@ Status Run(const TokenizeFlags& flags) {
 }
 
 int RunTokenize(const TokenizeFlags& f) {
-  Status s = Run(f);
-  if (!s.ok()) {
-    std::cerr << "tokenize: " << s << "\n";
-    return kExitError;
-  }
-  return kExitOk;
+  return ExitCodeOf("tokenize", Run(f));
 }
 
 }  // namespace
