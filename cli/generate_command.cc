@@ -8,7 +8,7 @@
 #include "base/device_names.h"
 #include "cli/llm_commands.h"
 #include "model/llm/generate.h"
-#include "model/llm/llama2c_tokenizer.h"
+#include "model/llm/tokenizers/llama2c_tokenizer.h"
 #include "model/llm/llama_model.h"
 #include "model/torch_device.h"
 

@@ -15,7 +15,7 @@
 #include "cli/llm_commands.h"
 #include "model/llm/llama_model.h"
 #include "model/llm/random_init.h"
-#include "model/llm/tokenizer.h"
+#include "model/llm/tokenizers/tokenizer.h"
 #include "model/torch_device.h"
 
 namespace sasrecllm::cli {

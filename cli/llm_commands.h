@@ -6,7 +6,7 @@
 //            [--seed S] [--threads N] [--tokenizer FILE] [--dtype D] [--device D]
 //   tokenize --tokenizer PATH [--bos] [--eos] [--decode] [--vocab-size N] TEXT...
 //            (PATH: tokenizer.json, encoder.json + vocab.bpe, *.model, tokenizer.bin
-//            or a folder holding one; see LoadTokenizer in model/llm/tokenizer.h)
+//            or a folder holding one; see LoadTokenizer in model/llm/tokenizers/tokenizer.h)
 //   init-llm --out DIR [--hidden-size 768] [--layers 12] [--heads 12] [--kv-heads H]
 //            [--intermediate-size 2048] [--vocab-size V] [--tokenizer FILE] [--seed 0]
 //            [--dtype D] [--tie-embeddings]

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "cli/llm_commands.h"
-#include "model/llm/tokenizer.h"
+#include "model/llm/tokenizers/tokenizer.h"
 
 namespace sasrecllm::cli {
 namespace {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Generates model/llm/unicode_tables.inc: the Unicode code-point classes that
-the byte-level BPE pre-tokenizer (model/llm/bpe_pretokenizer.cc) needs for
+"""Generates model/llm/tokenizers/unicode_tables.inc: the Unicode code-point classes that
+the byte-level BPE pre-tokenizer (model/llm/tokenizers/bpe_pretokenizer.cc) needs for
 the regex classes \\p{L}, \\p{N} and \\s, as sorted inclusive ranges.
 
   \\p{L}  general category L* (Lu, Ll, Lt, Lm, Lo)
@@ -13,7 +13,7 @@ the regex classes \\p{L}, \\p{N} and \\s, as sorted inclusive ranges.
 Usage (from the repository root; the output is checked in, so the build
 needs no Python):
 
-  python3 scripts/gen_unicode_tables.py > model/llm/unicode_tables.inc
+  python3 scripts/gen_unicode_tables.py > model/llm/tokenizers/unicode_tables.inc
 """
 import sys
 import unicodedata

@@ -7,13 +7,14 @@
 # from every *_test.cc of the calling folder, linked to LIBRARY and registered
 # with ctest. Tests find ../shared through SASRECLLM_SOURCE_DIR (overridable
 # with $SASRECLLM_SHARED).
+get_filename_component(SASRECLLM_REPO_DIR ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
 function(sasrecllm_test_binary name library)
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cc)
   add_executable(${name} ${sources})
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
   target_link_libraries(${name} PRIVATE ${library} GTest::gtest_main GTest::gmock)
   target_compile_definitions(${name} PRIVATE
-    SASRECLLM_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}/../..")
+    SASRECLLM_SOURCE_DIR="${SASRECLLM_REPO_DIR}")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 120 PROPERTIES TIMEOUT 600)
 endfunction()
 

@@ -1,5 +1,5 @@
 """llama2.c's BPE tokenizer (tokenizer.bin), encoding exactly as the C++
-Llama2cTokenizer (model/llm/llama2c_tokenizer.cc), which follows run.c.
+Llama2cTokenizer (model/llm/tokenizers/llama2c_tokenizer.cc), which follows run.c.
 
 tokenizer.bin: int32 max_token_length, then per token: float32 score,
 int32 byte length, the bytes. The file does not store the token count: it is

@@ -28,7 +28,7 @@
 #include "model/hybrid/prompt.h"
 #include "model/llm/llama_model.h"
 #include "model/llm/lora.h"
-#include "model/llm/tokenizer.h"
+#include "model/llm/tokenizers/tokenizer.h"
 #include "model/sasrec.h"
 #include "base/status.h"
 

@@ -33,7 +33,7 @@
 #include <string>
 #include <vector>
 
-#include "model/llm/tokenizer.h"
+#include "model/llm/tokenizers/tokenizer.h"
 #include "base/status.h"
 
 namespace sasrecllm::hybrid {

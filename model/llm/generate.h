@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "model/llm/llama2c_tokenizer.h"
+#include "model/llm/tokenizers/llama2c_tokenizer.h"
 #include "model/llm/llama_model.h"
 #include "base/status.h"
 

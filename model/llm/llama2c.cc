@@ -6,7 +6,7 @@
 
 #include "base/file.h"
 #include "base/json.h"
-#include "model/llm/llama2c_tokenizer.h"
+#include "model/llm/tokenizers/llama2c_tokenizer.h"
 #include "model/safetensors.h"
 #include "model/torch_errors.h"
 

@@ -14,7 +14,7 @@
 #include "base/json.h"
 #include "model/llm/llama_model.h"
 #include "model/llm/random_init.h"
-#include "tests/llm/shared_data.h"
+#include "tests/model/llm/shared_data.h"
 
 namespace sasrecllm::llm {
 namespace {

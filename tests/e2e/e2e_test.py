@@ -393,7 +393,7 @@ def check_score_collm(build, client, bundle, split, n_rows, work):
 def write_byte_tokenizer(path):
     """A llama2.c tokenizer.bin that spells any text in bytes: <unk>, BOS, EOS,
     the 256 byte pieces <0x00>..<0xFF> (ids 3..258) and " " (id 259), all with
-    score 0; the layout of WriteTinyLlmFolder in tests/hybrid/test_parts.h.
+    score 0; the layout of WriteTinyLlmFolder in tests/model/hybrid/test_parts.h.
     Format: int32 max_token_length, then per piece float32 score, int32 length,
     the bytes (little-endian)."""
     pieces = ["<unk>", "\n<s>\n", "\n</s>\n"] + [f"<0x{b:02X}>" for b in range(256)] + [" "]

@@ -23,7 +23,7 @@
 #include "proto/sasrecllm.grpc.pb.h"
 #include "server/metrics.h"
 #include "server/recommender_service.h"
-#include "tests/hybrid/test_parts.h"
+#include "tests/model/hybrid/test_parts.h"
 #include "tests/server/test_server.h"
 
 namespace sasrecllm::server {

@@ -13,7 +13,7 @@
 #include "model/catalog.h"
 #include "server/clock.h"
 #include "server/metrics.h"
-#include "tests/hybrid/test_parts.h"
+#include "tests/model/hybrid/test_parts.h"
 
 namespace sasrecllm::server {
 namespace {

@@ -1,0 +1,72 @@
+// HybridModel: batching, slot replacement, text-only mode, dims checks.
+#include "model/hybrid/hybrid_model.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/model/hybrid/test_parts.h"
+
+namespace sasrecllm::hybrid {
+namespace {
+
+using testing::PlantedExamples;
+using testing::TinyParts;
+
+constexpr int64_t kItems = 20;
+
+TEST(HybridModelTest, BatchOfDifferentLengthsEqualsOneAtATime) {
+  auto model = HybridModel::Create(TinyParts(kItems));
+  ASSERT_TRUE(model.ok()) << model.status();
+  std::vector<HybridExample> batch = PlantedExamples(6, kItems, 1);
+  batch[2].history.clear();  // an empty history
+  batch[2].history_titles.clear();
+  batch[3].target = 0;       // a cold target: title only
+  StatusOr<torch::Tensor> together = (*model)->YesLogits(batch, false);
+  ASSERT_TRUE(together.ok()) << together.status();
+  ASSERT_EQ(together->sizes(), (std::vector<int64_t>{6}));
+  for (size_t i = 0; i < batch.size(); ++i) {
+    StatusOr<torch::Tensor> alone = (*model)->YesLogits({batch[i]}, false);
+    ASSERT_TRUE(alone.ok());
+    EXPECT_NEAR((*together)[i].item<float>(), (*alone)[0].item<float>(), 1e-5) << "row " << i;
+  }
+}
+
+TEST(HybridModelTest, SlotsCarryTheSasrecVectors) {
+  auto model = HybridModel::Create(TinyParts(kItems));
+  ASSERT_TRUE(model.ok());
+  HybridExample a = PlantedExamples(1, kItems, 2)[0];
+  HybridExample b = a;
+  b.history = {3, 5};  // same titles, different SASRec input
+  HybridExample c = a;
+  c.target = a.target % kItems + 1;  // same title, different item vector
+  auto la = (*model)->YesLogits({a}, false), lb = (*model)->YesLogits({b}, false),
+       lc = (*model)->YesLogits({c}, false);
+  ASSERT_TRUE(la.ok() && lb.ok() && lc.ok());
+  EXPECT_GT(std::abs((*la - *lb).item<float>()), 1e-6);
+  EXPECT_GT(std::abs((*la - *lc).item<float>()), 1e-6);
+}
+
+TEST(HybridModelTest, TextOnlyTemplateIgnoresSasrec) {
+  HybridModel::Parts parts = TinyParts(kItems);
+  parts.prompt_template = PromptTemplate::TallrecMovie();
+  parts.sasrec = nullptr;
+  parts.mapping = nullptr;
+  auto model = HybridModel::Create(std::move(parts));
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_FALSE((*model)->uses_sasrec());
+  auto logits = (*model)->YesLogits(PlantedExamples(3, kItems, 3), false);
+  ASSERT_TRUE(logits.ok()) << logits.status();
+}
+
+TEST(HybridModelTest, MismatchedPartsAreRefused) {
+  HybridModel::Parts parts = TinyParts(kItems);
+  parts.mapping = MappingLayer(16, 31);  // the LLM's hidden size is 32
+  auto model = HybridModel::Create(std::move(parts));
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("hidden_size is 32"), std::string::npos);
+  HybridModel::Parts no_sasrec = TinyParts(kItems);
+  no_sasrec.sasrec = nullptr;
+  EXPECT_FALSE(HybridModel::Create(std::move(no_sasrec)).ok());
+}
+
+}  // namespace
+}  // namespace sasrecllm::hybrid

@@ -1,0 +1,162 @@
+// HybridReranker: prefix-shared scoring equals unshared scoring and
+// HybridModel::YesLogits; batching, budgets and skipping change nothing but
+// the work done.
+#include "model/hybrid/hybrid_reranker.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/model/hybrid/test_parts.h"
+
+namespace sasrecllm::hybrid {
+namespace {
+
+using testing::PlantedExamples;
+using testing::TinyParts;
+
+constexpr int64_t kItems = 20;
+
+std::shared_ptr<HybridModel> TinyModel() {
+  auto model = HybridModel::Create(TinyParts(kItems));
+  return model.ok() ? std::shared_ptr<HybridModel>(std::move(model).value()) : nullptr;
+}
+
+// Four users: histories of 5, 0 and 2 items and one long one; 1 to 6
+// candidates each, one of them cold (index 0, title only).
+std::vector<RerankQuery> MixedQueries() {
+  std::vector<HybridExample> examples = PlantedExamples(4, kItems, 11);
+  std::vector<RerankQuery> queries;
+  const int candidate_counts[] = {3, 6, 1, 4};
+  for (int q = 0; q < 4; ++q) {
+    RerankQuery query;
+    query.history = examples[q].history;
+    query.history_titles = examples[q].history_titles;
+    for (int c = 0; c < candidate_counts[q]; ++c) {
+      const int64_t item = 1 + (q * 7 + c * 3) % kItems;
+      query.candidates.push_back({item, (item % 2 ? "Odd " : "Even ") + std::to_string(item)});
+    }
+    queries.push_back(std::move(query));
+  }
+  queries[1].history.clear();  // an empty history
+  queries[1].history_titles.clear();
+  queries[1].candidates[2] = {0, "A film nobody rated"};  // a cold candidate
+  for (int64_t i = 1; i <= 12; ++i) {                     // a long history
+    queries[3].history.push_back(i);
+    queries[3].history_titles.push_back("Long title number " + std::to_string(i));
+  }
+  return queries;
+}
+
+std::vector<std::vector<float>> Score(const std::shared_ptr<HybridModel>& model,
+                                      const std::vector<RerankQuery>& queries,
+                                      RerankOptions options, RerankStats* stats = nullptr) {
+  HybridReranker reranker(model, options);
+  auto logits = reranker.YesLogits(queries, nullptr, stats);
+  EXPECT_TRUE(logits.ok()) << logits.status();
+  return logits.ok() ? *logits : std::vector<std::vector<float>>();
+}
+
+void ExpectSame(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b,
+                const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t q = 0; q < a.size(); ++q) {
+    ASSERT_EQ(a[q].size(), b[q].size()) << what << " query " << q;
+    for (size_t c = 0; c < a[q].size(); ++c) {
+      EXPECT_NEAR(a[q][c], b[q][c], 1e-5) << what << " query " << q << " candidate " << c;
+    }
+  }
+}
+
+TEST(HybridRerankerTest, PrefixSharedScoringEqualsUnsharedAndTheTrainingScorer) {
+  std::shared_ptr<HybridModel> model = TinyModel();
+  ASSERT_NE(model, nullptr);
+  const std::vector<RerankQuery> queries = MixedQueries();
+  RerankStats shared_stats, unshared_stats;
+  auto shared = Score(model, queries, {.share_prefix = true}, &shared_stats);
+  auto unshared = Score(model, queries, {.share_prefix = false}, &unshared_stats);
+  ExpectSame(shared, unshared, "shared vs unshared");
+
+  // The scorer training and eval-hybrid use, one pair at a time.
+  for (size_t q = 0; q < queries.size(); ++q) {
+    for (size_t c = 0; c < queries[q].candidates.size(); ++c) {
+      HybridExample e;
+      e.history = queries[q].history;
+      e.history_titles = queries[q].history_titles;
+      e.target = queries[q].candidates[c].item;
+      e.target_title = queries[q].candidates[c].title;
+      auto alone = model->YesLogits({e}, /*train=*/false);
+      ASSERT_TRUE(alone.ok()) << alone.status();
+      EXPECT_NEAR(shared[q][c], (*alone)[0].item<float>(), 1e-5) << q << "/" << c;
+    }
+  }
+  // The same tokens are scored; sharing ran each prefix once.
+  EXPECT_GT(shared_stats.reused_tokens, 0);
+  EXPECT_EQ(unshared_stats.reused_tokens, 0);
+  EXPECT_EQ(shared_stats.prefill_tokens + shared_stats.reused_tokens,
+            unshared_stats.prefill_tokens);
+}
+
+TEST(HybridRerankerTest, MixedLongAndShortHistoriesTogetherEqualOneAtATime) {
+  std::shared_ptr<HybridModel> model = TinyModel();
+  ASSERT_NE(model, nullptr);
+  const std::vector<RerankQuery> queries = MixedQueries();
+  RerankStats stats;
+  auto together = Score(model, queries, {.share_prefix = true, .max_batch_tokens = 1 << 20}, &stats);
+  EXPECT_EQ(stats.forward_passes, 1);  // all four users in one batch
+  std::vector<std::vector<float>> alone;
+  for (const RerankQuery& q : queries) alone.push_back(Score(model, {q}, {})[0]);
+  ExpectSame(together, alone, "together vs alone");
+}
+
+TEST(HybridRerankerTest, ATightTokenBudgetSplitsTheWorkButNotTheResult) {
+  std::shared_ptr<HybridModel> model = TinyModel();
+  ASSERT_NE(model, nullptr);
+  const std::vector<RerankQuery> queries = MixedQueries();
+  auto roomy = Score(model, queries, {.share_prefix = true, .max_batch_tokens = 1 << 20});
+  for (int64_t budget : {1, 300, 700}) {
+    RerankStats stats;
+    auto tight = Score(model, queries, {.share_prefix = true, .max_batch_tokens = budget}, &stats);
+    ExpectSame(roomy, tight, "budget " + std::to_string(budget));
+    EXPECT_GT(stats.forward_passes, 1) << budget;
+    auto unshared = Score(model, queries, {.share_prefix = false, .max_batch_tokens = budget});
+    ExpectSame(roomy, unshared, "unshared, budget " + std::to_string(budget));
+  }
+}
+
+TEST(HybridRerankerTest, SkippedQueriesAreNotComputed) {
+  std::shared_ptr<HybridModel> model = TinyModel();
+  ASSERT_NE(model, nullptr);
+  const std::vector<RerankQuery> queries = MixedQueries();
+  for (bool share : {true, false}) {
+    RerankStats all_stats, stats;
+    auto all = Score(model, queries, {.share_prefix = share}, &all_stats);
+    HybridReranker reranker(model, {.share_prefix = share});
+    auto logits = reranker.YesLogits(queries, [](size_t q) { return q == 1; }, &stats);
+    ASSERT_TRUE(logits.ok()) << logits.status();
+    EXPECT_TRUE((*logits)[1].empty());
+    EXPECT_EQ(stats.skipped_queries, 1);
+    EXPECT_LT(stats.prefill_tokens, all_stats.prefill_tokens);
+    for (size_t q : {0, 2, 3}) {
+      ASSERT_EQ((*logits)[q].size(), all[q].size());
+      for (size_t c = 0; c < all[q].size(); ++c) EXPECT_NEAR((*logits)[q][c], all[q][c], 1e-5);
+    }
+  }
+}
+
+TEST(HybridRerankerTest, TextOnlyModelsAndQueriesWithoutCandidates) {
+  HybridModel::Parts parts = TinyParts(kItems);
+  parts.prompt_template = PromptTemplate::TallrecMovie();
+  parts.sasrec = nullptr;
+  parts.mapping = nullptr;
+  auto created = HybridModel::Create(std::move(parts));
+  ASSERT_TRUE(created.ok()) << created.status();
+  std::shared_ptr<HybridModel> model(std::move(created).value());
+  std::vector<RerankQuery> queries = MixedQueries();
+  queries[2].candidates.clear();
+  auto shared = Score(model, queries, {.share_prefix = true});
+  auto unshared = Score(model, queries, {.share_prefix = false});
+  ExpectSame(shared, unshared, "text-only");
+  EXPECT_TRUE(shared[2].empty());
+}
+
+}  // namespace
+}  // namespace sasrecllm::hybrid
