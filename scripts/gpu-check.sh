@@ -4,10 +4,13 @@
 # test device, then the GPU benchmarks. For a lent GPU machine that has PyTorch
 # and CMake but no gRPC or GoogleTest package:
 #
-#   GTEST_SOURCE_DIR=.deps/googletest SASRECLLM_SHARED=.deps/shared scripts/gpu-check.sh
+#   GTEST_SOURCE_DIR=.deps/googletest HEADERS_DIR=.deps/include \
+#     SASRECLLM_SHARED=.deps/shared scripts/gpu-check.sh
 #
-# (.deps/googletest: a copy of Debian's /usr/src/googletest; .deps/shared: the
-# parts of ../shared the checks read.) Results go to $OUT (default /tmp/gpu-check).
+# (.deps/googletest: a copy of Debian's /usr/src/googletest; .deps/include: the
+# header-only libraries, nlohmann/json.hpp and CLI/ (copies of Debian's
+# /usr/include/nlohmann and /usr/include/CLI); .deps/shared: the parts of
+# ../shared the checks read.) Results go to $OUT (default /tmp/gpu-check).
 #
 # GPU_PHASES picks what runs after the build (default: all, in this order):
 #   tests   the model tests (SASRECLLM_TEST_DEVICE=cuda)
@@ -34,7 +37,9 @@ python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.versio
 log "build model/ + cli against $TORCH_PREFIX"
 GEN=(); command -v ninja >/dev/null && GEN=(-G Ninja)
 cmake -S model -B build-gpu "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" -DGTEST_SOURCE_DIR="$GTEST_SOURCE_DIR" > "$OUT/build.log" 2>&1 &&
+  -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" -DGTEST_SOURCE_DIR="$GTEST_SOURCE_DIR" \
+  ${HEADERS_DIR:+-DSASRECLLM_NLOHMANN_INCLUDE_DIR=$(realpath "$HEADERS_DIR")} \
+  ${HEADERS_DIR:+-DSASRECLLM_CLI11_INCLUDE_DIR=$(realpath "$HEADERS_DIR")} > "$OUT/build.log" 2>&1 &&
 cmake --build build-gpu -j "$(nproc)" >> "$OUT/build.log" 2>&1
 rc=$?; tail -5 "$OUT/build.log"; [ $rc -eq 0 ] || { grep -m20 -B2 -A6 "error" "$OUT/build.log"; exit 1; }
 
