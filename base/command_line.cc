@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "base/device_names.h"
 #include "base/file.h"
 
 namespace sasrecllm::command_line {
@@ -19,6 +20,15 @@ CLI::Validator AtLeast(int64_t min) {
       ">=" + std::to_string(min));
 }
 
+CLI::Validator DeviceNameCheck() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        StatusOr<DeviceName> device = ParseDeviceName(value);
+        return device.ok() ? std::string() : device.status().message();
+      },
+      "DEVICE");
+}
+
 int ParseErrorExit(CLI::App& app, const CLI::ParseError& error) {
   if (error.get_exit_code() == 0) return app.exit(error);
   const std::vector<std::string> extra = app.remaining(/*recurse=*/true);
@@ -28,6 +38,19 @@ int ParseErrorExit(CLI::App& app, const CLI::ParseError& error) {
     app.exit(error);
   }
   return kExitUsage;
+}
+
+int ParseAndRun(CLI::App& app, const std::vector<Command>& commands, int argc,
+                const char* const* argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return ParseErrorExit(app, e);  // --help / -h: 0; any other parse error: 2
+  }
+  for (const Command& c : commands) {
+    if (c.app->parsed()) return c.run();
+  }
+  return UsageError("no command given");  // require_subcommand(1) normally catches this
 }
 
 int UsageError(const std::string& message) {

@@ -13,8 +13,12 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/status.h"
 
@@ -24,9 +28,56 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;
 inline constexpr int kExitUsage = 2;
 
+// One subcommand of a binary: its CLI11 app (owned by the parent app) and the
+// function that runs it once the command line has parsed.
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;  // returns the exit code
+};
+
+// A subcommand being declared, with the options object its flags bind to:
+//
+//   Subcommand<TrainFlags> sub(app, "train", "one line for the parent's --help",
+//                              R"(Text shown after the flags in `train --help`.)");
+//   sub->add_option("--epochs", sub.flags().epochs, "epochs");
+//   return sub.RunWith(Train);  // int Train(const TrainFlags&)
+//
+// The Command that RunWith returns owns the options object.
+template <typename Flags>
+class Subcommand {
+ public:
+  Subcommand(CLI::App& parent, const std::string& name, const std::string& summary,
+             const std::string& description = "")
+      : app_(parent.add_subcommand(name, summary)), flags_(std::make_shared<Flags>()) {
+    if (!description.empty()) app_->footer(description);
+  }
+
+  CLI::App* operator->() const { return app_; }
+  CLI::App* app() const { return app_; }
+  Flags& flags() const { return *flags_; }
+
+  Command RunWith(std::function<int(const Flags&)> run) const {
+    return {app_, [flags = flags_, run = std::move(run)] { return run(*flags); }};
+  }
+
+ private:
+  CLI::App* app_;
+  std::shared_ptr<Flags> flags_;
+};
+
+// Parses the command line into `app` and runs the one command of `commands`
+// that it names; returns the exit code (0 after --help, 2 for a usage error).
+int ParseAndRun(CLI::App& app, const std::vector<Command>& commands, int argc,
+                const char* const* argv);
+
 // A CLI11 check that a number is >= `min`, naming the bound (CLI11 2.1's
 // PositiveNumber / NonNegativeNumber print their whole double range).
 CLI::Validator AtLeast(int64_t min);
+
+// A CLI11 check that a --device value is "cpu", "cuda" or "cuda:N"
+// (ParseDeviceName); whether this machine has that device is the command's
+// run-time check.
+CLI::Validator DeviceNameCheck();
 
 // The exit code for a CLI11 parse error, after printing it: 0 after --help /
 // -h (usage on stdout), else 2 (the error on stderr). CLI11 checks required

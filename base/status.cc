@@ -38,4 +38,15 @@ std::ostream& operator<<(std::ostream& os, const Status& status) {
   return os << status.ToString();
 }
 
+Status RequirePositive(const std::string& context,
+                       std::initializer_list<std::pair<const char*, int64_t>> values) {
+  for (const auto& [name, value] : values) {
+    if (value <= 0) {
+      return InvalidArgumentError(context + ": " + name + " must be > 0, got " +
+                                  std::to_string(value));
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace sasrecllm

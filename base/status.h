@@ -12,6 +12,8 @@
 #define SASRECLLM_BASE_STATUS_H_
 
 #include <cassert>
+#include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -89,6 +91,12 @@ inline Status DeadlineExceededError(std::string m) {
 }
 
 std::ostream& operator<<(std::ostream& os, const Status& status);
+
+// OK when every named value is > 0; else INVALID_ARGUMENT
+// "CONTEXT: NAME must be > 0, got V" for the first that is not:
+//   SASRECLLM_RETURN_IF_ERROR(RequirePositive("config", {{"hidden_size", hidden_size}}));
+Status RequirePositive(const std::string& context,
+                       std::initializer_list<std::pair<const char*, int64_t>> values);
 
 // Either a value or a non-OK status.
 template <typename T>

@@ -25,10 +25,9 @@
 # (setup, concurrency) and the ratios of cpp against the others at equal
 # concurrency. The client and the server share the machine.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-[[ $# -ge 2 ]] || usage
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+[[ $# -ge 2 ]] || bench_usage
 BUILD=$(cd "$1" && pwd)
 BUNDLE=$(cd "$2" && pwd)
 shift 2
@@ -46,7 +45,7 @@ while [[ $# -gt 0 ]]; do
     --threads) THREADS=$2; shift 2 ;;
     --timeout-ms) TIMEOUT_MS=$2; shift 2 ;;
     --json) JSON_OUT=$2; shift 2 ;;
-    *) usage ;;
+    *) bench_usage ;;
   esac
 done
 SERVER=$BUILD/sasrecllm-server
@@ -59,7 +58,6 @@ grep -q '"llm"' "$BUNDLE/manifest.json" 2>/dev/null ||
   { echo "hybrid-serving.sh: $BUNDLE is not a hybrid bundle (no llm component)" >&2; exit 1; }
 
 BENCH_NAME=hybrid-serving.sh
-source "$(dirname "$0")/lib.sh"
 bench_begin
 
 # start_server SETUP: starts that server on a free port, sets TARGET.

@@ -9,6 +9,16 @@
 #                             waits (TRIES x 0.1 s) for "listening on H:PORT"
 #                             in LOG, sets TARGET and waits for its health
 #   stop_server               stops $SERVER_PID; a non-zero exit fails the run
+#   bench_usage               prints the calling script's header comment (its
+#                             usage) and exits 2
+# It also sets ROOT, the repository's root.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+bench_usage() {
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+  exit 2
+}
 
 bench_cleanup() {
   if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then

@@ -24,9 +24,8 @@
 # scores, server log). The server is stopped on exit, whatever happens.
 set -euo pipefail
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-[[ $# -ge 1 && $1 != -* ]] || usage
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
+[[ $# -ge 1 && $1 != -* ]] || bench_usage
 BUNDLE=$(cd "$1" && pwd)
 shift
 MODE=sequential
@@ -55,8 +54,8 @@ while [[ $# -gt 0 ]]; do
     --tolerance) TOLERANCE=$2; shift 2 ;;
     --limit) LIMIT=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) usage ;;
-    *) echo "score-collm.sh: unknown argument '$1'" >&2; usage ;;
+    -h|--help) bench_usage ;;
+    *) echo "score-collm.sh: unknown argument '$1'" >&2; bench_usage ;;
   esac
 done
 BUILD=$(cd "$BUILD" && pwd)

@@ -16,9 +16,9 @@
 # "-". The client and the server share the machine: on a small box the numbers
 # measure both.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-[[ $# -ge 2 ]] || usage
+[[ $# -ge 2 ]] || bench_usage
 BUILD=$(cd "$1" && pwd)
 BUNDLE=$2
 shift 2
@@ -32,7 +32,7 @@ while [[ $# -gt 0 ]]; do
     --warmup-s) WARMUP=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --history-len) HISTORY_LEN=$2; shift 2 ;;
-    *) usage ;;
+    *) bench_usage ;;
   esac
 done
 SERVER=$BUILD/sasrecllm-server
@@ -43,7 +43,6 @@ done
 [[ -f $BUNDLE/manifest.json ]] || { echo "serving.sh: $BUNDLE is not a bundle" >&2; exit 1; }
 
 BENCH_NAME=serving.sh
-source "$(dirname "$0")/lib.sh"
 bench_begin
 
 # Raw model throughput (the hook): batch_size -> queries/s, or nothing.

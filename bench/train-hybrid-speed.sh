@@ -13,9 +13,8 @@
 # (batch 16) and validates once over --valid-rows rows (batch 64).
 set -euo pipefail
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-[[ $# -ge 1 && $1 != -* ]] || usage
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
+[[ $# -ge 1 && $1 != -* ]] || bench_usage
 BUILD=$(cd "$1" && pwd)
 shift
 ROWS=256
@@ -35,7 +34,7 @@ while [[ $# -gt 0 ]]; do
     --dtype) DTYPE=$2; shift 2 ;;
     --llm) LLM=$2; shift 2 ;;
     --sasrec) SASREC=$2; shift 2 ;;
-    *) usage ;;
+    *) bench_usage ;;
   esac
 done
 CLI=$BUILD/sasrecllm

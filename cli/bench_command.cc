@@ -160,24 +160,23 @@ int BenchSasrec(const BenchSasrecFlags& f) {
 }  // namespace
 
 Command AddBenchSasrec(CLI::App& app) {
-  auto f = std::make_shared<BenchSasrecFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "bench-sasrec", "raw batched SASRec ranking throughput of a bundle (no gRPC)");
-  sub->footer(
-      "Measures raw batched SASRec ranking throughput (no gRPC): for each batch\n"
-      "size, random histories of --history-len items, top --top-k over the whole\n"
-      "catalog, repeated for --seconds after one second of warm-up.");
-  sub->add_option("--bundle", f->bundle, "bundle folder (sasrecllm export)")->required();
-  sub->add_option("--device", f->device, "cpu, cuda or cuda:N");
-  sub->add_option("--dtype", f->dtype, "float32, bfloat16 or float16");
-  sub->add_option("--batch-sizes", f->batch_sizes, "comma-separated batch sizes");
-  sub->add_option("--history-len", f->history_len, "items per history")->check(AtLeast(0));
-  sub->add_option("--top-k", f->top_k, "items returned per query");
-  sub->add_option("--seconds", f->seconds, "measured seconds per batch size");
-  sub->add_option("--threads", f->threads, "torch intra-op threads")->check(AtLeast(1));
-  sub->add_option("--seed", f->seed, "random seed for the histories");
-  sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
-  return {sub, [f] { return BenchSasrec(*f); }};
+  Subcommand<BenchSasrecFlags> sub(
+      app, "bench-sasrec", "raw batched SASRec ranking throughput of a bundle (no gRPC)",
+      R"(Measures raw batched SASRec ranking throughput (no gRPC): for each batch
+size, random histories of --history-len items, top --top-k over the whole
+catalog, repeated for --seconds after one second of warm-up.)");
+  BenchSasrecFlags& f = sub.flags();
+  sub->add_option("--bundle", f.bundle, "bundle folder (sasrecllm export)")->required();
+  sub->add_option("--device", f.device, "cpu, cuda or cuda:N")->check(DeviceNameCheck());
+  sub->add_option("--dtype", f.dtype, "float32, bfloat16 or float16");
+  sub->add_option("--batch-sizes", f.batch_sizes, "comma-separated batch sizes");
+  sub->add_option("--history-len", f.history_len, "items per history")->check(AtLeast(0));
+  sub->add_option("--top-k", f.top_k, "items returned per query");
+  sub->add_option("--seconds", f.seconds, "measured seconds per batch size");
+  sub->add_option("--threads", f.threads, "torch intra-op threads")->check(AtLeast(1));
+  sub->add_option("--seed", f.seed, "random seed for the histories");
+  sub->add_option("--json", f.json, kJsonHelp)->type_name("FILE");
+  return sub.RunWith(BenchSasrec);
 }
 
 }  // namespace sasrecllm::cli

@@ -266,42 +266,32 @@ Status Run(const BenchLlmFlags& flags) {
   return OkStatus();
 }
 
-int RunBenchLlm(const BenchLlmFlags& f) {
-  if (auto device = ParseDeviceName(f.device); !device.ok()) {
-    return UsageError("--device: " + device.status().message());
-  }
-  return ExitCodeOf("bench-llm", Run(f));
-}
-
 }  // namespace
 
 Command AddBenchLlm(CLI::App& app) {
-  auto f = std::make_shared<BenchLlmFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "bench-llm", "LLM prefill / decode / prefix-sharing throughput vs matmul peak");
-  sub->footer(
-      "Prints the matmul peak, prefill / decode tokens/s and GFLOP/s at batch 1 and 16,\n"
-      "and prefix sharing (200-token prefix, 20 continuations of 20 tokens) vs recompute,\n"
-      "for stories260K (--model) and a random 134M-parameter Llama (--large-*: fewer\n"
-      "repeats and decode steps, to keep a 2-core run within a few minutes).");
-  sub->add_option("--model", f->model, "stories260K HF folder (skipped when absent)");
-  sub->add_option("--threads", f->threads, "libtorch threads (default: all cores)")
+  Subcommand<BenchLlmFlags> sub(
+      app, "bench-llm", "LLM prefill / decode / prefix-sharing throughput vs matmul peak",
+      R"(Prints the matmul peak, prefill / decode tokens/s and GFLOP/s at batch 1 and 16,
+and prefix sharing (200-token prefix, 20 continuations of 20 tokens) vs recompute,
+for stories260K (--model) and a random 134M-parameter Llama (--large-*: fewer
+repeats and decode steps, to keep a 2-core run within a few minutes).)");
+  BenchLlmFlags& f = sub.flags();
+  sub->add_option("--model", f.model, "stories260K HF folder (skipped when absent)");
+  sub->add_option("--threads", f.threads, "libtorch threads (default: all cores)")
       ->check(AtLeast(1));
-  sub->add_option("--dtype", f->dtype, "float32 | bfloat16 | float16")
+  sub->add_option("--dtype", f.dtype, "float32 | bfloat16 | float16")
       ->check(CLI::IsMember({"float32", "bfloat16", "float16"}));
-  sub->add_option("--device", f->device, "cpu | cuda[:N]");
-  sub->add_option("--repeats", f->repeats, "best of N")->check(AtLeast(1));
-  sub->add_option("--prompt-len", f->prompt_len, "prefill tokens")->check(AtLeast(1));
-  sub->add_option("--decode-steps", f->decode_steps, "greedy decode steps")
+  sub->add_option("--device", f.device, "cpu | cuda[:N]")->check(DeviceNameCheck());
+  sub->add_option("--repeats", f.repeats, "best of N")->check(AtLeast(1));
+  sub->add_option("--prompt-len", f.prompt_len, "prefill tokens")->check(AtLeast(1));
+  sub->add_option("--decode-steps", f.decode_steps, "greedy decode steps")->check(AtLeast(1));
+  sub->add_option("--large-repeats", f.large_repeats, "random model: best of N")->check(AtLeast(1));
+  sub->add_option("--large-decode-steps", f.large_decode_steps, "random model: decode steps")
       ->check(AtLeast(1));
-  sub->add_option("--large-repeats", f->large_repeats, "random model: best of N")
-      ->check(AtLeast(1));
-  sub->add_option("--large-decode-steps", f->large_decode_steps, "random model: decode steps")
-      ->check(AtLeast(1));
-  sub->add_flag("--skip-large", f->skip_large, "skip the random 134M-parameter model");
-  sub->add_option("--seed", f->seed, "random seed");
-  sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
-  return {sub, [f] { return RunBenchLlm(*f); }};
+  sub->add_flag("--skip-large", f.skip_large, "skip the random 134M-parameter model");
+  sub->add_option("--seed", f.seed, "random seed");
+  sub->add_option("--json", f.json, kJsonHelp)->type_name("FILE");
+  return sub.RunWith([](const BenchLlmFlags& f) { return ExitCodeOf("bench-llm", Run(f)); });
 }
 
 }  // namespace sasrecllm::cli

@@ -1,13 +1,12 @@
 // How the offline tool's commands plug into its CLI11 app (cli/main.cc).
 //
-// Each Add* function adds one subcommand to `parent`, binds its flags to an
-// options object that the returned Command owns, and returns the subcommand
-// with the function that runs it after the command line has parsed:
+// Each Add* function declares one subcommand (a command_line::Subcommand),
+// binds its flags to an options object that the returned Command owns, and
+// returns the subcommand with the function that runs it:
 //
 //   CLI::App app("The SASRecLLM offline tool.", "sasrecllm");
 //   std::vector<Command> commands = {AddTrainSasrec(app), ...};
-//   app.parse(argc, argv);                      // CLI::ParseError: exit 0 or 2
-//   for (Command& c : commands) if (c.app->parsed()) return c.run();
+//   return ParseAndRun(app, commands, argc, argv);
 //
 // Exit codes, the same for every command: 0 ok; 1 a run-time error (a missing
 // or corrupt file, a model error: whatever Status the work itself returns);
@@ -18,26 +17,22 @@
 
 #include <CLI/CLI.hpp>
 
-#include <functional>
-
 #include "base/command_line.h"
 
 namespace sasrecllm::cli {
 
-struct Command {
-  CLI::App* app;             // owned by its parent app
-  std::function<int()> run;  // returns the exit code
-};
-
 // The shared command-line helpers (base/command_line.h).
 using command_line::AtLeast;
+using command_line::Command;
+using command_line::DeviceNameCheck;
 using command_line::ExitCodeOf;
 using command_line::Fail;
 using command_line::kExitError;
 using command_line::kExitOk;
 using command_line::kExitUsage;
 using command_line::kJsonHelp;
-using command_line::ParseErrorExit;
+using command_line::ParseAndRun;
+using command_line::Subcommand;
 using command_line::TextFile;
 using command_line::TextStream;
 using command_line::UsageError;

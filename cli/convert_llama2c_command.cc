@@ -23,14 +23,14 @@ int ConvertLlama2c(const ConvertLlama2cFlags& f) {
 }  // namespace
 
 Command AddConvertLlama2c(CLI::App& app) {
-  auto f = std::make_shared<ConvertLlama2cFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "convert-llama2c", "llama2.c checkpoint + tokenizer -> Hugging Face-layout LLM folder");
-  sub->footer("Writes OUT_DIR/config.json, model.safetensors, tokenizer.bin.");
-  sub->add_option("CHECKPOINT", f->checkpoint, "llama2.c checkpoint (.bin)")->required();
-  sub->add_option("TOKENIZER", f->tokenizer, "llama2.c tokenizer (.bin)")->required();
-  sub->add_option("OUT_DIR", f->out_dir, "folder to write")->required();
-  return {sub, [f] { return ConvertLlama2c(*f); }};
+  Subcommand<ConvertLlama2cFlags> sub(
+      app, "convert-llama2c", "llama2.c checkpoint + tokenizer -> Hugging Face-layout LLM folder",
+      "Writes OUT_DIR/config.json, model.safetensors, tokenizer.bin.");
+  ConvertLlama2cFlags& f = sub.flags();
+  sub->add_option("CHECKPOINT", f.checkpoint, "llama2.c checkpoint (.bin)")->required();
+  sub->add_option("TOKENIZER", f.tokenizer, "llama2.c tokenizer (.bin)")->required();
+  sub->add_option("OUT_DIR", f.out_dir, "folder to write")->required();
+  return sub.RunWith(ConvertLlama2c);
 }
 
 }  // namespace sasrecllm::cli

@@ -96,56 +96,48 @@ int ConvertCollm(const ConvertCollmFlags& f) {
 std::vector<Command> AddData(CLI::App& app) {
   CLI::App* data = app.add_subcommand(
       "data", "prepare data: synthesize | import-movielens | convert-collm");
-  data->footer(
-      "Each writes OUT/sequences.txt (one line per user: `user item1 item2 ...`, oldest first; read it\n"
-      "with train-sasrec --data) and OUT/items.tsv (item_id<TAB>title).");
+  data->footer(R"(Each writes OUT/sequences.txt (one line per user: `user item1 item2 ...`, oldest
+first; read it with train-sasrec --data) and OUT/items.tsv (item_id<TAB>title).)");
   data->require_subcommand(1);
-  std::vector<Command> commands;
 
-  auto synth = std::make_shared<SynthesizeFlags>();
-  CLI::App* sub =
-      data->add_subcommand("synthesize", "write synthetic sequences with planted structure");
-  sub->footer(
-      "Users walk within one of K item\n"
-      "clusters; at each step the next item is the current item's successor in the\n"
-      "cluster's cycle with probability --p-next, else a random item of the cluster. A\n"
-      "sequential model learns this, so HR@10 ends far above random. Deterministic in the\n"
-      "flags (the seed is recorded in OUT/data_info.json).");
-  sub->add_option("--out", synth->out, "output folder")->required();
-  sub->add_option("--users", synth->o.num_users, "number of users");
-  sub->add_option("--items", synth->o.num_items, "number of items");
-  sub->add_option("--clusters", synth->o.num_clusters, "number of item clusters");
-  sub->add_option("--min-length", synth->o.min_length, "shortest sequence (>= 3)");
-  sub->add_option("--max-length", synth->o.max_length, "longest sequence");
-  sub->add_option("--p-next", synth->o.p_next, "probability of stepping to the successor item");
-  sub->add_option("--seed", synth->o.seed, "random seed");
-  commands.push_back({sub, [synth] { return Synthesize(*synth); }});
+  Subcommand<SynthesizeFlags> synth(
+      *data, "synthesize", "write synthetic sequences with planted structure",
+      R"(Users walk within one of K item clusters; at each step the next item is the
+current item's successor in the cluster's cycle with probability --p-next, else a
+random item of the cluster. A sequential model learns this, so HR@10 ends far
+above random. Deterministic in the flags (the seed is recorded in
+OUT/data_info.json).)");
+  SynthesizeFlags& s = synth.flags();
+  synth->add_option("--out", s.out, "output folder")->required();
+  synth->add_option("--users", s.o.num_users, "number of users");
+  synth->add_option("--items", s.o.num_items, "number of items");
+  synth->add_option("--clusters", s.o.num_clusters, "number of item clusters");
+  synth->add_option("--min-length", s.o.min_length, "shortest sequence (>= 3)");
+  synth->add_option("--max-length", s.o.max_length, "longest sequence");
+  synth->add_option("--p-next", s.o.p_next, "probability of stepping to the successor item");
+  synth->add_option("--seed", s.o.seed, "random seed");
 
-  auto ml = std::make_shared<ImportMovieLensFlags>();
-  sub = data->add_subcommand("import-movielens",
-                             "convert raw MovieLens ratings.dat + movies.dat");
-  sub->footer(
-      "Converts raw MovieLens (ratings.dat `UserID::MovieID::Rating::Timestamp`, movies.dat\n"
-      "`MovieID::Title::Genres`, latin-1) into per-user time-ordered sequences. Users and\n"
-      "items are renumbered 1..N in order of first appearance; items.tsv keeps the\n"
-      "MovieLens MovieID as its third column (source_id) and the titles in UTF-8.");
-  sub->add_option("--ratings", ml->ratings, "ratings.dat")->required();
-  sub->add_option("--movies", ml->movies, "movies.dat")->required();
-  sub->add_option("--out", ml->out, "output folder")->required();
-  sub->add_option("--min-rating", ml->o.min_rating, "keep ratings >= this (0 keeps all)");
-  commands.push_back({sub, [ml] { return ImportMovieLens(*ml); }});
+  Subcommand<ImportMovieLensFlags> ml(
+      *data, "import-movielens", "convert raw MovieLens ratings.dat + movies.dat",
+      R"(Converts raw MovieLens (ratings.dat `UserID::MovieID::Rating::Timestamp`,
+movies.dat `MovieID::Title::Genres`, latin-1) into per-user time-ordered
+sequences. Users and items are renumbered 1..N in order of first appearance;
+items.tsv keeps the MovieLens MovieID as its third column (source_id) and the
+titles in UTF-8.)");
+  ml->add_option("--ratings", ml.flags().ratings, "ratings.dat")->required();
+  ml->add_option("--movies", ml.flags().movies, "movies.dat")->required();
+  ml->add_option("--out", ml.flags().out, "output folder")->required();
+  ml->add_option("--min-rating", ml.flags().o.min_rating, "keep ratings >= this (0 keeps all)");
 
-  auto collm = std::make_shared<ConvertCollmFlags>();
-  sub = data->add_subcommand("convert-collm",
-                             "convert the CoLLM TSV split's positive train rows");
-  sub->footer(
-      "Converts the CoLLM split (DIR/items.tsv, DIR/train.tsv): each user's positive\n"
-      "(label 1) train rows, in time order, as a sequence; item ids are kept (1..item_num\n"
-      "as in items.tsv).");
-  sub->add_option("--in", collm->in, "CoLLM split folder (items.tsv, train.tsv)")->required();
-  sub->add_option("--out", collm->out, "output folder")->required();
-  commands.push_back({sub, [collm] { return ConvertCollm(*collm); }});
-  return commands;
+  Subcommand<ConvertCollmFlags> collm(
+      *data, "convert-collm", "convert the CoLLM TSV split's positive train rows",
+      R"(Converts the CoLLM split (DIR/items.tsv, DIR/train.tsv): each user's positive
+(label 1) train rows, in time order, as a sequence; item ids are kept
+(1..item_num as in items.tsv).)");
+  collm->add_option("--in", collm.flags().in, "CoLLM split folder (items.tsv, train.tsv)")
+      ->required();
+  collm->add_option("--out", collm.flags().out, "output folder")->required();
+  return {synth.RunWith(Synthesize), ml.RunWith(ImportMovieLens), collm.RunWith(ConvertCollm)};
 }
 
 }  // namespace sasrecllm::cli

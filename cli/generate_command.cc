@@ -67,32 +67,25 @@ Status Run(const GenerateFlags& flags) {
   return OkStatus();
 }
 
-int RunGenerate(const GenerateFlags& f) {
-  if (auto device = ParseDeviceName(f.device); !device.ok()) {
-    return UsageError("--device: " + device.status().message());
-  }
-  return ExitCodeOf("generate", Run(f));
-}
-
 }  // namespace
 
 Command AddGenerate(CLI::App& app) {
-  auto f = std::make_shared<GenerateFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "generate", "greedy or sampled text from an LLM folder (as llama2.c's run)");
-  sub->add_option("--model", f->model, "LLM folder (HF layout)")->required();
-  sub->add_option("--prompt", f->prompt, "text to continue");
-  sub->add_option("--steps", f->steps, "positions to run, prompt included")
-      ->check(AtLeast(1));
-  sub->add_option("--temperature", f->temperature, "0 = greedy")->check(AtLeast(0));
-  sub->add_option("--top-p", f->top_p, "nucleus sampling threshold")->check(CLI::Range(0.0, 1.0));
-  sub->add_option("--seed", f->seed, "sampling seed (<= 0: the time)");
-  sub->add_option("--threads", f->threads, "libtorch threads")->check(AtLeast(1));
-  sub->add_option("--tokenizer", f->tokenizer, "llama2.c tokenizer.bin (default: MODEL/tokenizer.bin)");
-  sub->add_option("--dtype", f->dtype, "float32 | bfloat16 | float16")
+  Subcommand<GenerateFlags> sub(app, "generate",
+                                "greedy or sampled text from an LLM folder (as llama2.c's run)");
+  GenerateFlags& f = sub.flags();
+  sub->add_option("--model", f.model, "LLM folder (HF layout)")->required();
+  sub->add_option("--prompt", f.prompt, "text to continue");
+  sub->add_option("--steps", f.steps, "positions to run, prompt included")->check(AtLeast(1));
+  sub->add_option("--temperature", f.temperature, "0 = greedy")->check(AtLeast(0));
+  sub->add_option("--top-p", f.top_p, "nucleus sampling threshold")->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--seed", f.seed, "sampling seed (<= 0: the time)");
+  sub->add_option("--threads", f.threads, "libtorch threads")->check(AtLeast(1));
+  sub->add_option("--tokenizer", f.tokenizer,
+                  "llama2.c tokenizer.bin (default: MODEL/tokenizer.bin)");
+  sub->add_option("--dtype", f.dtype, "float32 | bfloat16 | float16")
       ->check(CLI::IsMember({"float32", "bfloat16", "float16"}));
-  sub->add_option("--device", f->device, "cpu | cuda[:N]");
-  return {sub, [f] { return RunGenerate(*f); }};
+  sub->add_option("--device", f.device, "cpu | cuda[:N]")->check(DeviceNameCheck());
+  return sub.RunWith([](const GenerateFlags& f) { return ExitCodeOf("generate", Run(f)); });
 }
 
 }  // namespace sasrecllm::cli

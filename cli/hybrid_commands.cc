@@ -42,7 +42,7 @@ struct RuntimeFlags {
 
 void AddRuntimeFlags(CLI::App* sub, RuntimeFlags* f) {
   sub->add_option("--threads", f->threads, "CPU threads for libtorch")->check(AtLeast(1));
-  sub->add_option("--device", f->device, "cpu | cuda | cuda:N");
+  sub->add_option("--device", f->device, "cpu | cuda | cuda:N")->check(DeviceNameCheck());
   sub->add_option("--dtype", f->dtype, "LLM weights: float32 | bfloat16 | float16")
       ->check(CLI::IsMember({"float32", "bfloat16", "float16"}));
 }
@@ -69,37 +69,10 @@ StatusOr<std::vector<CollmRow>> ReadSplit(const std::string& dir, const std::str
   return rows;
 }
 
-std::vector<std::string> SplitComma(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string part; std::getline(in, part, ',');) {
-    if (!part.empty()) out.push_back(part);
-  }
-  return out;
-}
-
 struct TrainHybridFlags {
-  std::string data, llm, sasrec, strategy, out;
-  int64_t epochs = 3;
-  int64_t batch_size = 16;
-  double lr_lora = 1e-3;
-  double lr_mapping = 1e-3;
-  double lr_sasrec = 1e-4;
-  double weight_decay = 1e-3;
-  int64_t warmup_steps = 100;
-  double max_grad_norm = 1.0;
-  int64_t eval_every = 0;
-  int64_t patience = 2;
-  int64_t max_train_samples = 0;
-  int64_t max_valid_samples = 0;
-  int64_t eval_batch_size = 64;
-  int64_t seed = 42;
-  int64_t lora_r = 8;
-  double lora_alpha = 16;
-  double lora_dropout = 0.05;
-  std::string lora_targets = "q_proj,v_proj";
+  std::string data, llm, sasrec, strategy;
+  hybrid::HybridTrainOptions options;  // the flags bind to its fields
   int64_t max_titles = 10;
-  bool no_resume = false;
   RuntimeFlags runtime;
 };
 
@@ -108,6 +81,7 @@ int TrainHybrid(const TrainHybridFlags& f) {
   if (!llm_options.ok()) return RuntimeOptionsError(llm_options.status());
   StatusOr<hybrid::Strategy> strategy = hybrid::ParseStrategy(f.strategy);
   if (!strategy.ok()) return UsageError(strategy.status().message());
+  if (Status s = f.options.lora.Validate(); !s.ok()) return UsageError(s.message());
   const std::string data = f.data;
 
   auto train_rows = ReadSplit(data, "train");
@@ -135,7 +109,7 @@ int TrainHybrid(const TrainHybridFlags& f) {
   parts.tokenizer = std::move(tokenizer).value();
   parts.sasrec = *sasrec;
   parts.sasrec->to(llm_options->device);
-  torch::manual_seed(static_cast<uint64_t>(f.seed));
+  torch::manual_seed(f.options.seed);
   parts.mapping = hybrid::MappingLayer(d_rec, d_llm);
   parts.mapping->to(llm_options->device);
   parts.max_titles = static_cast<int>(f.max_titles);
@@ -144,29 +118,8 @@ int TrainHybrid(const TrainHybridFlags& f) {
   const auto train = hybrid::ExamplesFromCollmRows(*train_rows, *items, item_num);
   const auto valid = hybrid::ExamplesFromCollmRows(*valid_rows, *items, item_num);
 
-  hybrid::HybridTrainOptions options;
-  options.epochs = f.epochs;
-  options.batch_size = f.batch_size;
-  options.lr_lora = f.lr_lora;
-  options.lr_mapping = f.lr_mapping;
-  options.lr_sasrec = f.lr_sasrec;
-  options.weight_decay = f.weight_decay;
-  options.warmup_steps = f.warmup_steps;
-  options.max_grad_norm = f.max_grad_norm;
-  options.eval_every = f.eval_every;
-  options.patience = f.patience;
-  options.max_train_samples = f.max_train_samples;
-  options.max_valid_samples = f.max_valid_samples;
-  options.eval_batch_size = f.eval_batch_size;
-  options.seed = static_cast<uint64_t>(f.seed);
-  options.lora.r = f.lora_r;
-  options.lora.alpha = f.lora_alpha;
-  options.lora.dropout = f.lora_dropout;
-  options.lora.target_modules = SplitComma(f.lora_targets);
-  if (Status s = options.lora.Validate(); !s.ok()) return Fail(s);
+  hybrid::HybridTrainOptions options = f.options;
   options.llm_dir = std::filesystem::absolute(f.llm).string();
-  options.out_dir = f.out;
-  options.resume = !f.no_resume;
   {
     hybrid::PromptBuilder builder(hybrid::PromptTemplate::CollmMovie(), parts.tokenizer.get(),
                                   parts.max_titles);
@@ -301,74 +254,77 @@ int RunExportHybrid(const ExportFlags& f) {
 
 
 Command AddTrainHybrid(CLI::App& app) {
-  auto f = std::make_shared<TrainHybridFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "train-hybrid", "train SASRecLLM (LoRA + mapping layer) with one of three strategies");
-  sub->footer(
-      "Trains SASRecLLM (LoRA on the LLM, the mapping layer, optionally SASRec) on a CoLLM-format\n"
-      "split with one of the three strategies, selecting on validation AUC:\n"
-      "  two-stage               1) LoRA on the text-only prompt, 2) the mapping layer\n"
-      "  two-stage-tune-encoder  1) as above, 2) the mapping layer and SASRec\n"
-      "  joint                   LoRA and the mapping layer together (SASRec frozen)\n"
-      "Writes OUT/<stage>/best (hybrid checkpoints), OUT/final (the result, for eval-hybrid\n"
-      "and export), OUT/log.jsonl and OUT/result.json. Re-running the same command resumes.");
-  sub->add_option("--data", f->data, "CoLLM split folder: train.tsv, valid.tsv, items.tsv")
+  Subcommand<TrainHybridFlags> sub(
+      app, "train-hybrid", "train SASRecLLM (LoRA + mapping layer) with one of three strategies",
+      R"(Trains SASRecLLM (LoRA on the LLM, the mapping layer, optionally SASRec) on a CoLLM-format
+split with one of the three strategies, selecting on validation AUC:
+  two-stage               1) LoRA on the text-only prompt, 2) the mapping layer
+  two-stage-tune-encoder  1) as above, 2) the mapping layer and SASRec
+  joint                   LoRA and the mapping layer together (SASRec frozen)
+Writes OUT/<stage>/best (hybrid checkpoints), OUT/final (the result, for eval-hybrid
+and export), OUT/log.jsonl and OUT/result.json. Re-running the same command resumes.)");
+  TrainHybridFlags& f = sub.flags();
+  sub->add_option("--data", f.data, "CoLLM split folder: train.tsv, valid.tsv, items.tsv")
       ->required();
-  sub->add_option("--llm", f->llm,
+  sub->add_option("--llm", f.llm,
                   "base LLM folder (HF layout: config.json, model.safetensors, tokenizer)")
       ->required();
-  sub->add_option("--sasrec", f->sasrec, "pretrained SASRec folder (config.json + model.safetensors)")
+  sub->add_option("--sasrec", f.sasrec,
+                  "pretrained SASRec folder (config.json + model.safetensors)")
       ->required();
-  sub->add_option("--strategy", f->strategy, "two-stage | two-stage-tune-encoder | joint")
+  sub->add_option("--strategy", f.strategy, "two-stage | two-stage-tune-encoder | joint")
       ->required()
       ->check(CLI::IsMember({"two-stage", "two-stage-tune-encoder", "joint"}));
-  sub->add_option("--out", f->out, "output folder (created; resumed when it holds a run)")
+  hybrid::HybridTrainOptions& o = f.options;
+  sub->add_option("--out", o.out_dir, "output folder (created; resumed when it holds a run)")
       ->required();
-  sub->add_option("--epochs", f->epochs, "epochs per stage (early stopping may end a stage sooner)");
-  sub->add_option("--batch-size", f->batch_size, "training batch size");
-  sub->add_option("--lr-lora", f->lr_lora, "peak learning rate of the LoRA adapter");
-  sub->add_option("--lr-mapping", f->lr_mapping, "peak learning rate of the mapping layer");
-  sub->add_option("--lr-sasrec", f->lr_sasrec, "peak learning rate of SASRec (two-stage-tune-encoder)");
-  sub->add_option("--weight-decay", f->weight_decay, "AdamW weight decay");
-  sub->add_option("--warmup-steps", f->warmup_steps, "linear warm-up steps, then cosine decay to 0");
-  sub->add_option("--max-grad-norm", f->max_grad_norm, "gradient clipping (global L2 norm)");
-  sub->add_option("--eval-every", f->eval_every, "validate every N steps (0 = at each epoch's end)");
-  sub->add_option("--patience", f->patience, "stop a stage after N validations without a gain");
-  sub->add_option("--max-train-samples", f->max_train_samples,
+  sub->add_option("--epochs", o.epochs, "epochs per stage (early stopping may end a stage sooner)");
+  sub->add_option("--batch-size", o.batch_size, "training batch size");
+  sub->add_option("--lr-lora", o.lr_lora, "peak learning rate of the LoRA adapter");
+  sub->add_option("--lr-mapping", o.lr_mapping, "peak learning rate of the mapping layer");
+  sub->add_option("--lr-sasrec", o.lr_sasrec,
+                  "peak learning rate of SASRec (two-stage-tune-encoder)");
+  sub->add_option("--weight-decay", o.weight_decay, "AdamW weight decay");
+  sub->add_option("--warmup-steps", o.warmup_steps, "linear warm-up steps, then cosine decay to 0");
+  sub->add_option("--max-grad-norm", o.max_grad_norm, "gradient clipping (global L2 norm)");
+  sub->add_option("--eval-every", o.eval_every, "validate every N steps (0 = at each epoch's end)");
+  sub->add_option("--patience", o.patience, "stop a stage after N validations without a gain");
+  sub->add_option("--max-train-samples", o.max_train_samples,
                   "train on a seeded random subset of N rows (0 = all)");
-  sub->add_option("--max-valid-samples", f->max_valid_samples,
+  sub->add_option("--max-valid-samples", o.max_valid_samples,
                   "validate on a seeded random subset of N rows (0 = all)");
-  sub->add_option("--eval-batch-size", f->eval_batch_size, "validation batch size");
-  sub->add_option("--seed", f->seed, "random seed (subsets, order, LoRA init, dropout)");
-  sub->add_option("--lora-r", f->lora_r, "LoRA rank");
-  sub->add_option("--lora-alpha", f->lora_alpha, "LoRA alpha (scaling = alpha / r)");
-  sub->add_option("--lora-dropout", f->lora_dropout, "LoRA dropout");
-  sub->add_option("--lora-targets", f->lora_targets, "comma-separated modules LoRA adapts");
-  sub->add_option("--max-titles", f->max_titles, "history titles in the prompt (most recent)");
-  sub->add_flag("--no-resume", f->no_resume, "start over even when OUT holds a run");
-  AddRuntimeFlags(sub, &f->runtime);
-  return {sub, [f] { return TrainHybrid(*f); }};
+  sub->add_option("--eval-batch-size", o.eval_batch_size, "validation batch size");
+  sub->add_option("--seed", o.seed, "random seed (subsets, order, LoRA init, dropout)");
+  sub->add_option("--lora-r", o.lora.r, "LoRA rank");
+  sub->add_option("--lora-alpha", o.lora.alpha, "LoRA alpha (scaling = alpha / r)");
+  sub->add_option("--lora-dropout", o.lora.dropout, "LoRA dropout");
+  sub->add_option("--lora-targets", o.lora.target_modules, "comma-separated modules LoRA adapts")
+      ->delimiter(',');
+  sub->add_option("--max-titles", f.max_titles, "history titles in the prompt (most recent)");
+  sub->add_flag_callback(
+      "--no-resume", [&o] { o.resume = false; }, "start over even when OUT holds a run");
+  AddRuntimeFlags(sub.app(), &f.runtime);
+  return sub.RunWith(TrainHybrid);
 }
 
 Command AddEvalHybrid(CLI::App& app) {
-  auto f = std::make_shared<EvalHybridFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "eval-hybrid", "AUC / UAUC (all, warm, cold rows) of a hybrid checkpoint");
-  sub->footer(
-      "Scores every row of a CoLLM-format split with a hybrid checkpoint (train-hybrid's\n"
-      "OUT/final or OUT/<stage>/best) and prints AUC and UAUC on all, warm and cold rows.");
-  sub->add_option("--model", f->model, "hybrid checkpoint folder (with hybrid.json)")->required();
-  sub->add_option("--data", f->data, "CoLLM split folder (SPLIT.tsv, items.tsv)")->required();
-  sub->add_option("--split", f->split, "test | valid | train")
+  Subcommand<EvalHybridFlags> sub(
+      app, "eval-hybrid", "AUC / UAUC (all, warm, cold rows) of a hybrid checkpoint",
+      R"(Scores every row of a CoLLM-format split with a hybrid checkpoint (train-hybrid's
+OUT/final or OUT/<stage>/best) and prints AUC and UAUC on all, warm and cold rows.)");
+  EvalHybridFlags& f = sub.flags();
+  sub->add_option("--model", f.model, "hybrid checkpoint folder (with hybrid.json)")->required();
+  sub->add_option("--data", f.data, "CoLLM split folder (SPLIT.tsv, items.tsv)")->required();
+  sub->add_option("--split", f.split, "test | valid | train")
       ->check(CLI::IsMember({"test", "valid", "train"}));
-  sub->add_option("--batch-size", f->batch_size, "evaluation batch size")->check(AtLeast(1));
-  sub->add_option("--max-samples", f->max_samples,
+  sub->add_option("--batch-size", f.batch_size, "evaluation batch size")->check(AtLeast(1));
+  sub->add_option("--max-samples", f.max_samples,
                   "score only a seeded random subset of N rows (0 = all)");
-  sub->add_flag("--merge-lora", f->merge_lora, "merge the adapter into the LLM first (as served)");
-  sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
-  sub->add_option("--scores", f->scores, "also write one P(like) per row to this file");
-  AddRuntimeFlags(sub, &f->runtime);
-  return {sub, [f] { return EvalHybrid(*f); }};
+  sub->add_flag("--merge-lora", f.merge_lora, "merge the adapter into the LLM first (as served)");
+  sub->add_option("--json", f.json, kJsonHelp)->type_name("FILE");
+  sub->add_option("--scores", f.scores, "also write one P(like) per row to this file");
+  AddRuntimeFlags(sub.app(), &f.runtime);
+  return sub.RunWith(EvalHybrid);
 }
 
 }  // namespace sasrecllm::cli

@@ -123,34 +123,31 @@ int RunInitLlm(const InitLlmFlags& f) {
 }  // namespace
 
 Command AddInitLlm(CLI::App& app) {
-  auto f = std::make_shared<InitLlmFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "init-llm", "write a randomly initialised Llama (HF layout), e.g. a re-ranker");
-  sub->footer(
-      "Writes DIR/config.json and DIR/model.safetensors: a Llama with normal(0, 0.02)\n"
-      "weights and RMSNorm gains of 1; --tokenizer (tokenizer.bin, tokenizer.model or\n"
-      "tokenizer.json) is copied into DIR under its conventional name.");
-  sub->add_option("--out", f->out, "folder to write")->required();
-  sub->add_option("--hidden-size", f->config.hidden_size, "hidden size")->check(AtLeast(1));
-  sub->add_option("--layers", f->config.num_hidden_layers, "decoder layers")
+  Subcommand<InitLlmFlags> sub(
+      app, "init-llm", "write a randomly initialised Llama (HF layout), e.g. a re-ranker",
+      R"(Writes DIR/config.json and DIR/model.safetensors: a Llama with normal(0, 0.02)
+weights and RMSNorm gains of 1; --tokenizer (tokenizer.bin, tokenizer.model or
+tokenizer.json) is copied into DIR under its conventional name.)");
+  InitLlmFlags& f = sub.flags();
+  sub->add_option("--out", f.out, "folder to write")->required();
+  sub->add_option("--hidden-size", f.config.hidden_size, "hidden size")->check(AtLeast(1));
+  sub->add_option("--layers", f.config.num_hidden_layers, "decoder layers")->check(AtLeast(1));
+  sub->add_option("--heads", f.config.num_attention_heads, "attention heads")->check(AtLeast(1));
+  sub->add_option("--kv-heads", f.kv_heads, "key/value heads (default: = --heads)")
       ->check(AtLeast(1));
-  sub->add_option("--heads", f->config.num_attention_heads, "attention heads")
+  sub->add_option("--intermediate-size", f.config.intermediate_size, "SwiGLU hidden size")
       ->check(AtLeast(1));
-  sub->add_option("--kv-heads", f->kv_heads, "key/value heads (default: = --heads)")
-      ->check(AtLeast(1));
-  sub->add_option("--intermediate-size", f->config.intermediate_size, "SwiGLU hidden size")
-      ->check(AtLeast(1));
-  sub->add_option("--vocab-size", f->vocab_size,
+  sub->add_option("--vocab-size", f.vocab_size,
                   "vocabulary size (default: the tokenizer's, else 32000)")
       ->check(AtLeast(1));
-  sub->add_option("--max-positions", f->config.max_position_embeddings, "longest sequence")
+  sub->add_option("--max-positions", f.config.max_position_embeddings, "longest sequence")
       ->check(AtLeast(1));
-  sub->add_option("--tokenizer", f->tokenizer, "tokenizer file to copy (and size the vocabulary)");
-  sub->add_option("--seed", f->seed, "random seed")->check(AtLeast(0));
-  sub->add_option("--dtype", f->dtype, "float32 | bfloat16 | float16")
+  sub->add_option("--tokenizer", f.tokenizer, "tokenizer file to copy (and size the vocabulary)");
+  sub->add_option("--seed", f.seed, "random seed")->check(AtLeast(0));
+  sub->add_option("--dtype", f.dtype, "float32 | bfloat16 | float16")
       ->check(CLI::IsMember({"float32", "bfloat16", "float16"}));
-  sub->add_flag("--tie-embeddings", f->config.tie_word_embeddings, "tie lm_head to embed_tokens");
-  return {sub, [f] { return RunInitLlm(*f); }};
+  sub->add_flag("--tie-embeddings", f.config.tie_word_embeddings, "tie lm_head to embed_tokens");
+  return sub.RunWith(RunInitLlm);
 }
 
 }  // namespace sasrecllm::cli

@@ -25,19 +25,11 @@ int main(int argc, char** argv) {
                     AddInitLlm(app), AddBenchLlm(app)}) {
     commands.push_back(std::move(c));
   }
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return ParseErrorExit(app, e);  // --help / -h: 0; any other parse error: 2
-  }
   // Training allocates and frees large activation tensors at every step;
   // glibc would mmap() and munmap() each one and fault its pages in again
   // (half the wall time of train-hybrid on this machine). Keep freed memory
   // in the heap for reuse instead.
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
-  for (const Command& c : commands) {
-    if (c.app->parsed()) return c.run();
-  }
-  return kExitUsage;  // unreachable: a command is required
+  return ParseAndRun(app, commands, argc, argv);
 }

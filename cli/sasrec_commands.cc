@@ -359,113 +359,112 @@ int Export(const ExportFlags& f) {
 }  // namespace
 
 Command AddTrainSasrec(CLI::App& app) {
-  auto f = std::make_shared<TrainSasrecFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "train-sasrec", "train SASRec (paper protocol), pmixer-layout checkpoints");
-  sub->footer(
-      "Trains SASRec with the paper's protocol (as pmixer/SASRec.pytorch): per user the\n"
-      "last item is test, the second last valid, the rest train; BCE on one sampled\n"
-      "negative per position; Adam betas (0.9, 0.98). Every --eval-every epochs it\n"
-      "reports HR@10/NDCG@10 on valid and test (101 candidates) and keeps the best model\n"
-      "on validation NDCG@10 in DIR (config.json + model.safetensors, pmixer layout);\n"
-      "DIR/train_log.json records every epoch; DIR/last/ holds the latest epoch for\n"
-      "--resume. Progress and ETA go to stderr.\n"
-      "\n"
-      "--select-on-collm-valid PATH (a CoLLM split folder, whose valid.tsv is used, or\n"
-      "one split file) also scores the latest model point-wise on those rows every\n"
-      "--eval-every epochs (as eval-sasrec --pointwise) and keeps the best by AUC in\n"
-      "DIR/best-valid-auc (config.json + model.safetensors, its epoch and valid AUC in\n"
-      "config.json); DIR/collm_valid_log.json records every check. DIR itself stays the\n"
-      "best on ranking NDCG@10.");
-  sub->add_option("--data", f->data, "sequence file (`user item` or `user item1 item2 ...` lines)")
+  Subcommand<TrainSasrecFlags> sub(
+      app, "train-sasrec", "train SASRec (paper protocol), pmixer-layout checkpoints",
+      R"(Trains SASRec with the paper's protocol (as pmixer/SASRec.pytorch): per user the
+last item is test, the second last valid, the rest train; BCE on one sampled
+negative per position; Adam betas (0.9, 0.98). Every --eval-every epochs it
+reports HR@10/NDCG@10 on valid and test (101 candidates) and keeps the best model
+on validation NDCG@10 in DIR (config.json + model.safetensors, pmixer layout);
+DIR/train_log.json records every epoch; DIR/last/ holds the latest epoch for
+--resume. Progress and ETA go to stderr.
+
+--select-on-collm-valid PATH (a CoLLM split folder, whose valid.tsv is used, or
+one split file) also scores the latest model point-wise on those rows every
+--eval-every epochs (as eval-sasrec --pointwise) and keeps the best by AUC in
+DIR/best-valid-auc (config.json + model.safetensors, its epoch and valid AUC in
+config.json); DIR/collm_valid_log.json records every check. DIR itself stays the
+best on ranking NDCG@10.)");
+  TrainSasrecFlags& f = sub.flags();
+  sub->add_option("--data", f.data, "sequence file (`user item` or `user item1 item2 ...` lines)")
       ->required();
-  sub->add_option("--format", f->format, "sequence file layout: auto, pairs or lists");
-  sub->add_option("--out", f->t.out_dir, "output folder")->required();
-  sub->add_option("--epochs", f->t.epochs, "training epochs");
-  sub->add_option("--batch-size", f->t.batch_size, "sequences per step");
-  sub->add_option("--lr", f->t.lr, "Adam learning rate");
-  sub->add_option("--maxlen", f->c.maxlen, "longest input sequence");
-  sub->add_option("--hidden-units", f->c.hidden_units, "embedding and hidden size");
-  sub->add_option("--num-blocks", f->c.num_blocks, "self-attention blocks");
-  sub->add_option("--num-heads", f->c.num_heads, "attention heads");
-  sub->add_option("--dropout", f->c.dropout_rate, "dropout rate");
-  sub->add_flag("--norm-first", f->c.norm_first,
+  sub->add_option("--format", f.format, "sequence file layout: auto, pairs or lists");
+  sub->add_option("--out", f.t.out_dir, "output folder")->required();
+  sub->add_option("--epochs", f.t.epochs, "training epochs");
+  sub->add_option("--batch-size", f.t.batch_size, "sequences per step");
+  sub->add_option("--lr", f.t.lr, "Adam learning rate");
+  sub->add_option("--maxlen", f.c.maxlen, "longest input sequence");
+  sub->add_option("--hidden-units", f.c.hidden_units, "embedding and hidden size");
+  sub->add_option("--num-blocks", f.c.num_blocks, "self-attention blocks");
+  sub->add_option("--num-heads", f.c.num_heads, "attention heads");
+  sub->add_option("--dropout", f.c.dropout_rate, "dropout rate");
+  sub->add_flag("--norm-first", f.c.norm_first,
                 "pre-LayerNorm blocks (default: post-LayerNorm, as pmixer)");
-  sub->add_option("--layernorm-eps", f->c.layernorm_eps, "LayerNorm epsilon");
-  sub->add_option("--l2-emb", f->t.l2_emb, "weight of ||item_emb|| in the loss");
-  sub->add_option("--seed", f->t.seed, "random seed (init, sampling, evaluation)");
-  sub->add_option("--threads", f->threads, "libtorch threads (default: all cores)")
+  sub->add_option("--layernorm-eps", f.c.layernorm_eps, "LayerNorm epsilon");
+  sub->add_option("--l2-emb", f.t.l2_emb, "weight of ||item_emb|| in the loss");
+  sub->add_option("--seed", f.t.seed, "random seed (init, sampling, evaluation)");
+  sub->add_option("--threads", f.threads, "libtorch threads (default: all cores)")
       ->check(AtLeast(1));
-  sub->add_option("--eval-every", f->t.eval_every, "evaluate every N epochs (0: only at the end)");
-  sub->add_option("--eval-users", f->t.eval_users, "evaluate at most N sampled users (0: all)");
-  sub->add_flag("--resume", f->t.resume, "continue from DIR/last when it exists");
-  sub->add_option("--device", f->device, "where to train: cpu, cuda or cuda:N");
-  sub->add_option("--select-on-collm-valid", f->select_on,
+  sub->add_option("--eval-every", f.t.eval_every, "evaluate every N epochs (0: only at the end)");
+  sub->add_option("--eval-users", f.t.eval_users, "evaluate at most N sampled users (0: all)");
+  sub->add_flag("--resume", f.t.resume, "continue from DIR/last when it exists");
+  sub->add_option("--device", f.device, "where to train: cpu, cuda or cuda:N")
+      ->check(DeviceNameCheck());
+  sub->add_option("--select-on-collm-valid", f.select_on,
                   "CoLLM split folder or split file: keep the best point-wise valid AUC in "
                   "DIR/best-valid-auc (see below)");
-  return {sub, [f] { return TrainSasrec(*f); }};
+  return sub.RunWith(TrainSasrec);
 }
 
 Command AddEvalSasrec(CLI::App& app) {
-  auto f = std::make_shared<EvalSasrecFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "eval-sasrec",
-      "HR@10 / NDCG@10 of a SASRec checkpoint (paper protocol), or AUC / UAUC on CoLLM rows "
-      "with --pointwise");
-  sub->footer(
-      "Evaluates a pmixer-layout SASRec folder (config.json + model.safetensors).\n"
-      "\n"
-      "Ranking (default), the paper's protocol on a sequence file: the held-out item\n"
-      "(last = test, second last = valid) ranked against 100 sampled items the user\n"
-      "never interacted with; prints HR@10 and NDCG@10.\n"
-      "\n"
-      "--pointwise, on the CoLLM split (../shared/data/collm-ml1m; --data is the split\n"
-      "folder, read as DIR/<split>.tsv, or one split file): each row is scored\n"
-      "sigmoid(user representation of its `history` column (the last maxlen items,\n"
-      "left-padded) . item embedding of item_id); prints AUC and UAUC (mean per-user\n"
-      "AUC over users with both labels) on all, warm and cold rows. History items\n"
-      "beyond the model's item_num are dropped; a candidate beyond it has no\n"
-      "embedding and scores 0.5 (cold). Both counts are reported on stderr.");
-  sub->add_option("--data", f->data,
+  Subcommand<EvalSasrecFlags> sub(
+      app, "eval-sasrec",
+      "HR@10 / NDCG@10 of a SASRec checkpoint (paper protocol), or AUC / UAUC on CoLLM rows with "
+      "--pointwise",
+      R"(Evaluates a pmixer-layout SASRec folder (config.json + model.safetensors).
+
+Ranking (default), the paper's protocol on a sequence file: the held-out item
+(last = test, second last = valid) ranked against 100 sampled items the user
+never interacted with; prints HR@10 and NDCG@10.
+
+--pointwise, on the CoLLM split (../shared/data/collm-ml1m; --data is the split
+folder, read as DIR/<split>.tsv, or one split file): each row is scored
+sigmoid(user representation of its `history` column (the last maxlen items,
+left-padded) . item embedding of item_id); prints AUC and UAUC (mean per-user
+AUC over users with both labels) on all, warm and cold rows. History items
+beyond the model's item_num are dropped; a candidate beyond it has no
+embedding and scores 0.5 (cold). Both counts are reported on stderr.)");
+  EvalSasrecFlags& f = sub.flags();
+  sub->add_option("--data", f.data,
                   "ranking: the sequence file the model was trained on; --pointwise: a CoLLM "
                   "split folder or split file")
       ->required();
-  sub->add_option("--format", f->format, "ranking: sequence file layout: auto, pairs or lists");
-  sub->add_option("--model", f->model, "folder with config.json + model.safetensors")->required();
-  sub->add_option("--split", f->split, "test or valid")->check(CLI::IsMember({"test", "valid"}));
-  sub->add_flag("--pointwise", f->pointwise, "AUC / UAUC on CoLLM rows instead of HR@10 / NDCG@10");
-  sub->add_option("--seed", f->seed, "ranking: random seed (negatives, user sample)");
-  sub->add_option("--eval-users", f->eval_users, "ranking: evaluate at most N sampled users (0: all)");
-  sub->add_option("--batch-size", f->batch_size, "--pointwise: rows per forward pass")
+  sub->add_option("--format", f.format, "ranking: sequence file layout: auto, pairs or lists");
+  sub->add_option("--model", f.model, "folder with config.json + model.safetensors")->required();
+  sub->add_option("--split", f.split, "test or valid")->check(CLI::IsMember({"test", "valid"}));
+  sub->add_flag("--pointwise", f.pointwise, "AUC / UAUC on CoLLM rows instead of HR@10 / NDCG@10");
+  sub->add_option("--seed", f.seed, "ranking: random seed (negatives, user sample)");
+  sub->add_option("--eval-users", f.eval_users,
+                  "ranking: evaluate at most N sampled users (0: all)");
+  sub->add_option("--batch-size", f.batch_size, "--pointwise: rows per forward pass")
       ->check(AtLeast(1));
-  sub->add_option("--threads", f->threads, "libtorch threads (default: all cores)")
+  sub->add_option("--threads", f.threads, "libtorch threads (default: all cores)")
       ->check(AtLeast(1));
-  sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
-  return {sub, [f] { return EvalSasrec(*f); }};
+  sub->add_option("--json", f.json, kJsonHelp)->type_name("FILE");
+  return sub.RunWith(EvalSasrec);
 }
 
 Command AddExport(CLI::App& app) {
-  auto f = std::make_shared<ExportFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "export", "write a serving bundle (SASRec folder, or --hybrid checkpoint)");
-  sub->footer(
-      "--sasrec DIR: writes a serving bundle (manifest.json, catalog.tsv,\n"
-      "sasrec.safetensors) from a pmixer-layout SASRec folder (config.json +\n"
-      "model.safetensors), e.g. ../shared/models/sasrec-pmixer-games or a train-sasrec\n"
-      "output. The catalog lists items 1..item_num with the index as the external id and\n"
-      "titles from --items (item_id<TAB>title) when given.\n"
-      "--hybrid CHECKPOINT: writes a SASRecLLM bundle from a train-hybrid checkpoint (e.g.\n"
-      "OUT/final): manifest.json (with the prompt), catalog.tsv, sasrec.safetensors,\n"
-      "mapping.safetensors and llm/ (config.json, model.safetensors with the LoRA merged,\n"
-      "the tokenizer).");
-  CLI::Option* sasrec = sub->add_option("--sasrec", f->sasrec, "pmixer-layout SASRec folder");
-  sub->add_option("--hybrid", f->hybrid, "hybrid checkpoint folder (with hybrid.json)")
+  Subcommand<ExportFlags> sub(app, "export",
+                              "write a serving bundle (SASRec folder, or --hybrid checkpoint)",
+                              R"(--sasrec DIR: writes a serving bundle (manifest.json, catalog.tsv,
+sasrec.safetensors) from a pmixer-layout SASRec folder (config.json +
+model.safetensors), e.g. ../shared/models/sasrec-pmixer-games or a train-sasrec
+output. The catalog lists items 1..item_num with the index as the external id and
+titles from --items (item_id<TAB>title) when given.
+--hybrid CHECKPOINT: writes a SASRecLLM bundle from a train-hybrid checkpoint (e.g.
+OUT/final): manifest.json (with the prompt), catalog.tsv, sasrec.safetensors,
+mapping.safetensors and llm/ (config.json, model.safetensors with the LoRA merged,
+the tokenizer).)");
+  ExportFlags& f = sub.flags();
+  CLI::Option* sasrec = sub->add_option("--sasrec", f.sasrec, "pmixer-layout SASRec folder");
+  sub->add_option("--hybrid", f.hybrid, "hybrid checkpoint folder (with hybrid.json)")
       ->excludes(sasrec);
-  sub->add_option("--out", f->out, "bundle folder to write")->required();
-  sub->add_option("--items", f->items, "items.tsv with titles (the LLM stage needs them)");
-  sub->add_option("--model-version", f->model_version,
+  sub->add_option("--out", f.out, "bundle folder to write")->required();
+  sub->add_option("--items", f.items, "items.tsv with titles (the LLM stage needs them)");
+  sub->add_option("--model-version", f.model_version,
                   "model version (default: sasrec-<folder name>, or sasrecllm-<strategy>)");
-  return {sub, [f] { return Export(*f); }};
+  return sub.RunWith(Export);
 }
 
 }  // namespace sasrecllm::cli

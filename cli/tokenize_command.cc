@@ -66,24 +66,23 @@ int RunTokenize(const TokenizeFlags& f) {
 }  // namespace
 
 Command AddTokenize(CLI::App& app) {
-  auto f = std::make_shared<TokenizeFlags>();
-  CLI::App* sub =
-      app.add_subcommand("tokenize", "text -> token ids, or ids -> text with --decode");
-  sub->footer(
-      "PATH: a tokenizer.json (Hugging Face byte-level BPE: Llama-3, Qwen2, GPT-2),\n"
-      "      an encoder.json with vocab.bpe beside it (GPT-2's layout),\n"
-      "      a SentencePiece *.model, a llama2.c tokenizer.bin (--vocab-size N: read\n"
-      "      only N tokens), or a folder holding one of them.\n"
-      "Prints the ids of TEXT, or with --decode the text of TEXT's ids (\"ID ID ...\").");
-  sub->add_option("--tokenizer", f->tokenizer, "tokenizer file or folder")
+  Subcommand<TokenizeFlags> sub(
+      app, "tokenize", "text -> token ids, or ids -> text with --decode",
+      R"(PATH: a tokenizer.json (Hugging Face byte-level BPE: Llama-3, Qwen2, GPT-2),
+      an encoder.json with vocab.bpe beside it (GPT-2's layout),
+      a SentencePiece *.model, a llama2.c tokenizer.bin (--vocab-size N: read
+      only N tokens), or a folder holding one of them.
+Prints the ids of TEXT, or with --decode the text of TEXT's ids ("ID ID ...").)");
+  TokenizeFlags& f = sub.flags();
+  sub->add_option("--tokenizer", f.tokenizer, "tokenizer file or folder")
       ->required()
       ->type_name("PATH");
-  sub->add_option("--vocab-size", f->vocab_size, "tokenizer.bin: read only N tokens (-1: all)");
-  sub->add_flag("--bos", f->bos, "prepend BOS");
-  sub->add_flag("--eos", f->eos, "append EOS");
-  sub->add_flag("--decode", f->decode, "TEXT is token ids: print their text");
-  sub->add_option("TEXT", f->text, "text (or ids with --decode); words are joined by spaces");
-  return {sub, [f] { return RunTokenize(*f); }};
+  sub->add_option("--vocab-size", f.vocab_size, "tokenizer.bin: read only N tokens (-1: all)");
+  sub->add_flag("--bos", f.bos, "prepend BOS");
+  sub->add_flag("--eos", f.eos, "append EOS");
+  sub->add_flag("--decode", f.decode, "TEXT is token ids: print their text");
+  sub->add_option("TEXT", f.text, "text (or ids with --decode); words are joined by spaces");
+  return sub.RunWith(RunTokenize);
 }
 
 }  // namespace sasrecllm::cli

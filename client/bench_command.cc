@@ -147,13 +147,8 @@ int Bench(const GlobalOptions& global, const BenchFlags& f) {
   if (absl::Status s = shape.Validate(); !s.ok()) return UsageError(command, std::string(s.message()));
   if (absl::Status s = load.Validate(); !s.ok()) return UsageError(command, std::string(s.message()));
 
-  std::shared_ptr<grpc::Channel> channel = MakeChannel(global);
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
-                                 std::chrono::milliseconds(global.timeout_ms))) {
-    return RpcError(command, grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                          absl::StrCat("cannot connect to ", global.target)));
-  }
-  auto stub = v1::Recommender::NewStub(channel);
+  std::unique_ptr<v1::Recommender::Stub> stub;
+  if (grpc::Status s = ConnectRecommender(global, &stub); !s.ok()) return RpcError(command, s);
 
   std::vector<std::string> items;
   if (!f.item_ids.empty()) {
@@ -190,48 +185,48 @@ int Bench(const GlobalOptions& global, const BenchFlags& f) {
 }  // namespace
 
 Command AddBench(CLI::App& app, Global global) {
-  auto f = std::make_shared<BenchFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "bench", "load generator: closed loop (--concurrency) or open loop (--rate)");
-  sub->footer(
-      "Load generator. Closed loop: N requests always in flight. Open loop (--rate > 0):\n"
-      "R requests per second on a fixed schedule, latency measured from the scheduled\n"
-      "send time. Items are drawn uniformly (seeded) from --item-ids (one id per line,\n"
-      "column --item-ids-column of a TSV), else from 1..--max-item, else from\n"
-      "1..catalog_size reported by GetModelInfo. Prints throughput, latency\n"
-      "(mean/p50/p90/p99/max of OK requests, ms) and requests by status code. Exit 0\n"
-      "when the run completed, even with RPC errors (they are reported);\n"
-      "--fail-on-error makes any error exit 1.");
+  Subcommand<BenchFlags> sub(
+      app, "bench", "load generator: closed loop (--concurrency) or open loop (--rate)",
+      R"(Load generator. Closed loop: N requests always in flight. Open loop (--rate > 0):
+R requests per second on a fixed schedule, latency measured from the scheduled
+send time. Items are drawn uniformly (seeded) from --item-ids (one id per line,
+column --item-ids-column of a TSV), else from 1..--max-item, else from
+1..catalog_size reported by GetModelInfo. Prints throughput, latency
+(mean/p50/p90/p99/max of OK requests, ms) and requests by status code. Exit 0
+when the run completed, even with RPC errors (they are reported);
+--fail-on-error makes any error exit 1.)");
+  BenchFlags& f = sub.flags();
   const auto in_range = CLI::Range(int64_t{0}, int64_t{1000000});
   CLI::Option* concurrency =
-      sub->add_option("--concurrency", f->concurrency, "Closed loop: requests in flight.")
+      sub->add_option("--concurrency", f.concurrency, "Closed loop: requests in flight.")
           ->check(in_range);
-  sub->add_option("--rate", f->rate, "Open loop: requests per second (0: closed loop).")
+  sub->add_option("--rate", f.rate, "Open loop: requests per second (0: closed loop).")
       ->check(AtLeast(0))
       ->excludes(concurrency);
-  sub->add_option("--duration-s", f->duration_s, "Measured seconds, after warm-up.");
-  sub->add_option("--warmup-s", f->warmup_s, "Seconds of load not counted.");
-  sub->add_option("--method", f->method, "recommend or score.")
+  sub->add_option("--duration-s", f.duration_s, "Measured seconds, after warm-up.");
+  sub->add_option("--warmup-s", f.warmup_s, "Seconds of load not counted.");
+  sub->add_option("--method", f.method, "recommend or score.")
       ->check(CLI::IsMember({"recommend", "score"}));
-  sub->add_option("--mode", f->mode, "auto, sequential or hybrid.");
-  sub->add_option("--history-len", f->history_len, "History ids per request.")->check(in_range);
-  sub->add_option("--top-k", f->top_k, "Recommend's top_k.")->check(in_range);
-  sub->add_option("--num-candidates", f->num_candidates,
+  sub->add_option("--mode", f.mode, "auto, sequential or hybrid.");
+  sub->add_option("--history-len", f.history_len, "History ids per request.")->check(in_range);
+  sub->add_option("--top-k", f.top_k, "Recommend's top_k.")->check(in_range);
+  sub->add_option("--num-candidates", f.num_candidates,
                   "Candidates per request (Recommend: 0 = whole catalog; Score: 0 means 20).")
       ->check(in_range);
-  sub->add_option("--item-ids", f->item_ids, "File of item ids to draw from.");
-  sub->add_option("--item-ids-column", f->item_ids_column, "1-based TSV column of --item-ids.")
+  sub->add_option("--item-ids", f.item_ids, "File of item ids to draw from.");
+  sub->add_option("--item-ids-column", f.item_ids_column, "1-based TSV column of --item-ids.")
       ->check(AtLeast(1));
-  sub->add_option("--max-item", f->max_item, "Draw ids from 1..N (0: use --item-ids or the catalog).")
+  sub->add_option("--max-item", f.max_item,
+                  "Draw ids from 1..N (0: use --item-ids or the catalog).")
       ->check(AtLeast(0));
-  sub->add_option("--seed", f->seed, "Seed of the request generator.");
-  sub->add_option("--pool-size", f->pool_size, "Distinct requests generated, then cycled.")
+  sub->add_option("--seed", f.seed, "Seed of the request generator.");
+  sub->add_option("--pool-size", f.pool_size, "Distinct requests generated, then cycled.")
       ->check(AtLeast(1));
-  sub->add_option("--max-outstanding", f->max_outstanding, "Open loop: most requests in flight.")
+  sub->add_option("--max-outstanding", f.max_outstanding, "Open loop: most requests in flight.")
       ->check(in_range);
-  sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
-  sub->add_flag("--fail-on-error", f->fail_on_error, "Exit 1 when any request failed.");
-  return {sub, [f, global] { return Bench(*global, *f); }};
+  sub->add_option("--json", f.json, kJsonHelp)->type_name("FILE");
+  sub->add_flag("--fail-on-error", f.fail_on_error, "Exit 1 when any request failed.");
+  return sub.RunWith([global](const BenchFlags& flags) { return Bench(*global, flags); });
 }
 
 }  // namespace sasrecllm::client

@@ -22,14 +22,12 @@
 
 namespace sasrecllm::client {
 
-struct Command {
-  CLI::App* app;             // owned by its parent app
-  std::function<int()> run;  // returns the exit code
-};
-
 using Global = std::shared_ptr<const GlobalOptions>;
 
-using command_line::AtLeast;  // base/command_line.h
+// The shared command-line helpers (base/command_line.h).
+using command_line::AtLeast;
+using command_line::Command;
+using command_line::Subcommand;
 
 Command AddRecommend(CLI::App& app, Global global);
 Command AddScore(CLI::App& app, Global global);

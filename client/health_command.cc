@@ -101,24 +101,23 @@ int CheckHealth(const GlobalOptions& global, const HealthFlags& f) {
 }  // namespace
 
 Command AddHealth(CLI::App& app, Global global) {
-  auto f = std::make_shared<HealthFlags>();
-  CLI::App* sub =
-      app.add_subcommand("health", "grpc.health.v1 Check or Watch; exit 0 only when SERVING");
-  sub->footer(
-      "Asks grpc.health.v1.Health for the status of NAME (\"\": the whole server;\n"
-      "the recommender is \"sasrecllm.v1.Recommender\") and prints SERVING, NOT_SERVING,\n"
-      "UNKNOWN or SERVICE_UNKNOWN. Exit 0 only when SERVING.\n"
-      "--watch streams status changes until the server ends the stream (or --timeout-ms,\n"
-      "when given, passes); the exit code follows the last status.\n"
-      "--wait-s polls Check until SERVING or S seconds have passed (connection errors\n"
-      "are retried meanwhile).");
-  sub->add_option("--service", f->service, "Service name to check (\"\": the server).");
-  CLI::Option* watch = sub->add_flag("--watch", f->watch, "Stream status changes (Watch).");
-  sub->add_option("--wait-s", f->wait_s, "Poll until SERVING for up to this many seconds.")
+  Subcommand<HealthFlags> sub(
+      app, "health", "grpc.health.v1 Check or Watch; exit 0 only when SERVING",
+      R"(Asks grpc.health.v1.Health for the status of NAME ("": the whole server;
+the recommender is "sasrecllm.v1.Recommender") and prints SERVING, NOT_SERVING,
+UNKNOWN or SERVICE_UNKNOWN. Exit 0 only when SERVING.
+--watch streams status changes until the server ends the stream (or --timeout-ms,
+when given, passes); the exit code follows the last status.
+--wait-s polls Check until SERVING or S seconds have passed (connection errors
+are retried meanwhile).)");
+  HealthFlags& f = sub.flags();
+  sub->add_option("--service", f.service, "Service name to check (\"\": the server).");
+  CLI::Option* watch = sub->add_flag("--watch", f.watch, "Stream status changes (Watch).");
+  sub->add_option("--wait-s", f.wait_s, "Poll until SERVING for up to this many seconds.")
       ->check(AtLeast(0))
       ->excludes(watch);
-  sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
-  return {sub, [f, global] { return CheckHealth(*global, *f); }};
+  sub->add_option("--json", f.json, kJsonHelp)->type_name("FILE");
+  return sub.RunWith([global](const HealthFlags& flags) { return CheckHealth(*global, flags); });
 }
 
 }  // namespace sasrecllm::client

@@ -49,11 +49,10 @@ int Info(const GlobalOptions& global, const InfoFlags& f) {
 }  // namespace
 
 Command AddInfo(CLI::App& app, Global global) {
-  auto f = std::make_shared<InfoFlags>();
-  CLI::App* sub =
-      app.add_subcommand("info", "model version, components and limits (GetModelInfo)");
-  sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
-  return {sub, [f, global] { return Info(*global, *f); }};
+  Subcommand<InfoFlags> sub(app, "info", "model version, components and limits (GetModelInfo)");
+  InfoFlags& f = sub.flags();
+  sub->add_option("--json", f.json, kJsonHelp)->type_name("FILE");
+  return sub.RunWith([global](const InfoFlags& flags) { return Info(*global, flags); });
 }
 
 }  // namespace sasrecllm::client

@@ -36,14 +36,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {AddRecommend(app, global), AddScore(app, global),
                                    AddScoreCollm(app, global), AddInfo(app, global),
                                    AddHealth(app, global),     AddBench(app, global)};
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return sasrecllm::command_line::ParseErrorExit(app, e);  // --help / -h: 0; any other parse error: 2
-  }
-  global->timeout_given = timeout->count() > 0;
-  for (const Command& c : commands) {
-    if (c.app->parsed()) return c.run();
-  }
-  return kExitUsage;  // unreachable: a command is required
+  // Known only once the command line has parsed, before the command runs.
+  app.parse_complete_callback([&] { global->timeout_given = timeout->count() > 0; });
+  return sasrecllm::command_line::ParseAndRun(app, commands, argc, argv);
 }

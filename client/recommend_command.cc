@@ -35,15 +35,12 @@ int Recommend(const GlobalOptions& global, const RecommendFlags& f) {
   request.set_exclude_history(!f.no_exclude_history);
 
   v1::RecommendResponse response;
-  grpc::Status status =
-      CallRecommender(global, &v1::Recommender::Stub::Recommend, request, &response);
-  if (!status.ok()) return RpcError(command, status);
-
-  if (int rc = WriteJsonIfAsked(command, f.json, MessageJson(response)); rc != kExitOk) {
+  if (int rc = CallAndReport(global, command, &v1::Recommender::Stub::Recommend, request, &response,
+                             f.json);
+      rc != kExitOk) {
     return rc;
   }
   std::FILE* text = TextFile(f.json);
-  PrintResponseHeader(text, response);
   const bool any_llm = std::any_of(response.items().begin(), response.items().end(),
                                    [](const v1::RankedItem& item) { return item.has_llm_score(); });
   const size_t id_width = ItemIdWidth(response.items());
@@ -67,21 +64,21 @@ int Recommend(const GlobalOptions& global, const RecommendFlags& f) {
 }  // namespace
 
 Command AddRecommend(CLI::App& app, Global global) {
-  auto f = std::make_shared<RecommendFlags>();
-  CLI::App* sub = app.add_subcommand("recommend", "rank items for a history (Recommend)");
-  sub->footer(
-      "Ranks items for a history (external item ids, oldest first, comma separated) and\n"
-      "prints rank, item_id, score, retrieval_score, llm_score (when the LLM ran), title.");
-  sub->add_option("--history", f->history, "Comma-separated item ids, oldest first.");
-  sub->add_option("--top-k", f->top_k, "Items to return (0: the server's default).")
+  Subcommand<RecommendFlags> sub(
+      app, "recommend", "rank items for a history (Recommend)",
+      R"(Ranks items for a history (external item ids, oldest first, comma separated) and
+prints rank, item_id, score, retrieval_score, llm_score (when the LLM ran), title.)");
+  RecommendFlags& f = sub.flags();
+  sub->add_option("--history", f.history, "Comma-separated item ids, oldest first.");
+  sub->add_option("--top-k", f.top_k, "Items to return (0: the server's default).")
       ->check(CLI::Range(int64_t{INT32_MIN}, int64_t{INT32_MAX}));
-  sub->add_option("--candidates", f->candidates, "Comma-separated ids: rank only these.");
-  sub->add_flag("--no-exclude-history", f->no_exclude_history,
+  sub->add_option("--candidates", f.candidates, "Comma-separated ids: rank only these.");
+  sub->add_flag("--no-exclude-history", f.no_exclude_history,
                 "Allow the history's items in the result.");
-  sub->add_option("--mode", f->mode, "auto, sequential or hybrid.");
-  sub->add_option("--user-id", f->user_id, "User id, for the server's logs.");
-  sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
-  return {sub, [f, global] { return Recommend(*global, *f); }};
+  sub->add_option("--mode", f.mode, "auto, sequential or hybrid.");
+  sub->add_option("--user-id", f.user_id, "User id, for the server's logs.");
+  sub->add_option("--json", f.json, kJsonHelp)->type_name("FILE");
+  return sub.RunWith([global](const RecommendFlags& flags) { return Recommend(*global, flags); });
 }
 
 }  // namespace sasrecllm::client

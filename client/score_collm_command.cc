@@ -106,13 +106,8 @@ int ScoreCollm(const GlobalOptions& global, const ScoreCollmFlags& f) {
                static_cast<long long>(positive), static_cast<long long>(warm),
                static_cast<long long>(rows->size() - warm));
 
-  std::shared_ptr<grpc::Channel> channel = MakeChannel(global);
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
-                                 std::chrono::milliseconds(global.timeout_ms))) {
-    return RpcError(command, grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                          absl::StrCat("cannot connect to ", global.target)));
-  }
-  auto stub = v1::Recommender::NewStub(channel);
+  std::unique_ptr<v1::Recommender::Stub> stub;
+  if (grpc::Status s = ConnectRecommender(global, &stub); !s.ok()) return RpcError(command, s);
   v1::GetModelInfoResponse info;
   {
     grpc::ClientContext context;
@@ -210,35 +205,33 @@ int ScoreCollm(const GlobalOptions& global, const ScoreCollmFlags& f) {
 }  // namespace
 
 Command AddScoreCollm(CLI::App& app, Global global) {
-  auto f = std::make_shared<ScoreCollmFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "score-collm", "AUC / UAUC of a CoLLM split scored through the server (Score)");
-  sub->footer(
-      "Scores every row of a CoLLM-format split (DIR/SPLIT.tsv, or --data FILE itself:\n"
-      "`user_id item_id label timestamp warm history`) through the running server, one\n"
-      "Score RPC per row (history -> the row's item), and prints AUC and UAUC on all,\n"
-      "warm and cold rows as `sasrecllm eval-sasrec --pointwise` / `eval-hybrid` do (AUC\n"
-      "of P(like), ties count half; UAUC = mean per-user AUC over users with both labels).\n"
-      "Histories are cut to the server's max_history most recent ids (SASRec reads no\n"
-      "more). Rows whose item the server does not know (known=false) are left out of\n"
-      "the metrics and counted. Progress goes to stderr; the first failed RPC stops the\n"
-      "run (exit 1, its status code and message).\n"
-      "--scores writes `user_id item_id label warm logit probability` per row (nan when\n"
-      "not scored); --json writes the metrics with the offline tool's keys.");
-  sub->add_option("--data", f->data, "CoLLM split folder (SPLIT.tsv inside), or a split file.")
+  Subcommand<ScoreCollmFlags> sub(
+      app, "score-collm", "AUC / UAUC of a CoLLM split scored through the server (Score)",
+      R"(Scores every row of a CoLLM-format split (DIR/SPLIT.tsv, or --data FILE itself:
+`user_id item_id label timestamp warm history`) through the running server, one
+Score RPC per row (history -> the row's item), and prints AUC and UAUC on all,
+warm and cold rows as `sasrecllm eval-sasrec --pointwise` / `eval-hybrid` do (AUC
+of P(like), ties count half; UAUC = mean per-user AUC over users with both labels).
+Histories are cut to the server's max_history most recent ids (SASRec reads no
+more). Rows whose item the server does not know (known=false) are left out of
+the metrics and counted. Progress goes to stderr; the first failed RPC stops the
+run (exit 1, its status code and message).
+--scores writes `user_id item_id label warm logit probability` per row (nan when
+not scored); --json writes the metrics with the offline tool's keys.)");
+  ScoreCollmFlags& f = sub.flags();
+  sub->add_option("--data", f.data, "CoLLM split folder (SPLIT.tsv inside), or a split file.")
       ->required();
-  sub->add_option("--split", f->split, "Split name: DIR/SPLIT.tsv.");
-  sub->add_option("--mode", f->mode, "auto, sequential or hybrid.");
-  sub->add_option("--concurrency", f->concurrency, "Score RPCs in flight.")
+  sub->add_option("--split", f.split, "Split name: DIR/SPLIT.tsv.");
+  sub->add_option("--mode", f.mode, "auto, sequential or hybrid.");
+  sub->add_option("--concurrency", f.concurrency, "Score RPCs in flight.")
       ->check(CLI::Range(int64_t{1}, int64_t{100000}));
-  sub->add_option("--limit", f->limit, "Score only the first N rows (0: all).")
-      ->check(AtLeast(0));
-  sub->add_option("--scores", f->scores, "Write one line per row to this TSV file.");
-  sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
-  sub->add_option("--progress-s", f->progress_s,
+  sub->add_option("--limit", f.limit, "Score only the first N rows (0: all).")->check(AtLeast(0));
+  sub->add_option("--scores", f.scores, "Write one line per row to this TSV file.");
+  sub->add_option("--json", f.json, kJsonHelp)->type_name("FILE");
+  sub->add_option("--progress-s", f.progress_s,
                   "Seconds between progress lines on stderr (0: none).")
       ->check(AtLeast(0));
-  return {sub, [f, global] { return ScoreCollm(*global, *f); }};
+  return sub.RunWith([global](const ScoreCollmFlags& flags) { return ScoreCollm(*global, flags); });
 }
 
 }  // namespace sasrecllm::client

@@ -130,14 +130,12 @@ int Score(const GlobalOptions& global, const ScoreFlags& f) {
   v1::ScoreRequest request;
   FillRankingRequest(f.user_id, f.history, f.candidates, *mode, &request);
   v1::ScoreResponse response;
-  grpc::Status status =
-      CallRecommender(global, &v1::Recommender::Stub::Score, request, &response);
-  if (!status.ok()) return RpcError(command, status);
-  if (int rc = WriteJsonIfAsked(command, f.json, MessageJson(response)); rc != kExitOk) {
+  if (int rc =
+          CallAndReport(global, command, &v1::Recommender::Stub::Score, request, &response, f.json);
+      rc != kExitOk) {
     return rc;
   }
   std::FILE* text = TextFile(f.json);
-  PrintResponseHeader(text, response);
   const size_t id_width = ItemIdWidth(response.scores());
   std::fprintf(text, "%s\n", absl::StrFormat("%-*s  %11s  %10s  %5s", id_width, "item_id",
                                       "probability", "logit", "known")
@@ -153,35 +151,34 @@ int Score(const GlobalOptions& global, const ScoreFlags& f) {
 }  // namespace
 
 Command AddScore(CLI::App& app, Global global) {
-  auto f = std::make_shared<ScoreFlags>();
-  CLI::App* sub = app.add_subcommand(
-      "score", "P(like) of candidates for a history, or a TSV file of requests (Score)");
-  sub->footer(
-      "Prints P(like) of each candidate for the history (Score).\n"
-      "Batch form (--input FILE.tsv --output FILE.tsv): one request per input line,\n"
-      "`history<TAB>candidates[<TAB>user_id]` (ids comma separated; empty lines and lines\n"
-      "starting with # are copied as they are). Output line i answers input line i:\n"
-      "`candidates<TAB>probabilities<TAB>logits<TAB>unknown_history_items` (comma\n"
-      "separated, in candidate order; an unknown candidate has probability 0).\n"
-      "Any failed request fails the command (exit 1, naming the line).");
+  Subcommand<ScoreFlags> sub(
+      app, "score", "P(like) of candidates for a history, or a TSV file of requests (Score)",
+      R"(Prints P(like) of each candidate for the history (Score).
+Batch form (--input FILE.tsv --output FILE.tsv): one request per input line,
+`history<TAB>candidates[<TAB>user_id]` (ids comma separated; empty lines and lines
+starting with # are copied as they are). Output line i answers input line i:
+`candidates<TAB>probabilities<TAB>logits<TAB>unknown_history_items` (comma
+separated, in candidate order; an unknown candidate has probability 0).
+Any failed request fails the command (exit 1, naming the line).)");
+  ScoreFlags& f = sub.flags();
   CLI::Option* history =
-      sub->add_option("--history", f->history, "Comma-separated item ids, oldest first.");
+      sub->add_option("--history", f.history, "Comma-separated item ids, oldest first.");
   CLI::Option* candidates =
-      sub->add_option("--candidates", f->candidates, "Comma-separated ids to score.");
-  sub->add_option("--mode", f->mode, "auto, sequential or hybrid.");
-  sub->add_option("--user-id", f->user_id, "User id, for the server's logs.");
-  CLI::Option* json = sub->add_option("--json", f->json, kJsonHelp)->type_name("FILE");
-  sub->add_option("--input", f->input, "Batch form: TSV file of requests.")
+      sub->add_option("--candidates", f.candidates, "Comma-separated ids to score.");
+  sub->add_option("--mode", f.mode, "auto, sequential or hybrid.");
+  sub->add_option("--user-id", f.user_id, "User id, for the server's logs.");
+  CLI::Option* json = sub->add_option("--json", f.json, kJsonHelp)->type_name("FILE");
+  sub->add_option("--input", f.input, "Batch form: TSV file of requests.")
       ->excludes(history)
       ->excludes(candidates)
       ->excludes(json);
-  sub->add_option("--output", f->output, "Batch form: TSV file of answers.")
+  sub->add_option("--output", f.output, "Batch form: TSV file of answers.")
       ->excludes(history)
       ->excludes(candidates)
       ->excludes(json);
-  sub->add_option("--concurrency", f->concurrency, "Batch form: requests in flight.")
+  sub->add_option("--concurrency", f.concurrency, "Batch form: requests in flight.")
       ->check(AtLeast(1));
-  return {sub, [f, global] { return Score(*global, *f); }};
+  return sub.RunWith([global](const ScoreFlags& flags) { return Score(*global, flags); });
 }
 
 }  // namespace sasrecllm::client

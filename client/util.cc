@@ -1,9 +1,8 @@
 #include "client/util.h"
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
-#include <fstream>
+#include <cmath>
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
@@ -107,6 +106,18 @@ std::shared_ptr<grpc::Channel> MakeChannel(const GlobalOptions& global) {
   return grpc::CreateCustomChannel(global.target, grpc::InsecureChannelCredentials(), arguments);
 }
 
+grpc::Status ConnectRecommender(const GlobalOptions& global,
+                                std::unique_ptr<v1::Recommender::Stub>* stub) {
+  std::shared_ptr<grpc::Channel> channel = MakeChannel(global);
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                 std::chrono::milliseconds(global.timeout_ms))) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat("cannot connect to ", global.target));
+  }
+  *stub = v1::Recommender::NewStub(channel);
+  return grpc::Status::OK;
+}
+
 void SetDeadline(const GlobalOptions& global, grpc::ClientContext* context) {
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::milliseconds(global.timeout_ms));
@@ -140,17 +151,9 @@ nlohmann::ordered_json MessageJson(const google::protobuf::Message& message) {
 }
 
 absl::Status WriteJsonOutput(const std::string& json_target, const nlohmann::ordered_json& json) {
-  const std::string text =
-      json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
-  if (json_target == "-") {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-    return absl::OkStatus();
-  }
-  std::ofstream out(json_target);
-  out << text;
-  out.close();
-  if (!out) return absl::NotFoundError(absl::StrCat("cannot write --json ", json_target));
+  const Status s = command_line::WriteJsonOutput(
+      json_target, json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  if (!s.ok()) return absl::NotFoundError(absl::StrCat("--json: ", s.message()));
   return absl::OkStatus();
 }
 

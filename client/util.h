@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "base/command_line.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
@@ -58,9 +59,12 @@ LatencySummary Summarize(std::vector<double>& latencies_ms);
 // ---------------------------------------------------------------------------
 // The commands' plumbing.
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitError = 1;
-inline constexpr int kExitUsage = 2;
+// Exit codes, --json's help and TextFile: the ones all three binaries share.
+using command_line::kExitError;
+using command_line::kExitOk;
+using command_line::kExitUsage;
+using command_line::kJsonHelp;
+using command_line::TextFile;
 
 // Flags accepted before the command and by every command.
 struct GlobalOptions {
@@ -74,6 +78,11 @@ struct GlobalOptions {
 
 std::shared_ptr<grpc::Channel> MakeChannel(const GlobalOptions& global);
 void SetDeadline(const GlobalOptions& global, grpc::ClientContext* context);
+
+// A stub on a fresh channel to global.target, once the channel has connected
+// (within global.timeout_ms); UNAVAILABLE "cannot connect to TARGET" else.
+grpc::Status ConnectRecommender(const GlobalOptions& global,
+                                std::unique_ptr<v1::Recommender::Stub>* stub);
 
 // One unary Recommender RPC on a fresh channel to global.target with the
 // global deadline:
@@ -99,16 +108,9 @@ int IoError(const std::string& command, const std::string& message);
 // A response as JSON (proto field names, every field printed).
 nlohmann::ordered_json MessageJson(const google::protobuf::Message& message);
 
-// `--json FILE`, the same for every command: FILE receives the command's
-// result as one JSON document; "-" means stdout, and then the command's
-// human-readable text goes to stderr so that stdout is pure JSON.
-inline constexpr char kJsonHelp[] =
-    "Write the result as one JSON document to FILE ('-': stdout; the text then goes to "
-    "stderr).";
-// Where the human-readable text goes for `--json json_target`.
-inline std::FILE* TextFile(const std::string& json_target) {
-  return json_target == "-" ? stderr : stdout;
-}
+// `--json FILE` (command_line::kJsonHelp): FILE receives the command's result
+// as one JSON document; "-" means stdout, and then the command's
+// human-readable text goes to stderr (TextFile) so that stdout is pure JSON.
 // Writes `json` (one line) to `json_target` ("-": stdout); an error names the file.
 absl::Status WriteJsonOutput(const std::string& json_target, const nlohmann::ordered_json& json);
 // For a command's `--json json_target`: nothing when json_target is empty, else
@@ -141,6 +143,24 @@ size_t ItemIdWidth(const Items& items) {
   size_t width = 7;
   for (const auto& item : items) width = std::max(width, item.item_id().size());
   return width;
+}
+
+// The one RPC of `recommend` and `score`: calls `method` (CallRecommender),
+// writes the response to --json `json_target` when asked and prints its
+// header line (PrintResponseHeader) on the text stream. kExitOk, or the exit
+// code of what failed.
+template <typename Request, typename Response>
+int CallAndReport(const GlobalOptions& global, const std::string& command,
+                  grpc::Status (v1::Recommender::Stub::*method)(grpc::ClientContext*,
+                                                                const Request&, Response*),
+                  const Request& request, Response* response, const std::string& json_target) {
+  grpc::Status status = CallRecommender(global, method, request, response);
+  if (!status.ok()) return RpcError(command, status);
+  if (int rc = WriteJsonIfAsked(command, json_target, MessageJson(*response)); rc != kExitOk) {
+    return rc;
+  }
+  PrintResponseHeader(TextFile(json_target), *response);
+  return kExitOk;
 }
 
 }  // namespace sasrecllm::client

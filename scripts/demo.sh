@@ -30,10 +30,7 @@
 #   DEMO_THREADS=$(nproc)      libtorch threads for training
 #   BUILD_DIR=build  SASRECLLM_SHARED=../shared
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-SHARED=${SASRECLLM_SHARED:-$ROOT/../shared}
-BUILD_DIR=${BUILD_DIR:-build}
+source "$(dirname "$0")/paths.sh"  # ROOT, SHARED, BUILD_DIR; cd "$ROOT"
 DEMO=$BUILD_DIR/demo
 COLLM=$SHARED/data/collm-ml1m
 STORIES=$SHARED/models/stories260K

@@ -16,10 +16,7 @@
 #   STRATEGIES="two-stage two-stage-tune-encoder joint"
 #   THREADS=$(nproc) DEVICE=cpu DTYPE=float32 BUILD_DIR=build
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-SHARED=${SASRECLLM_SHARED:-$ROOT/../shared}
-BUILD_DIR=${BUILD_DIR:-build}
+source "$(dirname "$0")/paths.sh"  # ROOT, SHARED, BUILD_DIR; cd "$ROOT"
 OUT=$BUILD_DIR/collm
 DATA=$SHARED/data/collm-ml1m
 CLI=$BUILD_DIR/sasrecllm

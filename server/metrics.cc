@@ -26,10 +26,12 @@
 namespace sasrecllm::server {
 namespace {
 
-// Seconds, from 0.25 ms to ~16 s.
+// Seconds, from 0.25 ms to ~131 s: hybrid requests on CPU take seconds and,
+// queued behind a full LLM stage, tens of seconds; the top buckets keep
+// their quantiles measurable instead of pinned at the last bound.
 prometheus::Histogram::BucketBoundaries LatencyBuckets() {
-  return {0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032,
-          0.064,   0.128,  0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384};
+  return {0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016,  0.032,  0.064,  0.128,
+          0.256,   0.512,  1.024, 2.048, 4.096, 8.192, 16.384, 32.768, 65.536, 131.072};
 }
 
 // Requests (or sequences) per batch, 1 to 1024.

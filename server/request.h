@@ -89,6 +89,12 @@ struct Request {
   // reused (cancellation finds a queued request by it).
   uint64_t id = 0;
 
+  bool HasWarmCandidate() const {
+    for (const Candidate& c : candidates) {
+      if (!c.cold()) return true;
+    }
+    return false;
+  }
   // The warm candidates' SASRec indices, in order.
   std::vector<int64_t> WarmCandidateIndices() const {
     std::vector<int64_t> out;

@@ -31,16 +31,25 @@ void RequestBuilder::MapHistory(const google::protobuf::RepeatedPtrField<std::st
   }
 }
 
+absl::StatusOr<std::unique_ptr<Request>> RequestBuilder::NewRequest(
+    RpcKind kind, v1::RankingMode requested,
+    const google::protobuf::RepeatedPtrField<std::string>& history) const {
+  absl::StatusOr<v1::RankingMode> mode = ResolveMode(requested, options_.has_llm);
+  if (!mode.ok()) return mode.status();
+  auto request = std::make_unique<Request>();
+  request->kind = kind;
+  request->mode = *mode;
+  MapHistory(history, request.get());
+  return request;
+}
+
 absl::StatusOr<std::unique_ptr<Request>> RequestBuilder::FromRecommend(
     const v1::RecommendRequest& rpc) const {
   if (absl::Status s = ValidateRecommendRequest(rpc, options_.limits); !s.ok()) return s;
-  absl::StatusOr<v1::RankingMode> mode = ResolveMode(rpc.mode(), options_.has_llm);
-  if (!mode.ok()) return mode.status();
-
-  auto request = std::make_unique<Request>();
-  request->kind = RpcKind::kRecommend;
-  request->mode = *mode;
-  MapHistory(rpc.history(), request.get());
+  absl::StatusOr<std::unique_ptr<Request>> built =
+      NewRequest(RpcKind::kRecommend, rpc.mode(), rpc.history());
+  if (!built.ok()) return built.status();
+  std::unique_ptr<Request> request = std::move(built).value();
   if (!rpc.has_exclude_history() || rpc.exclude_history()) request->exclude = request->history;
   request->top_k = EffectiveTopK(rpc);
 
@@ -79,13 +88,10 @@ absl::StatusOr<std::unique_ptr<Request>> RequestBuilder::FromRecommend(
 absl::StatusOr<std::unique_ptr<Request>> RequestBuilder::FromScore(
     const v1::ScoreRequest& rpc) const {
   if (absl::Status s = ValidateScoreRequest(rpc, options_.limits); !s.ok()) return s;
-  absl::StatusOr<v1::RankingMode> mode = ResolveMode(rpc.mode(), options_.has_llm);
-  if (!mode.ok()) return mode.status();
-
-  auto request = std::make_unique<Request>();
-  request->kind = RpcKind::kScore;
-  request->mode = *mode;
-  MapHistory(rpc.history(), request.get());
+  absl::StatusOr<std::unique_ptr<Request>> built =
+      NewRequest(RpcKind::kScore, rpc.mode(), rpc.history());
+  if (!built.ok()) return built.status();
+  std::unique_ptr<Request> request = std::move(built).value();
   for (int i = 0; i < rpc.candidates_size(); ++i) {
     const model::CatalogEntry* entry = catalog_->FindById(rpc.candidates(i));
     // SASRec cannot score cold items (index 0); the LLM scores them by title.

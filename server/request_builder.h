@@ -57,6 +57,11 @@ class RequestBuilder {
 
  private:
   // Fills history, history_titles (HYBRID) and unknown_history_items.
+  // A `kind` request in the mode `requested` resolves to (INVALID_ARGUMENT
+  // when it cannot be served), its history mapped (MapHistory).
+  absl::StatusOr<std::unique_ptr<Request>> NewRequest(
+      RpcKind kind, v1::RankingMode requested,
+      const google::protobuf::RepeatedPtrField<std::string>& history) const;
   void MapHistory(const google::protobuf::RepeatedPtrField<std::string>& history,
                   Request* request) const;
 

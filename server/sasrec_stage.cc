@@ -15,7 +15,7 @@ SasrecStage::SasrecStage(std::shared_ptr<const model::Bundle> bundle, int64_t ma
       ranker_(bundle_->sasrec(), bundle_->options().device) {}
 
 bool SasrecStage::Wants(const Request& request) const {
-  const bool has_warm = !request.WarmCandidateIndices().empty();
+  const bool has_warm = request.HasWarmCandidate();
   if (request.kind == RpcKind::kScore) return !request.hybrid() && has_warm;
   return request.retrieve || has_warm;
 }

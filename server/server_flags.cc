@@ -52,6 +52,11 @@ void AddServerFlags(CLI::App& app, ServerFlags* flags) {
   auto add = [&app](const std::string& name, auto* value, const std::string& help) {
     return app.add_option("--" + name, *value, help)->envname(ServerFlagEnvName(name));
   };
+  // A number that must be >= min.
+  auto add_at_least = [&add](const std::string& name, auto* value, int64_t min,
+                             const std::string& help) {
+    return add(name, value, help)->check(AtLeast(min));
+  };
   auto add_bool = [&app](const std::string& name, bool* value, const std::string& help) {
     return app.add_flag("--" + name, *value, help)->envname(ServerFlagEnvName(name));
   };
@@ -62,43 +67,37 @@ void AddServerFlags(CLI::App& app, ServerFlags* flags) {
   add("metrics-port", &flags->metrics_port,
       "Prometheus port, served at /metrics on --host; 0 turns metrics serving off.")
       ->check(CLI::Range(0, 65535));
-  add("device", &flags->device, "Device for the model: cpu, cuda or cuda:N.");
+  add("device", &flags->device, "Device for the model: cpu, cuda or cuda:N.")
+      ->check(command_line::DeviceNameCheck());
   add("dtype", &flags->dtype, "Model dtype: float32, bfloat16 or float16.")
       ->check(CLI::IsMember({"float32", "bfloat16", "float16"}));
-  add("max-batch-size", &flags->max_batch_size, "Most requests per SASRec (stage 1) batch.")
-      ->check(AtLeast(1));
-  add("max-queue-delay-us", &flags->max_queue_delay_us,
-      "Longest time (microseconds) the oldest queued request waits for a batch to fill.")
-      ->check(AtLeast(0));
-  add("max-queue-size", &flags->max_queue_size,
-      "Most queued requests; beyond it requests fail at once with RESOURCE_EXHAUSTED.")
-      ->check(AtLeast(1));
-  add("retrieval-k", &flags->retrieval_k,
-      "Candidates that SASRec retrieves per Recommend for LLM re-ranking (at least top_k).")
-      ->check(AtLeast(1));
+  add_at_least("max-batch-size", &flags->max_batch_size, 1,
+               "Most requests per SASRec (stage 1) batch.");
+  add_at_least("max-queue-delay-us", &flags->max_queue_delay_us, 0,
+               "Longest time (microseconds) the oldest queued request waits for a batch to fill.");
+  add_at_least("max-queue-size", &flags->max_queue_size, 1,
+               "Most queued requests; beyond it requests fail at once with RESOURCE_EXHAUSTED.");
+  add_at_least(
+      "retrieval-k", &flags->retrieval_k, 1,
+      "Candidates that SASRec retrieves per Recommend for LLM re-ranking (at least top_k).");
   add_bool("llm", &flags->llm,
            "Load the bundle's LLM stage when it has one (HYBRID and AUTO re-rank with it); "
            "--llm=false serves SASRec only.");
-  add("llm-max-batch-size", &flags->llm_max_batch_size, "Most requests per LLM (stage 2) batch.")
-      ->check(AtLeast(1));
-  add("max-batch-tokens", &flags->max_batch_tokens,
-      "Most token positions in one LLM forward pass (requests x padded prompt length): "
-      "bounds the LLM's memory whatever the histories' lengths.")
-      ->check(AtLeast(1));
+  add_at_least("llm-max-batch-size", &flags->llm_max_batch_size, 1,
+               "Most requests per LLM (stage 2) batch.");
+  add_at_least("max-batch-tokens", &flags->max_batch_tokens, 1,
+               "Most token positions in one LLM forward pass (requests x padded prompt length): "
+               "bounds the LLM's memory whatever the histories' lengths.");
   add_bool("prefix-sharing", &flags->prefix_sharing,
            "Compute each request's prompt prefix once and continue every candidate from it; "
            "--prefix-sharing=false runs every candidate's whole prompt (for benchmarks).");
-  add("max-top-k", &flags->max_top_k, "Largest top_k a request may ask for.")
-      ->check(AtLeast(1));
-  add("max-candidates", &flags->max_candidates, "Most candidates a request may send.")
-      ->check(AtLeast(1));
-  add("threads", &flags->threads,
-      "Torch intra-op threads; 0 = hardware concurrency - 1 (at least 1), leaving a core "
-      "for gRPC's threads.")
-      ->check(AtLeast(0));
-  add("drain-timeout-s", &flags->drain_timeout_s,
-      "On SIGTERM/SIGINT, how long (seconds) in-flight RPCs may take to finish.")
-      ->check(AtLeast(0));
+  add_at_least("max-top-k", &flags->max_top_k, 1, "Largest top_k a request may ask for.");
+  add_at_least("max-candidates", &flags->max_candidates, 1, "Most candidates a request may send.");
+  add_at_least("threads", &flags->threads, 0,
+               "Torch intra-op threads; 0 = the CPUs this process may use (cores, affinity, cgroup "
+               "quota) - 1, at least 1, leaving a core for gRPC's threads.");
+  add_at_least("drain-timeout-s", &flags->drain_timeout_s, 0,
+               "On SIGTERM/SIGINT, how long (seconds) in-flight RPCs may take to finish.");
 }
 
 void ParseServerFlags(CLI::App& app, int argc, const char* const* argv) {

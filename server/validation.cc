@@ -7,35 +7,30 @@
 namespace sasrecllm::server {
 namespace {
 
-absl::Status CheckHistory(const google::protobuf::RepeatedPtrField<std::string>& history,
-                          const RequestLimits& limits) {
-  if (history.size() > limits.max_history) {
-    return absl::InvalidArgumentError(absl::StrCat("history has ", history.size(),
-                                                   " items; the limit is max_history=",
-                                                   limits.max_history));
+// `ids` (the request's field `field`) holds at most `limit` ids (the limit
+// `limit_name`), none of them empty.
+absl::Status CheckIdList(const google::protobuf::RepeatedPtrField<std::string>& ids,
+                         const char* field, int64_t limit, const char* limit_name) {
+  if (ids.size() > limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " has ", ids.size(), " items; the limit is ", limit_name, "=", limit));
   }
-  for (int i = 0; i < history.size(); ++i) {
-    if (history[i].empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("history[", i, "] is an empty item id"));
+  for (int i = 0; i < ids.size(); ++i) {
+    if (ids[i].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, "[", i, "] is an empty item id"));
     }
   }
   return absl::OkStatus();
 }
 
+absl::Status CheckHistory(const google::protobuf::RepeatedPtrField<std::string>& history,
+                          const RequestLimits& limits) {
+  return CheckIdList(history, "history", limits.max_history, "max_history");
+}
+
 absl::Status CheckCandidates(const google::protobuf::RepeatedPtrField<std::string>& candidates,
                              const RequestLimits& limits) {
-  if (candidates.size() > limits.max_candidates) {
-    return absl::InvalidArgumentError(absl::StrCat("candidates has ", candidates.size(),
-                                                   " items; the limit is max_candidates=",
-                                                   limits.max_candidates));
-  }
-  for (int i = 0; i < candidates.size(); ++i) {
-    if (candidates[i].empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("candidates[", i, "] is an empty item id"));
-    }
-  }
-  return absl::OkStatus();
+  return CheckIdList(candidates, "candidates", limits.max_candidates, "max_candidates");
 }
 
 }  // namespace

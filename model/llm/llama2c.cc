@@ -15,24 +15,17 @@ namespace {
 
 constexpr int32_t kVersionedMagic = 0x616b3432;  // "ak42": llama2.c export version >= 1
 
-Status PositiveField(const char* name, int64_t v) {
-  if (v <= 0) {
-    return InvalidArgumentError(std::string("llama2.c header: ") + name + " must be > 0, got " +
-                                std::to_string(v));
-  }
-  return OkStatus();
-}
-
 }  // namespace
 
 Status Llama2cHeader::Validate() const {
-  SASRECLLM_RETURN_IF_ERROR(PositiveField("dim", dim));
-  SASRECLLM_RETURN_IF_ERROR(PositiveField("hidden_dim", hidden_dim));
-  SASRECLLM_RETURN_IF_ERROR(PositiveField("n_layers", n_layers));
-  SASRECLLM_RETURN_IF_ERROR(PositiveField("n_heads", n_heads));
-  SASRECLLM_RETURN_IF_ERROR(PositiveField("n_kv_heads", n_kv_heads));
-  SASRECLLM_RETURN_IF_ERROR(PositiveField("|vocab_size|", std::abs(static_cast<int64_t>(vocab_size))));
-  SASRECLLM_RETURN_IF_ERROR(PositiveField("seq_len", seq_len));
+  SASRECLLM_RETURN_IF_ERROR(RequirePositive(
+      "llama2.c header", {{"dim", dim},
+                          {"hidden_dim", hidden_dim},
+                          {"n_layers", n_layers},
+                          {"n_heads", n_heads},
+                          {"n_kv_heads", n_kv_heads},
+                          {"|vocab_size|", std::abs(static_cast<int64_t>(vocab_size))},
+                          {"seq_len", seq_len}}));
   if (dim % n_heads != 0 || (dim / n_heads) % 2 != 0) {
     return InvalidArgumentError("llama2.c header: dim " + std::to_string(dim) +
                                 " must be n_heads (" + std::to_string(n_heads) +

@@ -43,13 +43,7 @@ StatusOr<torch::Tensor> LlamaModel::ForwardBranches(const BranchArgs& args,
     return InvalidArgumentError("ForwardBranches: last_positions must be [R, C] = " +
                                 model::ShapeString({r, c}) + " of positions in [0, " + std::to_string(l) + ")");
   }
-  if (args.logit_ids.defined() &&
-      (args.logit_ids.dim() != 1 || args.logit_ids.numel() == 0 ||
-       args.logit_ids.min().item<int64_t>() < 0 ||
-       args.logit_ids.max().item<int64_t>() >= config_.vocab_size)) {
-    return InvalidArgumentError("ForwardBranches: logit_ids must be a non-empty [K] of ids in [0, " +
-                                std::to_string(config_.vocab_size) + ")");
-  }
+  SASRECLLM_RETURN_IF_ERROR(CheckLogitIds(args.logit_ids, "ForwardBranches"));
   try {
     torch::NoGradGuard no_grad;
     return ForwardBranchesImpl(args, cache);

@@ -46,24 +46,17 @@ Status ReadTokenId(const Json& json, const char* key, int64_t* out) {
   return OkStatus();
 }
 
-Status Positive(const char* name, int64_t v) {
-  if (v <= 0) {
-    return InvalidArgumentError(std::string("config: ") + name + " must be > 0, got " +
-                                std::to_string(v));
-  }
-  return OkStatus();
-}
-
 }  // namespace
 
 Status LlamaConfig::Validate() const {
-  SASRECLLM_RETURN_IF_ERROR(Positive("hidden_size", hidden_size));
-  SASRECLLM_RETURN_IF_ERROR(Positive("intermediate_size", intermediate_size));
-  SASRECLLM_RETURN_IF_ERROR(Positive("num_hidden_layers", num_hidden_layers));
-  SASRECLLM_RETURN_IF_ERROR(Positive("num_attention_heads", num_attention_heads));
-  SASRECLLM_RETURN_IF_ERROR(Positive("num_key_value_heads", num_key_value_heads));
-  SASRECLLM_RETURN_IF_ERROR(Positive("vocab_size", vocab_size));
-  SASRECLLM_RETURN_IF_ERROR(Positive("max_position_embeddings", max_position_embeddings));
+  SASRECLLM_RETURN_IF_ERROR(
+      RequirePositive("config", {{"hidden_size", hidden_size},
+                                 {"intermediate_size", intermediate_size},
+                                 {"num_hidden_layers", num_hidden_layers},
+                                 {"num_attention_heads", num_attention_heads},
+                                 {"num_key_value_heads", num_key_value_heads},
+                                 {"vocab_size", vocab_size},
+                                 {"max_position_embeddings", max_position_embeddings}}));
   if (head_dim_override <= 0 && hidden_size % num_attention_heads != 0) {
     return InvalidArgumentError("config: hidden_size " + std::to_string(hidden_size) +
                                 " is not divisible by num_attention_heads " +
@@ -99,8 +92,9 @@ Status LlamaConfig::Validate() const {
       return InvalidArgumentError(
           "config: rope_scaling.high_freq_factor must be > rope_scaling.low_freq_factor");
     }
-    SASRECLLM_RETURN_IF_ERROR(Positive("rope_scaling.original_max_position_embeddings",
-                                       rope_scaling.original_max_position_embeddings));
+    SASRECLLM_RETURN_IF_ERROR(
+        RequirePositive("config", {{"rope_scaling.original_max_position_embeddings",
+                                    rope_scaling.original_max_position_embeddings}}));
   }
   if (torch_dtype != "float32" && torch_dtype != "bfloat16" && torch_dtype != "float16") {
     return InvalidArgumentError("config: torch_dtype \"" + torch_dtype +
@@ -193,6 +187,34 @@ Json LlamaConfig::ToJson() const {
   j["eos_token_id"] = eos_token_id;
   j["torch_dtype"] = torch_dtype;
   return j;
+}
+
+std::map<std::string, std::vector<int64_t>> LlamaWeightShapes(const LlamaConfig& config) {
+  const int64_t d = config.hidden_size, f = config.intermediate_size, v = config.vocab_size;
+  const int64_t q_dim = config.num_attention_heads * config.head_dim();
+  const int64_t kv_dim = config.kv_dim();
+  std::map<std::string, std::vector<int64_t>> shapes;
+  shapes["model.embed_tokens.weight"] = {v, d};
+  shapes["model.norm.weight"] = {d};
+  if (!config.tie_word_embeddings) shapes["lm_head.weight"] = {v, d};
+  for (int64_t l = 0; l < config.num_hidden_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    shapes[p + "input_layernorm.weight"] = {d};
+    shapes[p + "post_attention_layernorm.weight"] = {d};
+    shapes[p + "self_attn.q_proj.weight"] = {q_dim, d};
+    shapes[p + "self_attn.k_proj.weight"] = {kv_dim, d};
+    shapes[p + "self_attn.v_proj.weight"] = {kv_dim, d};
+    shapes[p + "self_attn.o_proj.weight"] = {d, q_dim};
+    if (config.attention_bias) {
+      shapes[p + "self_attn.q_proj.bias"] = {q_dim};
+      shapes[p + "self_attn.k_proj.bias"] = {kv_dim};
+      shapes[p + "self_attn.v_proj.bias"] = {kv_dim};
+    }
+    shapes[p + "mlp.gate_proj.weight"] = {f, d};
+    shapes[p + "mlp.up_proj.weight"] = {f, d};
+    shapes[p + "mlp.down_proj.weight"] = {d, f};
+  }
+  return shapes;
 }
 
 }  // namespace sasrecllm::llm

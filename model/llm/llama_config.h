@@ -10,7 +10,9 @@
 #define SASRECLLM_MODEL_LLM_LLAMA_CONFIG_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "base/json.h"
 #include "base/status.h"
@@ -63,6 +65,15 @@ struct LlamaConfig {
   // HF-layout config.json (architectures, model_type, the keys above).
   Json ToJson() const;
 };
+
+// The Hugging Face tensor names of a Llama with `config` and their shapes:
+// model.embed_tokens.weight [V, D], model.norm.weight [D], lm_head.weight
+// [V, D] unless tied, and per layer L model.layers.L.{input_layernorm,
+// post_attention_layernorm}.weight [D], self_attn.{q,k,v,o}_proj.weight
+// ([Q, D], [KV, D], [KV, D], [D, Q]; Q = heads x head_dim, KV = kv_dim()),
+// their q/k/v biases when attention_bias, mlp.{gate,up}_proj.weight [F, D],
+// mlp.down_proj.weight [D, F]. `config` must be valid.
+std::map<std::string, std::vector<int64_t>> LlamaWeightShapes(const LlamaConfig& config);
 
 }  // namespace sasrecllm::llm
 

@@ -80,32 +80,7 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Create(
     const LlamaConfig& config, const std::map<std::string, torch::Tensor>& weights,
     const Options& options) {
   SASRECLLM_RETURN_IF_ERROR(config.Validate());
-  const int64_t d = config.hidden_size, f = config.intermediate_size, v = config.vocab_size;
-  const int64_t q_dim = config.num_attention_heads * config.head_dim();
-  const int64_t kv_dim = config.kv_dim();
-
-  // Expected name -> shape.
-  std::map<std::string, std::vector<int64_t>> expected;
-  expected["model.embed_tokens.weight"] = {v, d};
-  expected["model.norm.weight"] = {d};
-  if (!config.tie_word_embeddings) expected["lm_head.weight"] = {v, d};
-  for (int64_t l = 0; l < config.num_hidden_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    expected[p + "input_layernorm.weight"] = {d};
-    expected[p + "self_attn.q_proj.weight"] = {q_dim, d};
-    expected[p + "self_attn.k_proj.weight"] = {kv_dim, d};
-    expected[p + "self_attn.v_proj.weight"] = {kv_dim, d};
-    expected[p + "self_attn.o_proj.weight"] = {d, q_dim};
-    if (config.attention_bias) {
-      expected[p + "self_attn.q_proj.bias"] = {q_dim};
-      expected[p + "self_attn.k_proj.bias"] = {kv_dim};
-      expected[p + "self_attn.v_proj.bias"] = {kv_dim};
-    }
-    expected[p + "post_attention_layernorm.weight"] = {d};
-    expected[p + "mlp.gate_proj.weight"] = {f, d};
-    expected[p + "mlp.up_proj.weight"] = {f, d};
-    expected[p + "mlp.down_proj.weight"] = {d, f};
-  }
+  const std::map<std::string, std::vector<int64_t>> expected = LlamaWeightShapes(config);
 
   std::vector<std::string> unexpected;
   for (const auto& [name, tensor] : weights) {
@@ -424,13 +399,7 @@ StatusOr<torch::Tensor> LlamaModel::Forward(const ForwardArgs& args, KvCache* ca
         (a.last_positions.dim() != 1 || a.last_positions.size(0) != b)) {
       return InvalidArgumentError("Forward: last_positions must be [B]");
     }
-    if (a.logit_ids.defined() &&
-        (a.logit_ids.dim() != 1 || a.logit_ids.numel() == 0 ||
-         a.logit_ids.min().item<int64_t>() < 0 ||
-         a.logit_ids.max().item<int64_t>() >= config_.vocab_size)) {
-      return InvalidArgumentError("Forward: logit_ids must be a non-empty [K] of ids in [0, " +
-                                  std::to_string(config_.vocab_size) + ")");
-    }
+    SASRECLLM_RETURN_IF_ERROR(CheckLogitIds(a.logit_ids, "Forward"));
     if (a.lora != nullptr && a.lora->Find(config_.num_hidden_layers - 1,
                                           a.lora->config().target_modules.front()) == nullptr) {
       return InvalidArgumentError("Forward: the LoRA adapter was not made for this model");
@@ -532,6 +501,17 @@ torch::Tensor LlamaModel::Project(const ForwardArgs& args, int64_t layer, const 
   const LoraAdapter::Pair* pair = args.lora->Find(layer, module);
   if (pair == nullptr) return y;
   return y + args.lora->Delta(*pair, x, args.train);
+}
+
+Status LlamaModel::CheckLogitIds(const torch::Tensor& logit_ids, const char* caller) const {
+  if (logit_ids.defined() &&
+      (logit_ids.dim() != 1 || logit_ids.numel() == 0 || logit_ids.min().item<int64_t>() < 0 ||
+       logit_ids.max().item<int64_t>() >= config_.vocab_size)) {
+    return InvalidArgumentError(std::string(caller) +
+                                ": logit_ids must be a non-empty [K] of ids in [0, " +
+                                std::to_string(config_.vocab_size) + ")");
+  }
+  return OkStatus();
 }
 
 StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Merged(const LoraAdapter& lora) const {

@@ -217,6 +217,9 @@ class LlamaModel {
   // cos, sin: [B, 1, T, hd] float32 for positions [B, T].
   std::pair<torch::Tensor, torch::Tensor> Rotary(const torch::Tensor& positions) const;
   torch::Tensor ForwardImpl(const ForwardArgs& args, KvCache* cache) const;
+  // OK when `logit_ids` is undefined or a non-empty [K] of ids in [0, vocab);
+  // else INVALID_ARGUMENT naming `caller`.
+  Status CheckLogitIds(const torch::Tensor& logit_ids, const char* caller) const;
   torch::Tensor ForwardBranchesImpl(const BranchArgs& args, const KvCache& cache) const;
   // linear(x, weight, bias) plus layer `layer`'s LoRA term for `module` when
   // args.lora adapts it.

@@ -33,10 +33,8 @@ torch::Tensor RandomIds(at::Generator& gen, int64_t rows, int64_t cols, int64_t 
 
 StatusOr<double> MeasureMatmulGflops(int64_t n, int repeats, torch::Dtype dtype,
                                      torch::Device device) {
-  if (n < 1 || repeats < 1) {
-    return InvalidArgumentError("MeasureMatmulGflops: n and repeats must be >= 1, got " +
-                                std::to_string(n) + ", " + std::to_string(repeats));
-  }
+  SASRECLLM_RETURN_IF_ERROR(
+      RequirePositive("MeasureMatmulGflops", {{"n", n}, {"repeats", repeats}}));
   torch::NoGradGuard no_grad;
   try {
     auto opts = torch::TensorOptions().dtype(dtype).device(device);
@@ -75,10 +73,10 @@ double ForwardFlops(const LlamaConfig& config, int64_t batch, int64_t past, int6
 StatusOr<PrefillDecodeTiming> BenchPrefillDecode(const LlamaModel& model, int64_t batch,
                                                  int64_t prompt_len, int64_t decode_steps,
                                                  int repeats, uint64_t seed) {
-  if (batch < 1 || prompt_len < 1 || decode_steps < 1 || repeats < 1) {
-    return InvalidArgumentError(
-        "BenchPrefillDecode: batch, prompt_len, decode_steps and repeats must be >= 1");
-  }
+  SASRECLLM_RETURN_IF_ERROR(RequirePositive("BenchPrefillDecode", {{"batch", batch},
+                                                                   {"prompt_len", prompt_len},
+                                                                   {"decode_steps", decode_steps},
+                                                                   {"repeats", repeats}}));
   const LlamaConfig& config = model.config();
   const torch::Device device = model.options().device;
   PrefillDecodeTiming timing;
@@ -118,10 +116,10 @@ StatusOr<PrefillDecodeTiming> BenchPrefillDecode(const LlamaModel& model, int64_
 StatusOr<PrefixSharingTiming> BenchPrefixSharing(const LlamaModel& model, int64_t prefix_len,
                                                  int64_t continuations, int64_t suffix_len,
                                                  int repeats, uint64_t seed) {
-  if (prefix_len < 1 || continuations < 1 || suffix_len < 1 || repeats < 1) {
-    return InvalidArgumentError(
-        "BenchPrefixSharing: prefix_len, continuations, suffix_len and repeats must be >= 1");
-  }
+  SASRECLLM_RETURN_IF_ERROR(RequirePositive("BenchPrefixSharing", {{"prefix_len", prefix_len},
+                                                                   {"continuations", continuations},
+                                                                   {"suffix_len", suffix_len},
+                                                                   {"repeats", repeats}}));
   const LlamaConfig& config = model.config();
   const torch::Device device = model.options().device;
   const int64_t n = continuations;

@@ -40,35 +40,12 @@ StatusOr<std::map<std::string, torch::Tensor>> RandomLlamaWeights(const LlamaCon
     return InvalidArgumentError("RandomLlamaWeights: stddev must be > 0, got " +
                                 std::to_string(stddev));
   }
-  const int64_t d = config.hidden_size, f = config.intermediate_size, v = config.vocab_size;
-  const int64_t q_dim = config.num_attention_heads * config.head_dim();
-  const int64_t kv_dim = config.kv_dim();
   torch::NoGradGuard no_grad;
   try {
     // Drawn in float32 in a fixed order (the map's name order), then cast:
     // a bfloat16 model is the rounded float32 one of the same seed.
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-    std::map<std::string, std::vector<int64_t>> shapes;  // name -> shape
-    shapes["model.embed_tokens.weight"] = {v, d};
-    shapes["model.norm.weight"] = {d};
-    if (!config.tie_word_embeddings) shapes["lm_head.weight"] = {v, d};
-    for (int64_t l = 0; l < config.num_hidden_layers; ++l) {
-      const std::string p = "model.layers." + std::to_string(l) + ".";
-      shapes[p + "input_layernorm.weight"] = {d};
-      shapes[p + "post_attention_layernorm.weight"] = {d};
-      shapes[p + "self_attn.q_proj.weight"] = {q_dim, d};
-      shapes[p + "self_attn.k_proj.weight"] = {kv_dim, d};
-      shapes[p + "self_attn.v_proj.weight"] = {kv_dim, d};
-      shapes[p + "self_attn.o_proj.weight"] = {d, q_dim};
-      if (config.attention_bias) {
-        shapes[p + "self_attn.q_proj.bias"] = {q_dim};
-        shapes[p + "self_attn.k_proj.bias"] = {kv_dim};
-        shapes[p + "self_attn.v_proj.bias"] = {kv_dim};
-      }
-      shapes[p + "mlp.gate_proj.weight"] = {f, d};
-      shapes[p + "mlp.up_proj.weight"] = {f, d};
-      shapes[p + "mlp.down_proj.weight"] = {d, f};
-    }
+    const std::map<std::string, std::vector<int64_t>> shapes = LlamaWeightShapes(config);
     std::map<std::string, torch::Tensor> weights;
     for (const auto& [name, shape] : shapes) {
       torch::Tensor t;

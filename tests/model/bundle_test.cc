@@ -1,11 +1,12 @@
-#include "base/file.h"
 #include "model/bundle.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
+#include "base/file.h"
 #include "model/safetensors.h"
+#include "tests/model/tiny_sasrec.h"
 
 namespace sasrecllm::model {
 namespace {
@@ -20,11 +21,8 @@ class BundleTest : public ::testing::Test {
              std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())))
                .string();
     fs::remove_all(dir_);
-    config_.item_num = 6;
-    config_.maxlen = 5;
-    config_.hidden_units = 8;
-    config_.num_blocks = 2;
-    config_.num_heads = 2;
+    config_ = testing::TinySasrecConfig(/*item_num=*/6, /*hidden_units=*/8, /*dropout_rate=*/0.5,
+                                        /*maxlen=*/5);
     torch::manual_seed(7);
     model_ = Sasrec(config_);
     manifest_.model_version = "test-1";

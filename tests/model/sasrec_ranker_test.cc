@@ -4,17 +4,16 @@
 
 #include <algorithm>
 
+#include "tests/model/tiny_sasrec.h"
+
 namespace sasrecllm::model {
 namespace {
 
 class SasrecRankerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_.item_num = 30;
-    config_.maxlen = 6;
-    config_.hidden_units = 8;
-    config_.num_blocks = 2;
-    config_.num_heads = 2;
+    config_ = testing::TinySasrecConfig(/*item_num=*/30, /*hidden_units=*/8, /*dropout_rate=*/0.5,
+                                        /*maxlen=*/6);
     torch::manual_seed(11);
     model_ = Sasrec(config_);
     model_->eval();

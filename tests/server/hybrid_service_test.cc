@@ -45,24 +45,21 @@ int64_t CounterValue(const std::string& text, const std::string& series) {
   return static_cast<int64_t>(std::stod(text.substr(at + series.size() + 1)));
 }
 
-class HybridServiceTest : public ::testing::Test {
+class HybridServiceTest : public testing::ServerSuite<HybridServiceTest> {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string((std::filesystem::temp_directory_path() /
-                            absl::StrCat("hybrid_service_test_bundle_", getpid()))
-                               .string());
-    auto bundle = testing::WriteTinyBundle(
-        {*dir_, "hybrid-test", kItems, kMaxHistory, Title, "A film nobody rated"});
+    auto bundle =
+        WriteSuiteBundle("hybrid_service_test_bundle",
+                         {"", "hybrid-test", kItems, kMaxHistory, Title, "A film nobody rated"});
     ASSERT_TRUE(bundle.ok()) << bundle.status();
-    bundle_ = new std::shared_ptr<const model::Bundle>(*bundle);
+    bundle_ = *bundle;
 
     hybrid::HybridModel::Parts parts = hybrid::testing::TinyParts(kItems);
-    parts.sasrec = (*bundle)->sasrec();  // one SASRec for both stages, as the server loads it
+    parts.sasrec = bundle_->sasrec();  // one SASRec for both stages, as the server loads it
     auto scorer = hybrid::HybridModel::Create(std::move(parts));
     ASSERT_TRUE(scorer.ok()) << scorer.status();
-    scorer_ = new std::shared_ptr<hybrid::HybridModel>(std::move(scorer).value());
+    scorer_ = std::move(scorer).value();
 
-    metrics_ = new Metrics({"hybrid-test", "cpu", "float32"});
     ServiceOptions options;
     options.limits.max_top_k = 50;
     options.limits.max_candidates = 10;
@@ -72,32 +69,13 @@ class HybridServiceTest : public ::testing::Test {
     options.llm_batcher.max_batch_size = 8;
     options.llm_batcher.max_queue_delay = kLlmQueueDelay;
     options.rerank.max_batch_tokens = 4096;
-    auto service = RecommenderService::Create(options, *bundle, metrics_, nullptr, *scorer_);
-    ASSERT_TRUE(service.ok()) << service.status();
-    auto server = testing::InProcessServer::Start(std::move(service).value());
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = server->release();
+    StartServer(RecommenderService::Create(options, bundle_, metrics_.get(), nullptr, scorer_));
   }
 
   static void TearDownTestSuite() {
-    delete server_;
-    delete metrics_;
-    delete scorer_;
-    delete bundle_;
-    if (dir_ != nullptr) std::filesystem::remove_all(*dir_);
-    delete dir_;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "suite set-up failed";
-    stub_ = server_->NewStub();
-  }
-
-  grpc::Status Recommend(const v1::RecommendRequest& request, v1::RecommendResponse* response) {
-    return testing::CallRecommend(*stub_, request, response);
-  }
-  grpc::Status Score(const v1::ScoreRequest& request, v1::ScoreResponse* response) {
-    return testing::CallScore(*stub_, request, response);
+    ServerSuite::TearDownTestSuite();
+    scorer_.reset();
+    bundle_.reset();
   }
 
   // The scorer's own logit for (history ids 1..kItems, item index; 0 = cold).
@@ -109,7 +87,7 @@ class HybridServiceTest : public ::testing::Test {
     }
     e.target = item;
     e.target_title = title;
-    auto logits = (*scorer_)->YesLogits({e}, /*train=*/false);
+    auto logits = scorer_->YesLogits({e}, /*train=*/false);
     EXPECT_TRUE(logits.ok()) << logits.status();
     return logits.ok() ? (*logits)[0].item<float>() : NAN;
   }
@@ -123,19 +101,9 @@ class HybridServiceTest : public ::testing::Test {
     return request;
   }
 
-  static std::string* dir_;
-  static std::shared_ptr<hybrid::HybridModel>* scorer_;
-  static std::shared_ptr<const model::Bundle>* bundle_;
-  static Metrics* metrics_;
-  static testing::InProcessServer* server_;
-  std::unique_ptr<v1::Recommender::Stub> stub_;
+  inline static std::shared_ptr<const model::Bundle> bundle_;
+  inline static std::shared_ptr<hybrid::HybridModel> scorer_;
 };
-
-std::string* HybridServiceTest::dir_ = nullptr;
-std::shared_ptr<hybrid::HybridModel>* HybridServiceTest::scorer_ = nullptr;
-std::shared_ptr<const model::Bundle>* HybridServiceTest::bundle_ = nullptr;
-Metrics* HybridServiceTest::metrics_ = nullptr;
-testing::InProcessServer* HybridServiceTest::server_ = nullptr;
 
 TEST_F(HybridServiceTest, RecommendReRanksSasrecsCandidatesByTheLlm) {
   v1::RecommendRequest request;
@@ -317,9 +285,9 @@ TEST_F(HybridServiceTest, AScorerOverAnotherSasrecIsRefused) {
   auto other = hybrid::HybridModel::Create(hybrid::testing::TinyParts(kItems));
   ASSERT_TRUE(other.ok()) << other.status();
   Metrics metrics({"x", "cpu", "float32"});
-  auto service = RecommenderService::Create(
-      ServiceOptions(), *bundle_, &metrics, nullptr,
-      std::shared_ptr<hybrid::HybridModel>(std::move(other).value()));
+  auto service =
+      RecommenderService::Create(ServiceOptions(), bundle_, &metrics, nullptr,
+                                 std::shared_ptr<hybrid::HybridModel>(std::move(other).value()));
   EXPECT_EQ(service.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(service.status().message(), HasSubstr("not the bundle's"));
 }

@@ -30,57 +30,21 @@ using ::testing::Not;
 constexpr int kItems = 20;
 constexpr int kMaxHistory = 8;
 
-class RecommenderServiceTest : public ::testing::Test {
+class RecommenderServiceTest : public testing::ServerSuite<RecommenderServiceTest> {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(
-        (std::filesystem::temp_directory_path() / absl::StrCat("server_test_bundle_", getpid()))
-            .string());
-    auto bundle = testing::WriteTinyBundle({*dir_, "test-v1", kItems, kMaxHistory,
-                                            [](int i) { return absl::StrCat("Title ", i); },
-                                            "A cold item"});
+    auto bundle = WriteSuiteBundle(
+        "server_test_bundle", {"", "test-v1", kItems, kMaxHistory,
+                               [](int i) { return absl::StrCat("Title ", i); }, "A cold item"});
     ASSERT_TRUE(bundle.ok()) << bundle.status();
-    metrics_ = new Metrics({"test-v1", "cpu", "float32"});
     ServiceOptions options;
     options.limits.max_top_k = 50;
     options.limits.max_candidates = 5;
     options.batcher.max_batch_size = 4;
     options.batcher.max_queue_delay = absl::Microseconds(500);
-    auto service = RecommenderService::Create(options, *bundle, metrics_);
-    ASSERT_TRUE(service.ok()) << service.status();
-    auto server = testing::InProcessServer::Start(std::move(service).value());
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = server->release();
+    StartServer(RecommenderService::Create(options, *bundle, metrics_.get()));
   }
-
-  static void TearDownTestSuite() {
-    delete server_;
-    delete metrics_;
-    if (dir_ != nullptr) std::filesystem::remove_all(*dir_);
-    delete dir_;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "suite set-up failed";
-    stub_ = server_->NewStub();
-  }
-
-  grpc::Status Recommend(const v1::RecommendRequest& request, v1::RecommendResponse* response) {
-    return testing::CallRecommend(*stub_, request, response);
-  }
-  grpc::Status Score(const v1::ScoreRequest& request, v1::ScoreResponse* response) {
-    return testing::CallScore(*stub_, request, response);
-  }
-
-  static std::string* dir_;
-  static Metrics* metrics_;
-  static testing::InProcessServer* server_;
-  std::unique_ptr<v1::Recommender::Stub> stub_;
 };
-
-std::string* RecommenderServiceTest::dir_ = nullptr;
-Metrics* RecommenderServiceTest::metrics_ = nullptr;
-testing::InProcessServer* RecommenderServiceTest::server_ = nullptr;
 
 TEST_F(RecommenderServiceTest, RecommendReturnsTopKWithTitlesBestFirstWithoutTheHistory) {
   v1::RecommendRequest request;

@@ -5,9 +5,11 @@
 #ifndef SASRECLLM_TESTS_SERVER_TEST_SERVER_H_
 #define SASRECLLM_TESTS_SERVER_TEST_SERVER_H_
 
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,6 +24,7 @@
 #include "model/catalog.h"
 #include "model/sasrec.h"
 #include "proto/sasrecllm.grpc.pb.h"
+#include "server/metrics.h"
 #include "server/recommender_service.h"
 
 namespace sasrecllm::server::testing {
@@ -117,6 +120,57 @@ inline grpc::Status CallScore(v1::Recommender::Stub& stub, const v1::ScoreReques
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   return stub.Score(&context, request, response);
 }
+
+// A GoogleTest suite around one in-process server, shared by the suite's tests
+// (built once: loading and warm-up are the slow part). `Suite` (CRTP) gives
+// each suite its own statics. Its SetUpTestSuite calls WriteSuiteBundle, builds
+// a service over the bundle and metrics_, and hands it to StartServer; a
+// suite that keeps more statics tears them down after
+// ServerSuite::TearDownTestSuite().
+template <typename Suite>
+class ServerSuite : public ::testing::Test {
+ protected:
+  // Writes the bundle in a fresh temporary folder `name`_<pid> (options.dir is
+  // set here) and creates metrics_ for its model version.
+  static StatusOr<std::shared_ptr<const model::Bundle>> WriteSuiteBundle(
+      const std::string& name, TinyBundleOptions options) {
+    dir_ = (std::filesystem::temp_directory_path() / absl::StrCat(name, "_", getpid())).string();
+    options.dir = dir_;
+    metrics_ =
+        std::make_unique<Metrics>(Metrics::ModelInfo{options.model_version, "cpu", "float32"});
+    return WriteTinyBundle(options);
+  }
+
+  static void StartServer(absl::StatusOr<std::unique_ptr<RecommenderService>> service) {
+    ASSERT_TRUE(service.ok()) << service.status();
+    auto server = InProcessServer::Start(std::move(service).value());
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(server).value();
+  }
+
+  static void TearDownTestSuite() {
+    server_.reset();  // drains the service, which records into metrics_
+    metrics_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr) << "suite set-up failed";
+    stub_ = server_->NewStub();
+  }
+
+  grpc::Status Recommend(const v1::RecommendRequest& request, v1::RecommendResponse* response) {
+    return CallRecommend(*stub_, request, response);
+  }
+  grpc::Status Score(const v1::ScoreRequest& request, v1::ScoreResponse* response) {
+    return CallScore(*stub_, request, response);
+  }
+
+  inline static std::string dir_;
+  inline static std::unique_ptr<Metrics> metrics_;
+  inline static std::unique_ptr<InProcessServer> server_;
+  std::unique_ptr<v1::Recommender::Stub> stub_;
+};
 
 }  // namespace sasrecllm::server::testing
 

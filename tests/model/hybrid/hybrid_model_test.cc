@@ -9,6 +9,7 @@ namespace sasrecllm::hybrid {
 namespace {
 
 using testing::PlantedExamples;
+using testing::TextOnlyParts;
 using testing::TinyParts;
 
 constexpr int64_t kItems = 20;
@@ -46,10 +47,7 @@ TEST(HybridModelTest, SlotsCarryTheSasrecVectors) {
 }
 
 TEST(HybridModelTest, TextOnlyTemplateIgnoresSasrec) {
-  HybridModel::Parts parts = TinyParts(kItems);
-  parts.prompt_template = PromptTemplate::TallrecMovie();
-  parts.sasrec = nullptr;
-  parts.mapping = nullptr;
+  HybridModel::Parts parts = TextOnlyParts(kItems);
   auto model = HybridModel::Create(std::move(parts));
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_FALSE((*model)->uses_sasrec());

@@ -11,6 +11,7 @@ namespace sasrecllm::hybrid {
 namespace {
 
 using testing::PlantedExamples;
+using testing::TextOnlyParts;
 using testing::TinyParts;
 
 constexpr int64_t kItems = 20;
@@ -143,10 +144,7 @@ TEST(HybridRerankerTest, SkippedQueriesAreNotComputed) {
 }
 
 TEST(HybridRerankerTest, TextOnlyModelsAndQueriesWithoutCandidates) {
-  HybridModel::Parts parts = TinyParts(kItems);
-  parts.prompt_template = PromptTemplate::TallrecMovie();
-  parts.sasrec = nullptr;
-  parts.mapping = nullptr;
+  HybridModel::Parts parts = TextOnlyParts(kItems);
   auto created = HybridModel::Create(std::move(parts));
   ASSERT_TRUE(created.ok()) << created.status();
   std::shared_ptr<HybridModel> model(std::move(created).value());

@@ -114,6 +114,15 @@ inline HybridModel::Parts TinyParts(int64_t item_num) {
   return parts;
 }
 
+// TinyParts with the text-only (TALLRec) template: no SASRec, no mapping layer.
+inline HybridModel::Parts TextOnlyParts(int64_t item_num) {
+  HybridModel::Parts parts = TinyParts(item_num);
+  parts.prompt_template = PromptTemplate::TallrecMovie();
+  parts.sasrec = nullptr;
+  parts.mapping = nullptr;
+  return parts;
+}
+
 // Items 1..n in two groups (odd / even ids, titles "Odd 7" / "Even 4"). A
 // user likes the target when it is in the group of most of the history.
 inline std::vector<HybridExample> PlantedExamples(int64_t count, int64_t item_num, uint64_t seed) {

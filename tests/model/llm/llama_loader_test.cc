@@ -17,6 +17,7 @@
 #include "model/llm/random_init.h"
 #include "model/safetensors.h"
 #include "tests/model/llm/shared_data.h"
+#include "tests/model/llm/tiny_model.h"
 
 namespace sasrecllm::llm {
 namespace {
@@ -87,13 +88,8 @@ std::string LastTensor(const RawSafetensors& raw) {
 class LlamaLoaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_.hidden_size = 16;
-    config_.intermediate_size = 24;
-    config_.num_hidden_layers = 2;
-    config_.num_attention_heads = 4;
-    config_.num_key_value_heads = 2;
-    config_.vocab_size = 32;
-    config_.max_position_embeddings = 64;
+    config_ = testing::SmallLlamaConfig(/*hidden=*/16, /*intermediate=*/24, /*vocab=*/32,
+                                        /*max_positions=*/64);
     StatusOr<std::map<std::string, torch::Tensor>> weights = RandomLlamaWeights(config_, 5);
     ASSERT_TRUE(weights.ok()) << weights.status();
     weights_ = *weights;

@@ -22,13 +22,7 @@
 namespace sasrecllm::llm {
 namespace {
 
-using ::sasrecllm::llm::testing::Join;
-using ::sasrecllm::llm::testing::ReadFile;
-using ::sasrecllm::llm::testing::ReadInputs;
-using ::sasrecllm::llm::testing::ReadOutputs;
-using ::sasrecllm::llm::testing::SharedDir;
-
-std::string SpmDir() { return SharedDir() + "/tokenizers/llama2-spm"; }
+std::string SpmDir() { return testing::SharedDir() + "/tokenizers/llama2-spm"; }
 
 TEST(SpmTokenizerTest, LoadNamesTheMissingFile) {
   StatusOr<std::unique_ptr<SpmTokenizer>> tok = SpmTokenizer::Load("/nonexistent/tokenizer.model");
@@ -77,13 +71,14 @@ TEST(SpmTokenizerTest, MatchesLlamaCppLlamaSpmVectors) {
   StatusOr<std::unique_ptr<SpmTokenizer>> tok = SpmTokenizer::Load(model);
   ASSERT_TRUE(tok.ok()) << tok.status();
 
-  const std::vector<std::string> inputs = ReadInputs(inp);
-  const std::vector<std::vector<int>> outputs = ReadOutputs(out);
+  const std::vector<std::string> inputs = testing::ReadInputs(inp);
+  const std::vector<std::vector<int>> outputs = testing::ReadOutputs(out);
   ASSERT_EQ(inputs.size(), 46u) << inp;
   ASSERT_EQ(outputs.size(), inputs.size()) << out;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::vector<int> ids = (*tok)->Encode(inputs[i], /*bos=*/false, /*eos=*/false);
-    EXPECT_EQ(Join(ids), Join(outputs[i])) << "vector " << i << ": \"" << inputs[i] << "\"";
+    EXPECT_EQ(testing::Join(ids), testing::Join(outputs[i]))
+        << "vector " << i << ": \"" << inputs[i] << "\"";
     EXPECT_EQ((*tok)->Decode(outputs[i]), inputs[i]) << "vector " << i;
   }
 }
