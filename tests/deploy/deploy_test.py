@@ -233,7 +233,8 @@ def check_manifests():
             if not check(probe, f"{where}: no {probe_name}"):
                 continue
             grpc = probe.get("grpc") or {}
-            check(grpc.get("port") in (ports.get("grpc"), "grpc"),
+            # GRPCAction.port is a number: Kubernetes has no named ports for gRPC probes.
+            check(grpc.get("port") == ports.get("grpc"),
                   f"{where}: {probe_name} is not a gRPC probe on the grpc port: {probe}")
             check(not grpc.get("service"), f"{where}: {probe_name} asks service {grpc.get('service')}, "
                   "the server's overall health is the empty name")
