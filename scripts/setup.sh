@@ -17,6 +17,11 @@ PACKAGES=(
   libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libcli11-dev libsentencepiece-dev
+  # tests/deploy: yamllint, promtool (Debian's prometheus package), PyYAML, kubectl.
+  # kubectl: the one already installed, else Debian's kubernetes-client (both ship
+  # /usr/bin/kubectl, so dpkg refuses to install the second).
+  yamllint prometheus python3-yaml
+  $(command -v kubectl >/dev/null || echo kubernetes-client)
 )
 
 missing=()
