@@ -131,9 +131,10 @@ def check_yamllint():
 # --------------------------------------------------------------------------- manifests
 
 def server_flags():
-    """The server's flag names, read from server/server_flags.cc (add("name", ...))."""
+    """The server's flag names, read from server/server_flags.cc (add("name", ...),
+    add_bool and add_at_least)."""
     source = (ROOT / "server/server_flags.cc").read_text()
-    names = re.findall(r'\badd(?:_bool)?\("([a-z0-9-]+)"', source)
+    names = re.findall(r'\badd(?:_bool|_at_least)?\("([a-z0-9-]+)"', source)
     check("bundle" in names and "drain-timeout-s" in names,
           f"could not read the flag names from server/server_flags.cc: {names}")
     return {"SASRECLLM_" + n.upper().replace("-", "_") for n in names}
