@@ -24,15 +24,12 @@ int main(int argc, char** argv) {
                "sasrecllm-client");
   app.option_defaults()->always_capture_default();
   app.require_subcommand(1);
-  // --target / --timeout-ms are also accepted after the command.
+  // The global flags are also accepted after the command.
   app.fallthrough();
-  app.footer("--target and --timeout-ms may also follow the command.\n"
+  app.footer("--target, --timeout-ms, --lb-policy and --tls-* may also follow the command.\n"
              "Run `sasrecllm-client COMMAND --help` for a command's flags.\n"
              "Exit codes: 0 ok, 1 RPC or I/O error, 2 usage error.");
-  app.add_option("--target", global->target, "Server address host:port.");
-  CLI::Option* timeout =
-      app.add_option("--timeout-ms", global->timeout_ms, "Deadline of each RPC in milliseconds.")
-          ->check(AtLeast(1));
+  CLI::Option* timeout = AddGlobalFlags(app, global.get());
   std::vector<Command> commands = {AddRecommend(app, global), AddScore(app, global),
                                    AddScoreCollm(app, global), AddInfo(app, global),
                                    AddHealth(app, global),     AddBench(app, global)};

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "base/file.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -100,10 +101,64 @@ LatencySummary Summarize(std::vector<double>& latencies_ms) {
   return summary;
 }
 
+CLI::Option* AddGlobalFlags(CLI::App& app, GlobalOptions* global) {
+  app.add_option("--target", global->target,
+                 "Server address host:port (any gRPC target: dns:///NAME:PORT, "
+                 "ipv4:HOST:PORT,HOST:PORT, ...).");
+  CLI::Option* timeout =
+      app.add_option("--timeout-ms", global->timeout_ms, "Deadline of each RPC in milliseconds.")
+          ->check(command_line::AtLeast(1));
+  app.add_option("--lb-policy", global->lb_policy,
+                 "Load balancing over the target's addresses: pick_first or round_robin.")
+      ->check(CLI::IsMember({"pick_first", "round_robin"}));
+  app.add_option("--tls-ca", global->tls_ca,
+                 "TLS: the CA certificate (PEM) that signed the server's; unset: plaintext.")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-cert", global->tls_cert,
+                 "Mutual TLS: this client's certificate (PEM); needs --tls-ca and --tls-key.")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", global->tls_key, "Mutual TLS: the private key of --tls-cert (PEM).")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-server-name", global->tls_server_name,
+                 "TLS: the name to check the server's certificate against (default: the "
+                 "target's host).");
+  return timeout;
+}
+
 std::shared_ptr<grpc::Channel> MakeChannel(const GlobalOptions& global) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(64 << 20);
-  return grpc::CreateCustomChannel(global.target, grpc::InsecureChannelCredentials(), arguments);
+  if (global.lb_policy == "round_robin") {
+    // With client-side health checking: a replica that reports NOT_SERVING
+    // (draining) gets no new calls, well before its GOAWAY.
+    arguments.SetServiceConfigJSON(
+        R"({"loadBalancingConfig": [{"round_robin": {}}], "healthCheckConfig": {"serviceName": ""}})");
+  } else {
+    arguments.SetLoadBalancingPolicyName(global.lb_policy);
+  }
+  // A replica that restarts (a rolling update) is used again within a second.
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!global.tls_ca.empty() || !global.tls_cert.empty()) {
+    // Missing files were refused when the flags parsed (CLI::ExistingFile).
+    auto read = [](const std::string& path) {
+      StatusOr<std::string> text = ReadFileToString(path);
+      return text.ok() ? *text : std::string();
+    };
+    grpc::SslCredentialsOptions options;
+    if (!global.tls_ca.empty()) options.pem_root_certs = read(global.tls_ca);
+    if (!global.tls_cert.empty()) {
+      options.pem_cert_chain = read(global.tls_cert);
+      options.pem_private_key = read(global.tls_key);
+    }
+    credentials = grpc::SslCredentials(options);
+    if (!global.tls_server_name.empty()) {
+      arguments.SetSslTargetNameOverride(global.tls_server_name);
+    }
+  }
+  return grpc::CreateCustomChannel(global.target, credentials, arguments);
 }
 
 grpc::Status ConnectRecommender(const GlobalOptions& global,

@@ -74,8 +74,28 @@ struct GlobalOptions {
   int64_t timeout_ms = 10000;
   // Whether --timeout-ms was given (health --watch has no deadline otherwise).
   bool timeout_given = false;
+  // gRPC load-balancing policy over the target's addresses: "pick_first" (one
+  // connection) or "round_robin" (every address, e.g. a headless Service's
+  // pods or "ipv4:127.0.0.1:50051,127.0.0.1:50052"; with client-side health
+  // checking, so that a draining replica gets no new calls). Default: pick_first.
+  std::string lb_policy = "pick_first";
+  // TLS: the CA that signed the server's certificate (PEM file); empty =
+  // plaintext. With tls_cert and tls_key (PEM files), the client's own
+  // certificate for mutual TLS. tls_server_name overrides the name checked
+  // against the server's certificate. Default: all empty.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
 };
 
+// Registers --target, --timeout-ms, --lb-policy and the --tls-* flags on `app`;
+// returns --timeout-ms (whether it was given is known once the line parsed).
+CLI::Option* AddGlobalFlags(CLI::App& app, GlobalOptions* global);
+
+// A channel to global.target with its load-balancing policy and credentials
+// (plaintext, TLS or mutual TLS). Reconnects to a restarted replica within
+// about a second (gRPC's default backoff grows to two minutes).
 std::shared_ptr<grpc::Channel> MakeChannel(const GlobalOptions& global);
 void SetDeadline(const GlobalOptions& global, grpc::ClientContext* context);
 

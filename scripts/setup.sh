@@ -17,6 +17,7 @@ PACKAGES=(
   libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libcli11-dev libsentencepiece-dev
+  openssl  # tests/e2e/operations_test.py makes its TLS certificates
   # tests/deploy: yamllint, promtool (Debian's prometheus package), PyYAML, kubectl.
   # kubectl: the one already installed, else Debian's kubernetes-client (both ship
   # /usr/bin/kubectl, so dpkg refuses to install the second).

@@ -27,6 +27,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "base/file.h"
 #include "model/bundle.h"
 #include "model/hybrid/hybrid_bundle.h"
 #include "model/torch_device.h"
@@ -49,9 +50,42 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// Plaintext without --tls-cert; TLS with it; mutual TLS (client certificates
+// required and verified) with --tls-client-ca too.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const ServerFlags& flags) {
+  if (flags.tls_cert.empty() && flags.tls_key.empty() && flags.tls_client_ca.empty()) {
+    return grpc::InsecureServerCredentials();
+  }
+  if (flags.tls_cert.empty() || flags.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  grpc::SslServerCredentialsOptions options;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  for (auto [path, out] : {std::pair{&flags.tls_cert, &pair.cert_chain},
+                           std::pair{&flags.tls_key, &pair.private_key},
+                           std::pair{&flags.tls_client_ca, &options.pem_root_certs}}) {
+    if (path->empty()) continue;
+    sasrecllm::StatusOr<std::string> text = sasrecllm::ReadFileToString(*path);
+    if (!text.ok()) return absl::InvalidArgumentError(text.status().message());
+    *out = std::move(text).value();
+  }
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  options.client_certificate_request =
+      flags.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                  : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  std::fprintf(stderr, "TLS on the gRPC port%s\n",
+               flags.tls_client_ca.empty() ? "" : ", client certificates required (mTLS)");
+  return grpc::SslServerCredentials(options);
+}
+
 int Run(const ServerFlags& flags) {
   const std::string bundle_dir = flags.bundle;
   if (bundle_dir.empty()) return Fail("--bundle DIR is required (see --help)");
+  // Before the model loads: a bad TLS setting fails in a second, not minutes.
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      ServerCredentials(flags);
+  if (!credentials.ok()) return Fail(std::string(credentials.status().message()));
 
   sasrecllm::model::BundleLoadOptions load_options;
   load_options.dir = bundle_dir;
@@ -141,8 +175,7 @@ int Run(const ServerFlags& flags) {
   // silently share its traffic. Fail to bind instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int selected_port = 0;
-  builder.AddListeningPort(absl::StrCat(host, ":", flags.port),
-                           grpc::InsecureServerCredentials(), &selected_port);
+  builder.AddListeningPort(absl::StrCat(host, ":", flags.port), *credentials, &selected_port);
   builder.RegisterService(service->get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || selected_port == 0) {
@@ -165,9 +198,14 @@ int Run(const ServerFlags& flags) {
     std::fprintf(stderr, "received %s: draining\n", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
     health->SetServingStatus("", false);
     health->SetServingStatus(kServiceName, false);
-    (*service)->Drain();  // new RPCs: UNAVAILABLE; every accepted one finishes
+    // Clients that watch our health stop picking us within the notice; calls
+    // that still come are served. Then GOAWAY: every client moves to another
+    // replica, while each call already accepted runs to its end (the pipeline
+    // keeps going) until the drain deadline, when gRPC cancels what is left.
+    std::this_thread::sleep_for(std::chrono::milliseconds(flags.drain_notice_ms));
     server->Shutdown(std::chrono::system_clock::now() +
                      std::chrono::seconds(flags.drain_timeout_s));
+    (*service)->Drain();  // stops the stages' threads: every call has finished
   });
   server->Wait();
   signal_thread.join();

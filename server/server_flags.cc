@@ -96,8 +96,19 @@ void AddServerFlags(CLI::App& app, ServerFlags* flags) {
   add_at_least("threads", &flags->threads, 0,
                "Torch intra-op threads; 0 = the CPUs this process may use (cores, affinity, cgroup "
                "quota) - 1, at least 1, leaving a core for gRPC's threads.");
+  add_at_least("drain-notice-ms", &flags->drain_notice_ms, 0,
+               "On SIGTERM/SIGINT, how long (ms) to report NOT_SERVING while still serving, "
+               "before GOAWAY: health-checking clients move to other replicas first.");
   add_at_least("drain-timeout-s", &flags->drain_timeout_s, 0,
                "On SIGTERM/SIGINT, how long (seconds) in-flight RPCs may take to finish.");
+  add("tls-cert", &flags->tls_cert,
+      "TLS on the gRPC port: the server's certificate chain (PEM file); needs --tls-key.")
+      ->check(CLI::ExistingFile);
+  add("tls-key", &flags->tls_key, "The private key of --tls-cert (PEM file).")
+      ->check(CLI::ExistingFile);
+  add("tls-client-ca", &flags->tls_client_ca,
+      "Mutual TLS: require client certificates signed by this CA (PEM file); needs --tls-cert.")
+      ->check(CLI::ExistingFile);
 }
 
 void ParseServerFlags(CLI::App& app, int argc, const char* const* argv) {

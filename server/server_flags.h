@@ -60,8 +60,21 @@ struct ServerFlags {
   int max_top_k = 1000;
   // Most candidates a request may send. Default: 1000.
   int max_candidates = 1000;
-  // Torch intra-op threads; 0 = hardware concurrency - 1 (at least 1). Default: 0.
+  // Torch intra-op threads; 0 = the CPUs this process may use (cores,
+  // affinity, cgroup quota; server/cpu_limit.h) - 1, at least 1. Default: 0.
   int threads = 0;
+  // TLS on the gRPC port: the server's certificate chain and private key (PEM
+  // files), both or neither. Default: none (plaintext, for local use).
+  std::string tls_cert;
+  std::string tls_key;
+  // Mutual TLS: clients must present a certificate signed by this CA (PEM);
+  // needs --tls-cert. Default: none.
+  std::string tls_client_ca;
+  // On SIGTERM/SIGINT, how long (ms) the server reports NOT_SERVING while still
+  // serving before it sends GOAWAY: clients that watch its health (gRPC
+  // client-side health checking, sasrecllm-client --lb-policy round_robin)
+  // move to other replicas first, so that no call races the GOAWAY. Default: 1000.
+  int drain_notice_ms = 1000;
   // On SIGTERM/SIGINT, how long (s) in-flight RPCs may take to finish. Default: 30.
   int drain_timeout_s = 30;
 };

@@ -89,9 +89,9 @@ def free_port():
 class Server:
     """A running sasrecllm-server; stderr is collected by a thread."""
 
-    def __init__(self, binary, bundle, extra_args, log_path):
-        self.metrics_port = free_port()
-        args = [binary, "--bundle", bundle, "--host", "127.0.0.1", "--port", "0",
+    def __init__(self, binary, bundle, extra_args, log_path, port=0, metrics_port=None):
+        self.metrics_port = metrics_port or free_port()
+        args = [binary, "--bundle", bundle, "--host", "127.0.0.1", "--port", str(port),
                 "--metrics-port", str(self.metrics_port)] + extra_args
         log("$ " + " ".join(args))
         self.log_file = open(log_path, "w")

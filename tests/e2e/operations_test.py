@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Operations end to end, with the real sasrecllm-server and sasrecllm-client:
+
+1. TLS: a server with --tls-cert/--tls-key answers a client that trusts its
+   CA (--tls-ca), and refuses a plaintext client and one that trusts another
+   CA. Certificates are made here with openssl (a CA, a server certificate for
+   127.0.0.1 / localhost, a client certificate).
+2. Mutual TLS: with --tls-client-ca too, a client without a certificate is
+   refused and one with a certificate signed by that CA is served.
+3. A rolling update: two replicas behind one client channel
+   (`ipv4:127.0.0.1:P1,127.0.0.1:P2`, --lb-policy round_robin), closed-loop
+   load running; one replica gets SIGTERM, exits 0 and is started again on its
+   port, then the other: the load sees zero failed requests, and both replicas
+   served before and after their restart.
+
+  tests/e2e/operations_test.py BUILD_DIR [--keep]
+
+Exit 0 when every check passed, 1 otherwise; never skips.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_test import (FAILURES, Client, Fatal, Server, check, free_port, log,  # noqa: E402
+                      make_bundle, run)
+
+
+def make_certificates(work):
+    """A CA, a server certificate (127.0.0.1, localhost), a client certificate,
+    and a second CA that signed neither; returns their paths."""
+    d = os.path.join(work, "tls")
+    os.makedirs(d)
+    p = {name: os.path.join(d, name) for name in (
+        "ca.pem", "ca.key", "other-ca.pem", "other-ca.key", "server.pem", "server.key",
+        "client.pem", "client.key")}
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    for ca in ("ca", "other-ca"):
+        run(["openssl", "req", "-x509", *ec, "-keyout", p[f"{ca}.key"], "-out", p[f"{ca}.pem"],
+             "-days", "2", "-subj", f"/CN=sasrecllm-test-{ca}"])
+    for who, san in (("server", "subjectAltName=IP:127.0.0.1,DNS:localhost"),
+                     ("client", "extendedKeyUsage=clientAuth")):
+        csr = os.path.join(d, f"{who}.csr")
+        ext = os.path.join(d, f"{who}.ext")
+        with open(ext, "w") as f:
+            f.write(san + "\n")
+        run(["openssl", "req", *ec, "-keyout", p[f"{who}.key"], "-out", csr,
+             "-subj", f"/CN=sasrecllm-test-{who}"])
+        run(["openssl", "x509", "-req", "-in", csr, "-CA", p["ca.pem"], "-CAkey", p["ca.key"],
+             "-CAcreateserial", "-out", p[f"{who}.pem"], "-days", "2", "-extfile", ext])
+    return p
+
+
+def health(client, *flags):
+    return client(*flags, "--timeout-ms", "5000", "health")
+
+
+def check_tls(server_binary, client_binary, bundle, work):
+    log("== TLS")
+    certs = make_certificates(work)
+    server = Server(server_binary, bundle,
+                    ["--tls-cert", certs["server.pem"], "--tls-key", certs["server.key"]],
+                    os.path.join(work, "tls-server.log"))
+    try:
+        client = Client(client_binary, server.wait_listening())
+        rc, out, err = health(client, "--tls-ca", certs["ca.pem"])
+        check(rc == 0 and "SERVING" in out, f"TLS client trusting the CA: SERVING (rc {rc}: {err})")
+        rc, out, err = client("--tls-ca", certs["ca.pem"], "recommend", "--history", "1,2,3",
+                              "--top-k", "3")
+        check(rc == 0, f"TLS Recommend answered (rc {rc}: {err.strip()})")
+        rc, _, err = health(client)
+        check(rc != 0, f"a plaintext client is refused by the TLS server (rc {rc})")
+        rc, _, err = health(client, "--tls-ca", certs["other-ca.pem"])
+        check(rc != 0, f"a client trusting another CA refuses the server (rc {rc})")
+        rc = server.terminate()
+        check(rc == 0, f"TLS server exits 0 on SIGTERM (got {rc})")
+    finally:
+        server.kill()
+
+    log("== mutual TLS")
+    server = Server(server_binary, bundle,
+                    ["--tls-cert", certs["server.pem"], "--tls-key", certs["server.key"],
+                     "--tls-client-ca", certs["ca.pem"]],
+                    os.path.join(work, "mtls-server.log"))
+    try:
+        client = Client(client_binary, server.wait_listening())
+        rc, _, err = health(client, "--tls-ca", certs["ca.pem"])
+        check(rc != 0, f"mTLS: a client without a certificate is refused (rc {rc})")
+        rc, out, err = health(client, "--tls-ca", certs["ca.pem"], "--tls-cert",
+                              certs["client.pem"], "--tls-key", certs["client.key"])
+        check(rc == 0 and "SERVING" in out,
+              f"mTLS: a client with a certificate from the CA is served (rc {rc}: {err})")
+        rc = server.terminate()
+        check(rc == 0, f"mTLS server exits 0 on SIGTERM (got {rc})")
+    finally:
+        server.kill()
+
+    rc, _, err = run([server_binary, "--bundle", bundle, "--port", "0", "--metrics-port", "0",
+                      "--tls-cert", certs["server.pem"]], timeout=60, check_rc=False)
+    check(rc != 0 and "--tls-key" in err,
+          f"--tls-cert without --tls-key is refused, naming --tls-key (rc {rc}: {err.strip()})")
+
+
+def ok_recommends(metrics_port):
+    """The replica's count of OK Recommend calls."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                  timeout=10).read().decode()
+    m = re.search(r'^sasrecllm_requests_total\{(?=[^}]*method="Recommend")(?=[^}]*code="OK")'
+                  r'[^}]*\} (\S+)$', text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def wait_serving_traffic(server, what, timeout=15):
+    """Waits until `server` counts more OK Recommends than when called."""
+    start = ok_recommends(server.metrics_port)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        time.sleep(0.2)
+        if ok_recommends(server.metrics_port) > start:
+            return check(True, f"{what} serves the load")
+    return check(False, f"{what} serves the load within {timeout} s")
+
+
+def check_rolling_update(server_binary, client_binary, bundle, work):
+    log("== rolling update: two replicas, round_robin, SIGTERM + restart each under load")
+    ports = [free_port(), free_port()]
+    metrics_ports = [free_port(), free_port()]
+
+    def start(i, generation):
+        s = Server(server_binary, bundle, ["--threads", "1"],
+                   os.path.join(work, f"replica{i}-{generation}.log"), port=ports[i],
+                   metrics_port=metrics_ports[i])
+        s.wait_listening()
+        return s
+
+    replicas = [start(0, 0), start(1, 0)]
+    target = f"ipv4:127.0.0.1:{ports[0]},127.0.0.1:{ports[1]}"
+    bench_json = os.path.join(work, "rolling-bench.json")
+    bench = subprocess.Popen(
+        [client_binary, "--target", target, "--lb-policy", "round_robin", "--timeout-ms",
+         "10000", "bench", "--concurrency", "4", "--warmup-s", "0", "--duration-s", "30",
+         "--history-len", "10", "--json", bench_json],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for i in (0, 1):
+            wait_serving_traffic(replicas[i], f"replica {i}")
+        for i in (0, 1):
+            rc = replicas[i].terminate()
+            check(rc == 0, f"replica {i} drains and exits 0 on SIGTERM under load (got {rc})")
+            replicas[i] = start(i, 1)
+            wait_serving_traffic(replicas[i], f"replica {i} after its restart")
+        out, err = bench.communicate(timeout=120)
+        check(bench.returncode == 0, f"bench exits 0 (rc {bench.returncode}: {err.strip()[-300:]})")
+        with open(bench_json) as f:
+            result = json.load(f)
+        check(result["ok"] > 100 and result["errors"] == 0,
+              f"zero failed requests through two restarts: {result['ok']} ok, "
+              f"{result['errors']} errors {result['errors_by_code']}")
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+        for r in replicas:
+            r.kill()
+
+
+def main():
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+        print(__doc__)
+        return 2
+    build = os.path.abspath(sys.argv[1])
+    keep = "--keep" in sys.argv[2:]
+    server_binary = os.path.join(build, "sasrecllm-server")
+    client_binary = os.path.join(build, "sasrecllm-client")
+    for path in (server_binary, client_binary, os.path.join(build, "sasrecllm")):
+        if not os.access(path, os.X_OK):
+            log(f"FAIL: {path} is missing; build it first (cmake --build {build})")
+            return 1
+    if shutil.which("openssl") is None:
+        log("FAIL: openssl is missing (scripts/setup.sh installs it)")
+        return 1
+    work = tempfile.mkdtemp(prefix="sasrecllm-ops-")
+    log(f"work dir: {work}")
+    try:
+        bundle, _, _, _ = make_bundle(build, work)
+        check_tls(server_binary, client_binary, bundle, work)
+        check_rolling_update(server_binary, client_binary, bundle, work)
+    except (Fatal, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
+        FAILURES.append(f"fatal: {e}")
+        log(f"FATAL: {e}")
+    finally:
+        if not keep and not FAILURES:
+            shutil.rmtree(work, ignore_errors=True)
+    if FAILURES:
+        log(f"\n{len(FAILURES)} check(s) failed (work dir kept: {work}):")
+        for f in FAILURES:
+            log(f"  - {f}")
+        return 1
+    log("\nall operations checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
