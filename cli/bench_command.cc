@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "base/file.h"
+#include "base/latency.h"
 #include "base/json.h"
 #include "model/bundle.h"
 #include "model/sasrec_ranker.h"
@@ -39,8 +40,7 @@ struct BenchRow {
   int64_t batch_size = 0;
   int64_t batches = 0;
   double seconds = 0.0;
-  double p50_ms = 0.0;
-  double p99_ms = 0.0;
+  LatencySummary batch_latency;  // of one Rank call (a whole batch)
   double queries_per_s() const { return batches * batch_size / seconds; }
 };
 
@@ -117,9 +117,7 @@ int BenchSasrec(const BenchSasrecFlags& f) {
       ++row.batches;
     }
     row.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    std::sort(latencies_ms.begin(), latencies_ms.end());
-    row.p50_ms = latencies_ms[latencies_ms.size() / 2];
-    row.p99_ms = latencies_ms[std::min(latencies_ms.size() - 1, latencies_ms.size() * 99 / 100)];
+    row.batch_latency = Summarize(latencies_ms);
     rows.push_back(row);
   }
 
@@ -135,8 +133,8 @@ int BenchSasrec(const BenchSasrecFlags& f) {
       Json row = Json::object();
       row["batch_size"] = Json(r.batch_size);
       row["queries_per_s"] = Json(r.queries_per_s());
-      row["batch_p50_ms"] = Json(r.p50_ms);
-      row["batch_p99_ms"] = Json(r.p99_ms);
+      row["batch_p50_ms"] = Json(r.batch_latency.p50_ms);
+      row["batch_p99_ms"] = Json(r.batch_latency.p99_ms);
       json_rows.push_back(std::move(row));
     }
     j["rows"] = std::move(json_rows);
@@ -152,7 +150,7 @@ int BenchSasrec(const BenchSasrecFlags& f) {
   std::fprintf(text, "%10s %14s %14s %14s\n", "batch", "queries/s", "batch p50 ms", "batch p99 ms");
   for (const auto& r : rows) {
     std::fprintf(text, "%10lld %14.1f %14.3f %14.3f\n", static_cast<long long>(r.batch_size),
-                r.queries_per_s(), r.p50_ms, r.p99_ms);
+                r.queries_per_s(), r.batch_latency.p50_ms, r.batch_latency.p99_ms);
   }
   return kExitOk;
 }

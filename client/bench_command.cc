@@ -100,50 +100,35 @@ void PrintBenchText(std::FILE* text, const std::string& method, const LoadOption
 }
 
 struct BenchFlags {
-  int64_t concurrency = 1;
-  double rate = 0;
-  double duration_s = 10;
-  double warmup_s = 2;
+  LoadOptions load;    // the load's flags bind to its fields (timeout: --timeout-ms)
+  RequestShape shape;  // the requests' (method and mode: below)
   std::string method = "recommend";
   std::string mode = "auto";
-  int64_t history_len = 50;
-  int64_t top_k = 10;
-  int64_t num_candidates = 0;
   std::string item_ids;
   int64_t item_ids_column = 1;
   int64_t max_item = 0;
   int64_t seed = 1;
   int64_t pool_size = 1024;
-  int64_t max_outstanding = 10000;
   std::string json;
   bool fail_on_error = false;
 };
 
 int Bench(const GlobalOptions& global, const BenchFlags& f) {
   const std::string command = "bench";
-  int64_t num_candidates = f.num_candidates;
-  RequestShape shape;
+  RequestShape shape = f.shape;
   if (f.method == "recommend") {
     shape.method = BenchMethod::kRecommend;
   } else if (f.method == "score") {
     shape.method = BenchMethod::kScore;
-    if (num_candidates == 0) num_candidates = 20;  // Score's default
+    if (shape.num_candidates == 0) shape.num_candidates = 20;  // Score's default
   } else {
     return UsageError(command, absl::StrCat("--method=", f.method, ": expected recommend or score"));
   }
   absl::StatusOr<v1::RankingMode> mode = ParseMode(f.mode);
   if (!mode.ok()) return UsageError(command, std::string(mode.status().message()));
-  shape.history_len = static_cast<int>(f.history_len);
-  shape.top_k = static_cast<int>(f.top_k);
-  shape.num_candidates = static_cast<int>(num_candidates);
   shape.mode = *mode;
-  LoadOptions load;
-  load.concurrency = static_cast<int>(f.concurrency);
-  load.rate = f.rate;
-  load.duration_s = f.duration_s;
-  load.warmup_s = f.warmup_s;
+  LoadOptions load = f.load;
   load.timeout_ms = global.timeout_ms;
-  load.max_outstanding = static_cast<int>(f.max_outstanding);
   if (absl::Status s = shape.Validate(); !s.ok()) return UsageError(command, std::string(s.message()));
   if (absl::Status s = load.Validate(); !s.ok()) return UsageError(command, std::string(s.message()));
 
@@ -196,21 +181,22 @@ column --item-ids-column of a TSV), else from 1..--max-item, else from
 when the run completed, even with RPC errors (they are reported);
 --fail-on-error makes any error exit 1.)");
   BenchFlags& f = sub.flags();
-  const auto in_range = CLI::Range(int64_t{0}, int64_t{1000000});
+  const auto in_range = CLI::Range(0, 1000000);
   CLI::Option* concurrency =
-      sub->add_option("--concurrency", f.concurrency, "Closed loop: requests in flight.")
+      sub->add_option("--concurrency", f.load.concurrency, "Closed loop: requests in flight.")
           ->check(in_range);
-  sub->add_option("--rate", f.rate, "Open loop: requests per second (0: closed loop).")
+  sub->add_option("--rate", f.load.rate, "Open loop: requests per second (0: closed loop).")
       ->check(AtLeast(0))
       ->excludes(concurrency);
-  sub->add_option("--duration-s", f.duration_s, "Measured seconds, after warm-up.");
-  sub->add_option("--warmup-s", f.warmup_s, "Seconds of load not counted.");
+  sub->add_option("--duration-s", f.load.duration_s, "Measured seconds, after warm-up.");
+  sub->add_option("--warmup-s", f.load.warmup_s, "Seconds of load not counted.");
   sub->add_option("--method", f.method, "recommend or score.")
       ->check(CLI::IsMember({"recommend", "score"}));
   sub->add_option("--mode", f.mode, "auto, sequential or hybrid.");
-  sub->add_option("--history-len", f.history_len, "History ids per request.")->check(in_range);
-  sub->add_option("--top-k", f.top_k, "Recommend's top_k.")->check(in_range);
-  sub->add_option("--num-candidates", f.num_candidates,
+  sub->add_option("--history-len", f.shape.history_len, "History ids per request.")
+      ->check(in_range);
+  sub->add_option("--top-k", f.shape.top_k, "Recommend's top_k.")->check(in_range);
+  sub->add_option("--num-candidates", f.shape.num_candidates,
                   "Candidates per request (Recommend: 0 = whole catalog; Score: 0 means 20).")
       ->check(in_range);
   sub->add_option("--item-ids", f.item_ids, "File of item ids to draw from.");
@@ -222,7 +208,8 @@ when the run completed, even with RPC errors (they are reported);
   sub->add_option("--seed", f.seed, "Seed of the request generator.");
   sub->add_option("--pool-size", f.pool_size, "Distinct requests generated, then cycled.")
       ->check(AtLeast(1));
-  sub->add_option("--max-outstanding", f.max_outstanding, "Open loop: most requests in flight.")
+  sub->add_option("--max-outstanding", f.load.max_outstanding,
+                  "Open loop: most requests in flight.")
       ->check(in_range);
   sub->add_option("--json", f.json, kJsonHelp)->type_name("FILE");
   sub->add_flag("--fail-on-error", f.fail_on_error, "Exit 1 when any request failed.");

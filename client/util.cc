@@ -81,26 +81,6 @@ std::string JsonString(absl::string_view text) {
   return out;
 }
 
-LatencySummary Summarize(std::vector<double>& latencies_ms) {
-  LatencySummary summary;
-  summary.count = latencies_ms.size();
-  if (latencies_ms.empty()) return summary;
-  std::sort(latencies_ms.begin(), latencies_ms.end());
-  const size_t n = latencies_ms.size();
-  auto percentile = [&](double p) {
-    // Nearest rank: the smallest value with at least p of the set at or below it.
-    size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(n)));
-    rank = std::clamp<size_t>(rank, 1, n);
-    return latencies_ms[rank - 1];
-  };
-  summary.mean_ms = std::accumulate(latencies_ms.begin(), latencies_ms.end(), 0.0) / n;
-  summary.p50_ms = percentile(0.50);
-  summary.p90_ms = percentile(0.90);
-  summary.p99_ms = percentile(0.99);
-  summary.max_ms = latencies_ms.back();
-  return summary;
-}
-
 CLI::Option* AddGlobalFlags(CLI::App& app, GlobalOptions* global) {
   app.add_option("--target", global->target,
                  "Server address host:port (any gRPC target: dns:///NAME:PORT, "
@@ -122,6 +102,9 @@ CLI::Option* AddGlobalFlags(CLI::App& app, GlobalOptions* global) {
   app.add_option("--tls-server-name", global->tls_server_name,
                  "TLS: the name to check the server's certificate against (default: the "
                  "target's host).");
+  app.add_option("--request-id", global->request_id,
+                 "Sent as x-request-id metadata (recommend, score, info); the server's access "
+                 "log records it.");
   return timeout;
 }
 

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "base/command_line.h"
+#include "base/latency.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
@@ -43,18 +44,7 @@ std::string ModeName(v1::RankingMode mode);
 // `text` as a quoted JSON string.
 std::string JsonString(absl::string_view text);
 
-// Order statistics of a set of latencies, in milliseconds. Percentiles use
-// the nearest-rank method; all fields are 0 for an empty set.
-struct LatencySummary {
-  size_t count = 0;
-  double mean_ms = 0;
-  double p50_ms = 0;
-  double p90_ms = 0;
-  double p99_ms = 0;
-  double max_ms = 0;
-};
-// Sorts `latencies_ms` in place.
-LatencySummary Summarize(std::vector<double>& latencies_ms);
+// LatencySummary and Summarize: base/latency.h.
 
 // ---------------------------------------------------------------------------
 // The commands' plumbing.
@@ -87,9 +77,12 @@ struct GlobalOptions {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_server_name;
+  // Sent as the `x-request-id` metadata of recommend / score / info (the
+  // server's access log records it). Default: none (the server makes one).
+  std::string request_id;
 };
 
-// Registers --target, --timeout-ms, --lb-policy and the --tls-* flags on `app`;
+// Registers --target, --timeout-ms, --lb-policy, the --tls-* flags and --request-id on `app`;
 // returns --timeout-ms (whether it was given is known once the line parsed).
 CLI::Option* AddGlobalFlags(CLI::App& app, GlobalOptions* global);
 
@@ -115,6 +108,7 @@ grpc::Status CallRecommender(const GlobalOptions& global,
   auto stub = v1::Recommender::NewStub(MakeChannel(global));
   grpc::ClientContext context;
   SetDeadline(global, &context);
+  if (!global.request_id.empty()) context.AddMetadata("x-request-id", global.request_id);
   return ((*stub).*method)(&context, request, response);
 }
 

@@ -13,6 +13,7 @@
 #ifndef SASRECLLM_SERVER_CALL_H_
 #define SASRECLLM_SERVER_CALL_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -23,6 +24,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/sasrecllm.pb.h"
+#include "server/access_log.h"
 #include "server/metrics.h"
 #include "server/pipeline.h"
 #include "server/reply_builder.h"
@@ -36,7 +38,16 @@ struct CallEnv {
   Metrics* metrics = nullptr;
   Pipeline* pipeline = nullptr;
   std::string model_version;
+  AccessLog* access_log = nullptr;  // nullptr: no access log
 };
+
+// The client's `x-request-id` metadata, else a new id.
+inline std::string RequestIdOf(const grpc::CallbackServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("x-request-id");
+  if (it == metadata.end() || it->second.empty()) return AccessLog::NewRequestId();
+  return std::string(it->second.data(), std::min<size_t>(it->second.size(), 128));
+}
 
 // How close to its deadline a cancelled RPC counts as DEADLINE_EXCEEDED.
 inline constexpr absl::Duration kDeadlineSlack = absl::Milliseconds(250);
@@ -51,9 +62,16 @@ inline absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
 class Call : public grpc::ServerUnaryReactor, public RequestSink {
  public:
   Call(grpc::CallbackServerContext* context, const char* method, const CallEnv* env)
-      : context_(context), method_(method), env_(env), start_(absl::Now()) {
+      : context_(context),
+        method_(method),
+        env_(env),
+        start_(absl::Now()),
+        request_id_(RequestIdOf(*context)) {
     env_->metrics->IncrementInflight();
   }
+
+  // For the access log: the request's user_id.
+  void set_user_id(const std::string& user_id) { user_id_ = user_id; }
 
   // Finishes the RPC with `status` (no reply body unless the caller filled it).
   void FinishWith(absl::Status status) {
@@ -67,12 +85,31 @@ class Call : public grpc::ServerUnaryReactor, public RequestSink {
     }
     env_->metrics->RecordRequest(method_, status.code(), now - start_);
     env_->metrics->DecrementInflight();
+    if (env_->access_log != nullptr && env_->access_log->ShouldLog(status.code())) {
+      AccessRecord record;
+      record.time = now;
+      record.method = method_;
+      record.code = status.code();
+      record.latency = now - start_;
+      record.request_id = request_id_;
+      record.user_id = user_id_;
+      record.model_version = env_->model_version;
+      record.peer = context_->peer();
+      if (request_ != nullptr) {
+        record.mode = request_->hybrid() ? "hybrid" : "sequential";
+        record.stages = request_->stages;
+        if (status.ok()) record.items = ReplyItems();
+      }
+      env_->access_log->Write(record);
+    }
+    context_->AddTrailingMetadata("x-request-id", request_id_);
     grpc::ServerUnaryReactor::Finish(ToGrpcStatus(status));
   }
 
   // RequestSink: the pipeline is done with `request`.
   void Finish(std::unique_ptr<Request> request, const absl::Status& status) override {
     if (status.ok()) BuildReply(*request);
+    request_ = std::move(request);  // for the access log; freed with the call
     FinishWith(status);
   }
   bool IsCancelled() const override { return context_->IsCancelled(); }
@@ -94,11 +131,16 @@ class Call : public grpc::ServerUnaryReactor, public RequestSink {
  private:
   // Fills the typed response from a finished request.
   virtual void BuildReply(const Request& request) = 0;
+  // Items (Recommend) or scores (Score) in the reply; -1: none to report.
+  virtual int ReplyItems() const { return -1; }
 
   grpc::CallbackServerContext* const context_;
   const char* const method_;
   const CallEnv* const env_;
   const absl::Time start_;
+  const std::string request_id_;
+  std::string user_id_;
+  std::unique_ptr<Request> request_;  // once the pipeline is done with it
   std::atomic<uint64_t> place_{0};
 };
 
@@ -112,6 +154,7 @@ class RecommendCall final : public Call {
   void BuildReply(const Request& request) override {
     BuildRecommendResponse(request, env().model_version, response_);
   }
+  int ReplyItems() const override { return response_->items_size(); }
   v1::RecommendResponse* const response_;
 };
 
@@ -125,6 +168,7 @@ class ScoreCall final : public Call {
   void BuildReply(const Request& request) override {
     BuildScoreResponse(*rpc_, request, env().model_version, response_);
   }
+  int ReplyItems() const override { return response_->scores_size(); }
   const v1::ScoreRequest* const rpc_;
   v1::ScoreResponse* const response_;
 };

@@ -154,6 +154,11 @@ int Run(const ServerFlags& flags) {
   options.llm_batcher.max_queue_size = options.batcher.max_queue_size;
   options.rerank.max_batch_tokens = flags.max_batch_tokens;
   options.rerank.share_prefix = flags.prefix_sharing;
+  sasrecllm::server::AccessLogOptions log_options;
+  log_options.level = *sasrecllm::server::ParseLogLevel(flags.log_level);  // checked by CLI11
+  log_options.sample_rate = flags.access_log_sample_rate;
+  sasrecllm::server::AccessLog access_log(log_options);
+  options.access_log = &access_log;
   auto service = RecommenderService::Create(options, shared_bundle, &metrics, nullptr, llm);
   if (!service.ok()) return Fail(service.status().ToString());
   if (absl::Status s = (*service)->Warmup(); !s.ok()) {

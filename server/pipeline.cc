@@ -78,6 +78,7 @@ void Pipeline::Advance(std::unique_ptr<Request> request, size_t first) {
     const absl::Time deadline = request->deadline;
     // Before Enqueue: afterwards the request (and its sink) may be gone.
     sink->SetQueuedAt(PlaceOf(i, request->id));
+    request->stages.push_back({std::string(runners_[i].stage->name()), absl::Now(), {}, {}});
     absl::StatusOr<Queue::Ticket> ticket = runners_[i].queue->Enqueue(std::move(request), deadline);
     // On error the queue left `request` untouched.
     if (!ticket.ok()) sink->Finish(std::move(request), ticket.status());
@@ -114,8 +115,15 @@ void Pipeline::RunBatch(size_t stage, std::vector<std::unique_ptr<Request>> batc
       status = absl::InternalError(absl::StrCat("stage \"", name, "\": ", e.what()));
     }
   }
-  metrics_->ObserveInference(name, absl::Now() - start);
+  const absl::Time end = absl::Now();
+  metrics_->ObserveInference(name, end - start);
   if (units > 0) metrics_->ObserveBatchSize(name, units);
+  for (const std::unique_ptr<Request>& r : batch) {
+    if (!r->stages.empty()) {
+      r->stages.back().started = start;
+      r->stages.back().finished = end;
+    }
+  }
 
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!statuses[i].ok()) {

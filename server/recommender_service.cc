@@ -77,6 +77,7 @@ RecommenderService::RecommenderService(const ServiceOptions& options,
   }
   call_env_.metrics = metrics;
   call_env_.model_version = bundle_->manifest().model_version;
+  call_env_.access_log = options.access_log;
 }
 
 RecommenderService::~RecommenderService() { Drain(); }
@@ -106,6 +107,7 @@ grpc::ServerUnaryReactor* RecommenderService::Recommend(grpc::CallbackServerCont
                                                         const v1::RecommendRequest* request,
                                                         v1::RecommendResponse* response) {
   auto* call = new RecommendCall(context, response, &call_env_);
+  call->set_user_id(request->user_id());
   Submit(call, request_builder_.FromRecommend(*request));
   return call;
 }
@@ -114,6 +116,7 @@ grpc::ServerUnaryReactor* RecommenderService::Score(grpc::CallbackServerContext*
                                                     const v1::ScoreRequest* request,
                                                     v1::ScoreResponse* response) {
   auto* call = new ScoreCall(context, request, response, &call_env_);
+  call->set_user_id(request->user_id());
   Submit(call, request_builder_.FromScore(*request));
   return call;
 }

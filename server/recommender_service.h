@@ -62,6 +62,9 @@ struct ServiceOptions {
   int retrieval_k = 20;  // Default: 20 (--retrieval-k)
   BatcherOptions llm_batcher{.max_batch_size = 8};  // Default: 8 requests per LLM batch
   hybrid::RerankOptions rerank;
+  // One JSON line per finished RPC (not owned; must outlive the service).
+  // Default: nullptr, no access log.
+  AccessLog* access_log = nullptr;
 };
 
 class RecommenderService final : public v1::Recommender::CallbackService {

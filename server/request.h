@@ -20,6 +20,7 @@
 
 #include "absl/time/time.h"
 #include "model/catalog.h"
+#include "server/access_log.h"
 #include "proto/sasrecllm.pb.h"
 
 namespace sasrecllm::server {
@@ -82,6 +83,8 @@ struct Request {
 
   // When the RPC gives up (absl::InfiniteFuture(): never).
   absl::Time deadline = absl::InfiniteFuture();
+  // The stages it went through, in order (Pipeline; for the access log).
+  std::vector<StageTiming> stages;
 
   // Not owned; outlives the request (it is the RPC's reactor).
   RequestSink* sink = nullptr;

@@ -96,6 +96,13 @@ void AddServerFlags(CLI::App& app, ServerFlags* flags) {
   add_at_least("threads", &flags->threads, 0,
                "Torch intra-op threads; 0 = the CPUs this process may use (cores, affinity, cgroup "
                "quota) - 1, at least 1, leaving a core for gRPC's threads.");
+  add("log-level", &flags->log_level,
+      "Access log (JSON lines on stdout): info = failed RPCs and a sample of OK ones, "
+      "warning = failed RPCs, error = none.")
+      ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  add("access-log-sample-rate", &flags->access_log_sample_rate,
+      "Share of OK RPCs in the access log (failed ones are always logged at info).")
+      ->check(CLI::Range(0.0, 1.0));
   add_at_least("drain-notice-ms", &flags->drain_notice_ms, 0,
                "On SIGTERM/SIGINT, how long (ms) to report NOT_SERVING while still serving, "
                "before GOAWAY: health-checking clients move to other replicas first.");

@@ -70,6 +70,12 @@ struct ServerFlags {
   // Mutual TLS: clients must present a certificate signed by this CA (PEM);
   // needs --tls-cert. Default: none.
   std::string tls_client_ca;
+  // debug | info | warning | error: info logs every failed RPC and a sample
+  // of the OK ones (--access-log-sample-rate) as JSON lines on stdout;
+  // warning only the failed ones; error none. Default: info.
+  std::string log_level = "info";
+  // The share of OK RPCs in the access log, in [0, 1]. Default: 1.
+  double access_log_sample_rate = 1.0;
   // On SIGTERM/SIGINT, how long (ms) the server reports NOT_SERVING while still
   // serving before it sends GOAWAY: clients that watch its health (gRPC
   // client-side health checking, sasrecllm-client --lb-policy round_robin)

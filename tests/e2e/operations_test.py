@@ -7,7 +7,10 @@
    127.0.0.1 / localhost, a client certificate).
 2. Mutual TLS: with --tls-client-ca too, a client without a certificate is
    refused and one with a certificate signed by that CA is served.
-3. A rolling update: two replicas behind one client channel
+3. The access log: one JSON line per RPC on the server's stdout, with the
+   client's x-request-id (--request-id), the user id, the code, the latency
+   and the stages' timings; a failed call is logged too.
+4. A rolling update: two replicas behind one client channel
    (`ipv4:127.0.0.1:P1,127.0.0.1:P2`, --lb-policy round_robin), closed-loop
    load running; one replica gets SIGTERM, exits 0 and is started again on its
    port, then the other: the load sees zero failed requests, and both replicas
@@ -107,6 +110,36 @@ def check_tls(server_binary, client_binary, bundle, work):
           f"--tls-cert without --tls-key is refused, naming --tls-key (rc {rc}: {err.strip()})")
 
 
+def check_access_log(server_binary, client_binary, bundle, work):
+    log("== access log")
+    log_path = os.path.join(work, "access-server.log")
+    server = Server(server_binary, bundle, [], log_path)
+    try:
+        client = Client(client_binary, server.wait_listening())
+        rc, _, err = client("--request-id", "e2e-req-7", "recommend", "--user-id", "u7",
+                            "--history", "1,2,3", "--top-k", "4")
+        check(rc == 0, f"Recommend with --request-id (rc {rc}: {err.strip()})")
+        rc, _, _ = client("recommend", "--history", "1", "--top-k", "-1")
+        check(rc == 1, f"a bad Recommend fails (rc {rc})")
+        rc = server.terminate()
+        check(rc == 0, f"server exits 0 on SIGTERM (got {rc})")
+    finally:
+        server.kill()
+    with open(log_path) as f:
+        records = [json.loads(line) for line in f if line.startswith("{")]
+    ok = [r for r in records if r.get("request_id") == "e2e-req-7"]
+    check(len(ok) == 1, f"one access line carries the client's request id ({len(ok)})")
+    if ok:
+        r = ok[0]
+        check(r["method"] == "Recommend" and r["code"] == "OK" and r["user_id"] == "u7"
+              and r["items"] == 4 and r["latency_ms"] > 0 and "sasrec" in r["stages"]
+              and r["stages"]["sasrec"]["run_ms"] >= 0 and r["model_version"] == "e2e-tiny",
+              f"the access line has method, code, user, items, latency and stage timings: {r}")
+    bad = [r for r in records if r.get("code") == "INVALID_ARGUMENT"]
+    check(len(bad) == 1 and len(bad[0]["request_id"]) == 32,
+          f"the failed call is logged with a generated request id: {bad}")
+
+
 def ok_recommends(metrics_port):
     """The replica's count of OK Recommend calls."""
     text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
@@ -189,6 +222,7 @@ def main():
     try:
         bundle, _, _, _ = make_bundle(build, work)
         check_tls(server_binary, client_binary, bundle, work)
+        check_access_log(server_binary, client_binary, bundle, work)
         check_rolling_update(server_binary, client_binary, bundle, work)
     except (Fatal, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
         FAILURES.append(f"fatal: {e}")
