@@ -128,7 +128,7 @@ int Bench(const GlobalOptions& global, const BenchFlags& f) {
   if (!mode.ok()) return UsageError(command, std::string(mode.status().message()));
   shape.mode = *mode;
   LoadOptions load = f.load;
-  load.timeout_ms = global.timeout_ms;
+  load.timeout = absl::Milliseconds(global.timeout_ms);
   if (absl::Status s = shape.Validate(); !s.ok()) return UsageError(command, std::string(s.message()));
   if (absl::Status s = load.Validate(); !s.ok()) return UsageError(command, std::string(s.message()));
 

@@ -92,7 +92,7 @@ class LoadRun {
     auto* call = new Call;
     call->start = start;
     call->context.set_deadline(std::chrono::system_clock::now() +
-                               std::chrono::milliseconds(options_.timeout_ms));
+                               absl::ToChronoMilliseconds(options_.timeout));
     const size_t i = next_request_++;
     auto on_done = [this, call](grpc::Status status) { OnDone(call, status); };
     if (pool_.method == BenchMethod::kRecommend) {
@@ -170,8 +170,9 @@ absl::Status LoadOptions::Validate() const {
   if (warmup_s < 0) {
     return absl::InvalidArgumentError(absl::StrCat("--warmup-s=", warmup_s, ": must be >= 0"));
   }
-  if (timeout_ms < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("--timeout-ms=", timeout_ms, ": must be >= 1"));
+  if (timeout < absl::Milliseconds(1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--timeout-ms=", absl::ToInt64Milliseconds(timeout), ": must be >= 1"));
   }
   if (max_outstanding < 1) {
     return absl::InvalidArgumentError(

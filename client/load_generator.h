@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "client/util.h"
 #include "proto/sasrecllm.grpc.pb.h"
 
@@ -72,8 +73,8 @@ struct LoadOptions {
   double duration_s = 10;
   // Time whose completions are not counted. Default: 2.
   double warmup_s = 2;
-  // Deadline of each request. Default: 10000.
-  int64_t timeout_ms = 10000;
+  // Deadline of each request. Default: 10 s.
+  absl::Duration timeout = absl::Seconds(10);
   // Open loop only: sends that would exceed this many requests in flight are
   // skipped and counted as dropped. Default: 10000.
   int max_outstanding = 10000;
