@@ -66,9 +66,9 @@ start_server() {
   local cpp=("$SERVER" --bundle "$BUNDLE" --host 127.0.0.1 --port 0 --metrics-port 0
              --threads "$THREADS")
   case $1 in
-    cpp) "${cpp[@]}" 2>"$log" & ;;
-    cpp-no-prefix) "${cpp[@]}" --prefix-sharing=false 2>"$log" & ;;
-    cpp-no-batch) "${cpp[@]}" --max-batch-size 1 --llm-max-batch-size 1 2>"$log" & ;;
+    cpp) "${cpp[@]}" >"$log.access" 2>"$log" & ;;
+    cpp-no-prefix) "${cpp[@]}" --prefix-sharing=false >"$log.access" 2>"$log" & ;;
+    cpp-no-batch) "${cpp[@]}" --max-batch-size 1 --llm-max-batch-size 1 >"$log.access" 2>"$log" & ;;
     python) "$PYTHON" "$ROOT/bench/python_baseline/server.py" --bundle "$BUNDLE" \
               --host 127.0.0.1 --port 0 --torch-threads "$THREADS" 2>"$log" & ;;
     *) echo "hybrid-serving.sh: unknown setup $1" >&2; exit 2 ;;

@@ -112,7 +112,7 @@ T0=$(now)
 # 1. The server, on a free port (--port 0; the port is read from its log).
 LOG=$WORK/server.log
 "$SERVER" --bundle "$BUNDLE" --host 127.0.0.1 --port 0 --metrics-port 0 \
-  --device "$DEVICE" --dtype "$DTYPE" --threads "$THREADS" 2>"$LOG" >&2 &
+  --device "$DEVICE" --dtype "$DTYPE" --threads "$THREADS" 2>"$LOG" >"$WORK/access.jsonl" &
 SERVER_PID=$!
 PORT=
 for _ in $(seq 3000); do  # up to 5 minutes: a large LLM loads slowly

@@ -57,7 +57,7 @@ fi
 start_server() {
   local log=$WORK/server-$1.log
   "$SERVER" --bundle "$BUNDLE" --host 127.0.0.1 --port 0 --metrics-port 0 \
-    --max-batch-size "$1" --threads "$THREADS" 2>"$log" &
+    --max-batch-size "$1" --threads "$THREADS" >"$WORK/access-$1.jsonl" 2>"$log" &
   bench_wait_listening "$log" 1200 60
 }
 
