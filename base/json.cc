@@ -33,10 +33,13 @@ StatusOr<T> Get(const Json& object, std::string_view key, const T* fallback, As 
 
 }  // namespace
 
-StatusOr<Json> ParseJson(std::string_view text, std::string_view what) {
+namespace {
+
+template <typename JsonType>
+StatusOr<JsonType> Parse(std::string_view text, std::string_view what) {
   try {
-    return Json::parse(text.begin(), text.end());
-  } catch (const Json::parse_error& e) {
+    return JsonType::parse(text.begin(), text.end());
+  } catch (const typename JsonType::parse_error& e) {
     // e.what() is "[json.exception.parse_error.101] parse error at line 1,
     // column 7: syntax error while parsing value - ...".
     std::string detail = e.what();
@@ -47,6 +50,16 @@ StatusOr<Json> ParseJson(std::string_view text, std::string_view what) {
   } catch (const std::exception& e) {
     return DataLossError(std::string(what) + ": JSON parse error: " + e.what());
   }
+}
+
+}  // namespace
+
+StatusOr<Json> ParseJson(std::string_view text, std::string_view what) {
+  return Parse<Json>(text, what);
+}
+
+StatusOr<SortedJson> ParseSortedJson(std::string_view text, std::string_view what) {
+  return Parse<SortedJson>(text, what);
 }
 
 StatusOr<Json> ReadJsonFile(const std::string& path) {

@@ -27,10 +27,15 @@
 namespace sasrecllm {
 
 using Json = nlohmann::ordered_json;
+// Objects as std::maps (members sorted, not in file order). For documents with
+// objects of many thousand members: Json checks every new member against the
+// ones before it, which is quadratic (minutes for a 128,000-piece vocabulary).
+using SortedJson = nlohmann::json;
 
 // Parses one JSON document. DATA_LOSS "WHAT: JSON parse error at byte N: ..."
 // when it is malformed (`what` names the file or the field it came from).
 StatusOr<Json> ParseJson(std::string_view text, std::string_view what);
+StatusOr<SortedJson> ParseSortedJson(std::string_view text, std::string_view what);
 // ReadFileToString + ParseJson(text, path).
 StatusOr<Json> ReadJsonFile(const std::string& path);
 

@@ -9,25 +9,12 @@
 #include "base/text.h"
 #include "base/json.h"
 #include "model/llm/tokenizers/bpe_tokenizer.h"
-#include "model/llm/tokenizers/vocab_json.h"
 
 namespace sasrecllm::llm {
 namespace {
 
 using Options = BpeTokenizer::Options;
 using AddedToken = BpeTokenizer::AddedToken;
-
-// A file that is one {"piece": id} object (encoder.json), read fast.
-StatusOr<std::vector<std::pair<std::string, int>>> ReadVocabFile(const std::string& path) {
-  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-  size_t pos = 0;
-  StatusOr<std::vector<std::pair<std::string, int>>> vocab = ParseVocabObject(text, &pos);
-  if (!vocab.ok()) return DataLossError(path + ": " + vocab.status().message());
-  if (text.find_first_not_of(" \t\r\n", pos) != std::string::npos) {
-    return DataLossError(path + ": byte " + std::to_string(pos) + ": text after the object");
-  }
-  return vocab;
-}
 
 // obj[key] when it is a string, else "".
 std::string StringOr(const Json& obj, std::string_view key) {
@@ -160,20 +147,31 @@ void ReadPostProcessor(const Json& j, const std::vector<AddedToken>& added, Opti
   }
 }
 
-StatusOr<std::vector<std::pair<std::string, int>>> ReadVocab(const Json& vocab,
+// A {"piece": id} object (Json or SortedJson) as (piece, id) pairs.
+template <typename JsonType>
+StatusOr<std::vector<std::pair<std::string, int>>> ReadVocab(const JsonType& vocab,
                                                              const std::string& path,
                                                              const std::string& where) {
   if (!vocab.is_object()) return DataLossError(path + ": " + where + " is not an object");
   std::vector<std::pair<std::string, int>> out;
   out.reserve(vocab.size());
   for (const auto& [piece, id] : vocab.items()) {
-    if (!IsInteger(id) || id.get<int64_t>() < 0 || id.get<int64_t>() > (1 << 30)) {
-      return DataLossError(path + ": " + where + "[\"" + piece + "\"] = " + DumpJson(id) +
+    if (!id.is_number_integer() || id.template get<int64_t>() < 0 ||
+        id.template get<int64_t>() > (1 << 30)) {
+      return DataLossError(path + ": " + where + "[\"" + piece + "\"] = " +
+                           id.dump(-1, ' ', false, JsonType::error_handler_t::replace) +
                            " is not a token id");
     }
-    out.emplace_back(piece, static_cast<int>(id.get<int64_t>()));
+    out.emplace_back(piece, static_cast<int>(id.template get<int64_t>()));
   }
   return out;
+}
+
+// A file that is one {"piece": id} object (encoder.json, vocab.json).
+StatusOr<std::vector<std::pair<std::string, int>>> ReadVocabFile(const std::string& path) {
+  SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  SASRECLLM_ASSIGN_OR_RETURN(SortedJson vocab, ParseSortedJson(text, path));
+  return ReadVocab(vocab, path, "the vocabulary");
 }
 
 // "a b" -> {"a", "b"}; false unless exactly one space separates two pieces.
@@ -240,23 +238,21 @@ bool IsFile(const std::string& path) {
 
 StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::LoadTokenizerJson(const std::string& path) {
   SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-  // model.vocab is read by ParseVocabObject (an ordered_json object is quadratic in its
-  // object's size), then blanked to "{ ... }" of the same length, so that
-  // ParseJson's error offsets still point into the file.
-  std::optional<std::vector<std::pair<std::string, int>>> fast_vocab;
-  const size_t model_at = FindJsonMember(text, 0, "model");
-  size_t vocab_at =
-      model_at == std::string::npos ? std::string::npos : FindJsonMember(text, model_at, "vocab");
-  if (vocab_at != std::string::npos && text[vocab_at] == '{') {
-    const size_t begin = vocab_at;
-    StatusOr<std::vector<std::pair<std::string, int>>> vocab = ParseVocabObject(text, &vocab_at);
-    if (!vocab.ok()) return DataLossError(path + ": model.vocab: " + vocab.status().message());
-    fast_vocab = std::move(vocab).value();
-    text.replace(begin, vocab_at - begin, "{" + std::string(vocab_at - begin - 2, ' ') + "}");
-  }
-  SASRECLLM_ASSIGN_OR_RETURN(Json root, ParseJson(text, path));
+  // Parsed with std::map objects (SortedJson): model.vocab has up to a few
+  // hundred thousand members. It is taken out, and the rest (small) becomes
+  // a Json for the helpers below.
+  SASRECLLM_ASSIGN_OR_RETURN(SortedJson sorted, ParseSortedJson(text, path));
   text.clear();
   text.shrink_to_fit();
+  std::optional<std::vector<std::pair<std::string, int>>> vocab_pairs;
+  if (sorted.is_object() && sorted.contains("model") && sorted["model"].is_object() &&
+      sorted["model"].contains("vocab")) {
+    SASRECLLM_ASSIGN_OR_RETURN(vocab_pairs, ReadVocab(sorted["model"]["vocab"], path,
+                                                      "model.vocab"));
+    sorted["model"].erase("vocab");
+  }
+  const Json root = sorted;
+  sorted = SortedJson();
   if (!root.is_object()) return DataLossError(path + ": not a JSON object");
   const Json& model = Member(root, "model");
   if (!model.is_object()) return DataLossError(path + ": no \"model\" object");
@@ -270,11 +266,8 @@ StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::LoadTokenizerJson(const st
   options.kind = "tokenizer.json";
   options.source = path;
   options.ignore_merges = BoolOr(model, "ignore_merges", false);
-  if (fast_vocab) {
-    options.vocab = std::move(*fast_vocab);
-  } else {
-    SASRECLLM_ASSIGN_OR_RETURN(options.vocab, ReadVocab(Member(model, "vocab"), path, "model.vocab"));
-  }
+  if (!vocab_pairs) return DataLossError(path + ": model.vocab is not an object");
+  options.vocab = std::move(*vocab_pairs);
   const Json& merges = Member(model, "merges");
   if (!merges.is_array()) return DataLossError(path + ": model.merges is not an array");
   options.merges.reserve(merges.size());

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "base/json.h"
 #include "model/llm/tokenizers/unicode.h"
-#include "model/llm/tokenizers/vocab_json.h"
 #include "tests/model/llm/shared_data.h"
 #include "tests/model/llm/tokenizers/vocab_test_vectors.h"
 
@@ -123,10 +123,9 @@ TEST_F(Llama3BpeTest, Llama3TokenizerJsonMatchesLlamaCppVectors) {
   const std::string inp = Llama3Dir() + "/ggml-vocab-llama-bpe.gguf.inp";
   const std::string out = Llama3Dir() + "/ggml-vocab-llama-bpe.gguf.out";
   SASRECLLM_REQUIRE_SHARED(inp);
-  const std::string encoder = ReadFile(Llama3Dir() + "/encoder.json");
-  size_t pos = 0;
-  StatusOr<std::vector<std::pair<std::string, int>>> vocab = ParseVocabObject(encoder, &pos);
-  ASSERT_TRUE(vocab.ok()) << vocab.status();
+  StatusOr<SortedJson> encoder =
+      ParseSortedJson(ReadFile(Llama3Dir() + "/encoder.json"), "encoder.json");
+  ASSERT_TRUE(encoder.ok()) << encoder.status();
 
   std::string json = R"({"version": "1.0", "added_tokens": [)";
   const std::map<int, std::string> names = {
@@ -156,9 +155,11 @@ TEST_F(Llama3BpeTest, Llama3TokenizerJsonMatchesLlamaCppVectors) {
     "model": {"type": "BPE", "dropout": null, "unk_token": null,
               "continuing_subword_prefix": null, "end_of_word_suffix": null, "fuse_unk": false,
               "byte_fallback": false, "ignore_merges": true, "vocab": {)";
-  for (size_t i = 0; i < vocab->size(); ++i) {
-    json += (i ? ", \"" : "\"") + JsonEscaped((*vocab)[i].first) +
-            "\": " + std::to_string((*vocab)[i].second);
+  bool first_piece = true;
+  for (const auto& [piece, id] : encoder->items()) {
+    json += (first_piece ? "\"" : ", \"") + JsonEscaped(piece) + "\": " +
+            std::to_string(id.get<int>());
+    first_piece = false;
   }
   json += R"(}, "merges": [)";
   std::istringstream merges(ReadFile(Llama3Dir() + "/vocab.bpe"));
