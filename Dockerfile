@@ -1,38 +1,60 @@
-# Multi-stage build of the SASRecLLM service on Debian bookworm.
+# Multi-stage build of the SASRecLLM service on Debian bookworm (CPU, Debian's
+# libtorch 1.13).
 #
-#   docker build -t sasrecllm .
-#       CPU image, Debian's libtorch 1.13.
-#   docker build -t sasrecllm:cuda --build-arg LIBTORCH=.deps/libtorch .
-#       GPU image: a CUDA libtorch (the zip from pytorch.org, which carries its CUDA
-#       libraries) unpacked into .deps/libtorch of the build context; the model
-#       library builds against any libtorch through CMAKE_PREFIX_PATH. Run it with
-#       the NVIDIA container toolkit and `--device cuda --dtype bfloat16`.
+#   docker build -t sasrecllm:cpu .            (or: podman build --isolation=chroot ...)
+#   docker run -p 50051:50051 -p 9464:9464 -v $PWD/bundle:/models/bundle:ro sasrecllm:cpu
 #
-#   docker run -p 50051:50051 -p 9464:9464 -v $PWD/bundle:/bundle:ro sasrecllm
+# The server is configured through the environment: every flag --foo-bar is
+# also SASRECLLM_FOO_BAR (the defaults below; -e SASRECLLM_THREADS=3 ...).
+# Arguments after the image name are passed to the server and win over the
+# environment (docker run ... sasrecllm:cpu --max-batch-size 16).
+#
+# The runtime stage holds the installed binaries, the SentencePiece plugin
+# (lib/sasrecllm/, found beside the binaries) and exactly the shared
+# libraries they load (their ldd closure, copied from the build stage) on
+# debian:bookworm-slim: no apt dependency tree of libtorch in it.
+# scripts/container-test.sh builds and checks it.
+#
+# A GPU image needs a CUDA libtorch and a CUDA base image instead of Debian's
+# libtorch: see README.md ("Container").
+
 FROM debian:bookworm AS build
-ARG LIBTORCH=""
 WORKDIR /src
 COPY scripts/setup.sh scripts/setup.sh
-RUN bash scripts/setup.sh --no-build && rm -rf /var/lib/apt/lists/*
+# The build's packages only (no test tools).
+RUN SETUP_TEST_TOOLS=0 bash scripts/setup.sh --no-build && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN EXTRA=""; if [ -n "$LIBTORCH" ]; then EXTRA="-DCMAKE_PREFIX_PATH=/src/$LIBTORCH"; fi; \
-    cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSASRECLLM_BUILD_TESTS=OFF $EXTRA && \
-    cmake --build build -j"$(nproc)" --target sasrecllm-server sasrecllm-client sasrecllm && \
-    mkdir -p /opt/libtorch/lib && \
-    if [ -n "$LIBTORCH" ]; then cp -a "/src/$LIBTORCH/lib/." /opt/libtorch/lib/; fi
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DSASRECLLM_BUILD_TESTS=OFF && \
+    cmake --build /build -j"$(nproc)" && \
+    cmake --install /build --prefix /opt/sasrecllm
+# The shared libraries the binaries and the plugin load, under their sonames
+# (libblas.so.3 is the OpenMP OpenBLAS that setup.sh selects), except glibc's,
+# which the runtime base has.
+RUN mkdir -p /opt/sasrecllm/lib/deps && \
+    for f in /opt/sasrecllm/bin/* /opt/sasrecllm/lib/sasrecllm/*.so; do ldd "$f"; done | \
+    awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u | \
+    while read -r soname path; do \
+      case "$soname" in \
+        libc.so.*|libm.so.*|libdl.so.*|libpthread.so.*|librt.so.*|ld-linux*|libresolv.so.*) ;; \
+        *) cp -L "$path" "/opt/sasrecllm/lib/deps/$soname" ;; \
+      esac; \
+    done && \
+    du -sh /opt/sasrecllm/lib/deps
 
 FROM debian:bookworm-slim AS runtime
-RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libtorch1.13 libopenblas0-openmp libgrpc++1.51 libprotobuf32 \
-      libprometheus-cpp-core1.0 libabsl20220623 ca-certificates && \
-    rm -rf /var/lib/apt/lists/* && \
-    useradd --system --uid 10001 --no-create-home sasrecllm
-# Empty for the CPU image; the CUDA libtorch (first on the library path) otherwise.
-COPY --from=build /opt/libtorch/lib /opt/libtorch/lib
-ENV LD_LIBRARY_PATH=/opt/libtorch/lib
-COPY --from=build /src/build/sasrecllm-server /src/build/sasrecllm-client /src/build/sasrecllm /usr/local/bin/
-USER 10001
+COPY --from=build /opt/sasrecllm /opt/sasrecllm
+ENV PATH=/opt/sasrecllm/bin:$PATH \
+    LD_LIBRARY_PATH=/opt/sasrecllm/lib/deps \
+    SASRECLLM_BUNDLE=/models/bundle \
+    SASRECLLM_HOST=0.0.0.0 \
+    SASRECLLM_PORT=50051 \
+    SASRECLLM_METRICS_PORT=9464
+# Non-root, numeric (Kubernetes' runAsNonRoot checks the number); the same
+# uid as deploy/kubernetes/.
+USER 65532:65532
 EXPOSE 50051 9464
-HEALTHCHECK --interval=10s --timeout=3s --start-period=60s \
+HEALTHCHECK --interval=10s --timeout=3s --start-period=120s \
   CMD ["sasrecllm-client", "--target", "127.0.0.1:50051", "health"]
-ENTRYPOINT ["sasrecllm-server", "--bundle", "/bundle", "--port", "50051", "--metrics-port", "9464"]
+ENTRYPOINT ["sasrecllm-server"]
+# No default arguments: they would override the SASRECLLM_* environment.
+CMD []

@@ -6,7 +6,8 @@
 #   scripts/setup.sh --no-build   # install only
 #
 # Environment: BUILD_DIR (default build), BUILD_TYPE (default Release),
-# JOBS (default: number of cores).
+# JOBS (default: number of cores), SETUP_TEST_TOOLS (default 1; 0 installs
+# only what the build needs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,13 +18,19 @@ PACKAGES=(
   libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libcli11-dev libsentencepiece-dev
-  openssl  # tests/e2e/operations_test.py makes its TLS certificates
-  # tests/deploy: yamllint, promtool (Debian's prometheus package), PyYAML, kubectl.
-  # kubectl: the one already installed, else Debian's kubernetes-client (both ship
-  # /usr/bin/kubectl, so dpkg refuses to install the second).
-  yamllint prometheus python3-yaml
-  $(command -v kubectl >/dev/null || echo kubernetes-client)
 )
+# What only the tests need; SETUP_TEST_TOOLS=0 (the container's build stage)
+# leaves them out.
+if [ "${SETUP_TEST_TOOLS:-1}" != 0 ]; then
+  PACKAGES+=(
+    openssl  # tests/e2e/operations_test.py makes its TLS certificates
+    # tests/deploy: yamllint, promtool (Debian's prometheus package), PyYAML, kubectl.
+    # kubectl: the one already installed, else Debian's kubernetes-client (both ship
+    # /usr/bin/kubectl, so dpkg refuses to install the second).
+    yamllint prometheus python3-yaml
+    $(command -v kubectl >/dev/null || echo kubernetes-client)
+  )
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdlib>
-
 #include <filesystem>
+#include <string>
 #include <system_error>
 
 namespace sasrecllm::llm {
@@ -23,11 +23,26 @@ struct SpmTokenizer::Api {
 
 namespace {
 
+// Where the plugin is: $SASRECLLM_SPM_SHIM when set; else beside an installed
+// binary (PREFIX/bin/X -> PREFIX/lib/sasrecllm/, what `cmake --install` and
+// the container image lay out); else where this build wrote it.
+std::string PluginPath() {
+  const char* env = std::getenv("SASRECLLM_SPM_SHIM");
+  if (env != nullptr && *env != '\0') return env;
+  std::error_code error;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    const std::filesystem::path installed =
+        exe.parent_path().parent_path() / "lib" / "sasrecllm" / SASRECLLM_SPM_SHIM_NAME;
+    if (std::filesystem::exists(installed, error)) return installed.string();
+  }
+  return SASRECLLM_SPM_SHIM_PATH;
+}
+
 // Loads the plugin once per process; never unloaded.
 StatusOr<const SpmTokenizer::Api*> LoadApi() {
   static const auto* const result = []() -> StatusOr<const SpmTokenizer::Api*>* {
-    const char* env = std::getenv("SASRECLLM_SPM_SHIM");
-    const std::string shim = env != nullptr && *env != '\0' ? env : SASRECLLM_SPM_SHIM_PATH;
+    const std::string shim = PluginPath();
     void* handle = ::dlopen(shim.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
     if (handle == nullptr) {
       const char* why = ::dlerror();

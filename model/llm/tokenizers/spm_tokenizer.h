@@ -33,7 +33,8 @@ class SpmTokenizer {
  public:
   // NOT_FOUND for a missing file, DATA_LOSS for one SentencePiece cannot
   // parse (both messages name `path`), FAILED_PRECONDITION when the plugin
-  // (its path: $SASRECLLM_SPM_SHIM, default the build's) cannot be loaded.
+  // (its path: $SASRECLLM_SPM_SHIM, else PREFIX/lib/sasrecllm/ beside an
+  // installed binary, else the build's) cannot be loaded.
   static StatusOr<std::unique_ptr<SpmTokenizer>> Load(const std::string& path);
 
   ~SpmTokenizer();
