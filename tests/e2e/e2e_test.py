@@ -70,6 +70,20 @@ class Fatal(Exception):
     pass
 
 
+def report(work, keep, what):
+    """The exit code of a run: 1 with the failures listed (the work folder kept),
+    else 0 (the work folder removed unless `keep`)."""
+    if FAILURES:
+        log(f"\n{len(FAILURES)} check(s) failed (work dir kept: {work}):")
+        for f in FAILURES:
+            log(f"  - {f}")
+        return 1
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    log(f"\nall {what} checks passed")
+    return 0
+
+
 def run(args, timeout=600, check_rc=True):
     """Runs a command; returns (rc, stdout, stderr)."""
     log("$ " + " ".join(args if len(" ".join(args)) < 300 else args[:6] + ["..."]))
@@ -699,15 +713,7 @@ def main():
         if server is not None:
             server.kill()
             log("server log:\n" + "".join(server.lines[-30:]))
-        if not keep and not FAILURES:
-            shutil.rmtree(work, ignore_errors=True)
-    if FAILURES:
-        log(f"\n{len(FAILURES)} check(s) failed (work dir kept: {work}):")
-        for f in FAILURES:
-            log(f"  - {f}")
-        return 1
-    log("\nall end-to-end checks passed")
-    return 0
+    return report(work, keep, "end-to-end")
 
 
 if __name__ == "__main__":

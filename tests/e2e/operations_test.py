@@ -32,7 +32,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_test import (FAILURES, Client, Fatal, Server, check, free_port, log,  # noqa: E402
-                      make_bundle, run)
+                      make_bundle, report, run)
 
 
 def make_certificates(work):
@@ -227,16 +227,7 @@ def main():
     except (Fatal, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
         FAILURES.append(f"fatal: {e}")
         log(f"FATAL: {e}")
-    finally:
-        if not keep and not FAILURES:
-            shutil.rmtree(work, ignore_errors=True)
-    if FAILURES:
-        log(f"\n{len(FAILURES)} check(s) failed (work dir kept: {work}):")
-        for f in FAILURES:
-            log(f"  - {f}")
-        return 1
-    log("\nall operations checks passed")
-    return 0
+    return report(work, keep, "operations")
 
 
 if __name__ == "__main__":

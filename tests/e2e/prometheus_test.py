@@ -25,7 +25,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_test import (FAILURES, Client, Fatal, Server, check, free_port, log,  # noqa: E402
-                      make_bundle, run)
+                      make_bundle, report)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -134,15 +134,7 @@ scrape_configs:
                 proc.wait(30)
         if server is not None:
             server.kill()
-        if not keep and not FAILURES:
-            shutil.rmtree(work, ignore_errors=True)
-    if FAILURES:
-        log(f"\n{len(FAILURES)} check(s) failed (work dir kept: {work}):")
-        for f in FAILURES:
-            log(f"  - {f}")
-        return 1
-    log("\nall Prometheus checks passed")
-    return 0
+    return report(work, keep, "Prometheus")
 
 
 if __name__ == "__main__":
