@@ -70,6 +70,25 @@ class Fatal(Exception):
     pass
 
 
+def start(doc, work_prefix):
+    """The command line of an end-to-end script: (BUILD_DIR, --keep, a fresh work
+    folder, None) once the three binaries are found in BUILD_DIR; else
+    (None, None, None, exit code) after printing the usage (2) or what is
+    missing (1)."""
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+        print(doc)
+        return None, None, None, 2
+    build = os.path.abspath(sys.argv[1])
+    for name in ("sasrecllm", "sasrecllm-server", "sasrecllm-client"):
+        path = os.path.join(build, name)
+        if not os.access(path, os.X_OK):
+            log(f"FAIL: {path} is missing; build it first (cmake --build {build})")
+            return None, None, None, 1
+    work = tempfile.mkdtemp(prefix=work_prefix)
+    log(f"work dir: {work}")
+    return build, "--keep" in sys.argv[2:], work, None
+
+
 def report(work, keep, what):
     """The exit code of a run: 1 with the failures listed (the work folder kept),
     else 0 (the work folder removed unless `keep`)."""
@@ -673,21 +692,12 @@ def check_pmixer_reference(build, client_binary, work):
 
 
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
-        print(__doc__)
-        return 2
-    build = os.path.abspath(sys.argv[1])
-    keep = "--keep" in sys.argv[2:]
+    build, keep, work, rc = start(__doc__, "sasrecllm-e2e-")
+    if rc is not None:
+        return rc
     global MUTATE_PROMPT
     MUTATE_PROMPT = "--mutate-prompt" in sys.argv[2:]
-    for name in ("sasrecllm", "sasrecllm-server", "sasrecllm-client"):
-        path = os.path.join(build, name)
-        if not os.access(path, os.X_OK):
-            log(f"FAIL: {path} is missing; build it first (cmake --build {build})")
-            return 1
     client_binary = os.path.join(build, "sasrecllm-client")
-    work = tempfile.mkdtemp(prefix="sasrecllm-e2e-")
-    log(f"work dir: {work}")
     server = None
     try:
         bundle, items, data, sasrec = make_bundle(build, work)

@@ -26,13 +26,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_test import (FAILURES, Client, Fatal, Server, check, free_port, log,  # noqa: E402
-                      make_bundle, report, run)
+                      make_bundle, report, run, start)
 
 
 def make_certificates(work):
@@ -203,22 +202,14 @@ def check_rolling_update(server_binary, client_binary, bundle, work):
 
 
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
-        print(__doc__)
-        return 2
-    build = os.path.abspath(sys.argv[1])
-    keep = "--keep" in sys.argv[2:]
-    server_binary = os.path.join(build, "sasrecllm-server")
-    client_binary = os.path.join(build, "sasrecllm-client")
-    for path in (server_binary, client_binary, os.path.join(build, "sasrecllm")):
-        if not os.access(path, os.X_OK):
-            log(f"FAIL: {path} is missing; build it first (cmake --build {build})")
-            return 1
     if shutil.which("openssl") is None:
         log("FAIL: openssl is missing (scripts/setup.sh installs it)")
         return 1
-    work = tempfile.mkdtemp(prefix="sasrecllm-ops-")
-    log(f"work dir: {work}")
+    build, keep, work, rc = start(__doc__, "sasrecllm-ops-")
+    if rc is not None:
+        return rc
+    server_binary = os.path.join(build, "sasrecllm-server")
+    client_binary = os.path.join(build, "sasrecllm-client")
     try:
         bundle, _, _, _ = make_bundle(build, work)
         check_tls(server_binary, client_binary, bundle, work)

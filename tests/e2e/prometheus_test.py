@@ -18,14 +18,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_test import (FAILURES, Client, Fatal, Server, check, free_port, log,  # noqa: E402
-                      make_bundle, report)
+                      make_bundle, report, start)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -39,17 +38,13 @@ def api(port, path, **params):
 
 
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
-        print(__doc__)
-        return 2
-    build = os.path.abspath(sys.argv[1])
-    keep = "--keep" in sys.argv[2:]
     for tool in ("prometheus", "promtool"):
         if shutil.which(tool) is None:
             log(f"FAIL: {tool} is missing (scripts/setup.sh installs Debian's prometheus)")
             return 1
-    work = tempfile.mkdtemp(prefix="sasrecllm-prom-")
-    log(f"work dir: {work}")
+    build, keep, work, rc = start(__doc__, "sasrecllm-prom-")
+    if rc is not None:
+        return rc
     server = prom = bench = None
     try:
         bundle, _, _, _ = make_bundle(build, work)
