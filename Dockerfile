@@ -21,10 +21,16 @@
 FROM debian:bookworm AS build
 WORKDIR /src
 COPY scripts/setup.sh scripts/setup.sh
-# The build's packages only (no test tools).
-RUN SETUP_TEST_TOOLS=0 bash scripts/setup.sh --no-build && rm -rf /var/lib/apt/lists/*
+# The build's packages only (no test tools), and ccache with a cache mount: a
+# rebuild after a source change recompiles only what changed (BuildKit and
+# buildah/podman both keep the mount between builds).
+RUN SETUP_TEST_TOOLS=0 bash scripts/setup.sh --no-build && \
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends ccache && \
+    rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DSASRECLLM_BUILD_TESTS=OFF && \
+RUN --mount=type=cache,target=/root/.ccache \
+    cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DSASRECLLM_BUILD_TESTS=OFF \
+      -DCMAKE_CXX_COMPILER_LAUNCHER=ccache && \
     cmake --build /build -j"$(nproc)" && \
     cmake --install /build --prefix /opt/sasrecllm
 # The shared libraries the binaries and the plugin load, under their sonames
@@ -49,6 +55,8 @@ ENV PATH=/opt/sasrecllm/bin:$PATH \
     SASRECLLM_HOST=0.0.0.0 \
     SASRECLLM_PORT=50051 \
     SASRECLLM_METRICS_PORT=9464
+# The bundle's mount point (a volume: docker run -v DIR:/models/bundle:ro).
+RUN mkdir -p /models/bundle
 # Non-root, numeric (Kubernetes' runAsNonRoot checks the number); the same
 # uid as deploy/kubernetes/.
 USER 65532:65532

@@ -66,6 +66,7 @@ nlohmann::ordered_json BenchJson(const std::string& method, const LoadOptions& l
   j["errors"] = r.errors;
   j["dropped"] = r.dropped;
   j["errors_by_code"] = std::move(codes);
+  j["model_versions"] = r.model_versions;
   j["throughput_rps"] = Round3(r.throughput_rps);
   j["latency_ms"] = {{"mean", Round3(l.mean_ms)}, {"p50", Round3(l.p50_ms)},
                      {"p90", Round3(l.p90_ms)},   {"p99", Round3(l.p99_ms)},
@@ -90,6 +91,13 @@ void PrintBenchText(std::FILE* text, const std::string& method, const LoadOption
   const LatencySummary& l = r.latency;
   std::fprintf(text, "latency ms: mean %.2f  p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", l.mean_ms,
               l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms);
+  if (r.model_versions.size() > 1) {  // one is the usual case: say nothing
+    std::fprintf(text, "versions:  ");
+    for (const auto& [version, count] : r.model_versions) {
+      std::fprintf(text, " %s=%lld", version.c_str(), static_cast<long long>(count));
+    }
+    std::fprintf(text, "\n");
+  }
   if (r.errors > 0) {
     std::fprintf(text, "errors:    ");
     for (const auto& [name, count] : r.codes) {

@@ -107,6 +107,9 @@ class LoadRun {
   void OnDone(Call* call, const grpc::Status& status) {
     const Clock::time_point end = Clock::now();
     const double latency_ms = Seconds(end - call->start) * 1e3;
+    std::string version = pool_.method == BenchMethod::kRecommend
+                              ? std::move(*call->recommend_response.mutable_model_version())
+                              : std::move(*call->score_response.mutable_model_version());
     delete call;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -114,6 +117,7 @@ class LoadRun {
         ++result_.codes[StatusCodeName(status.error_code())];
         if (status.ok()) {
           ++result_.ok;
+          ++result_.model_versions[version];
           latencies_ms_.push_back(latency_ms);
         } else {
           ++result_.errors;

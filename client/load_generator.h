@@ -88,6 +88,9 @@ struct LoadResult {
   std::map<std::string, int64_t> codes;
   int64_t ok = 0;
   int64_t errors = 0;
+  // OK replies by the model_version that answered them (a rollout or a hot
+  // reload shows as two).
+  std::map<std::string, int64_t> model_versions;
   // Open loop: sends skipped because max_outstanding requests were in flight.
   int64_t dropped = 0;
   // Latency of the OK requests.

@@ -2,7 +2,7 @@
 // finished pipeline Request into the typed reply (reply_builder.h) and
 // finishes the RPC exactly once. Deletes itself when gRPC is done with it.
 //
-//   auto* call = new RecommendCall(context, &rpc_request, response, env);
+//   auto* call = new RecommendCall(context, response, model->call_env());
 //   ... call->FinishWith(status)  or  pipeline->Submit(request with sink = call)
 //   return call;
 //
@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
@@ -33,7 +34,8 @@
 
 namespace sasrecllm::server {
 
-// What every call needs from the service. Outlives every call.
+// What every call needs from the model that serves it (serving_model.h).
+// Each call holds it, and with it that model, until the call is done.
 struct CallEnv {
   Metrics* metrics = nullptr;
   Pipeline* pipeline = nullptr;
@@ -61,10 +63,11 @@ inline absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
 
 class Call : public grpc::ServerUnaryReactor, public RequestSink {
  public:
-  Call(grpc::CallbackServerContext* context, const char* method, const CallEnv* env)
+  Call(grpc::CallbackServerContext* context, const char* method,
+       std::shared_ptr<const CallEnv> env)
       : context_(context),
         method_(method),
-        env_(env),
+        env_(std::move(env)),
         start_(absl::Now()),
         request_id_(RequestIdOf(*context)) {
     env_->metrics->IncrementInflight();
@@ -136,7 +139,7 @@ class Call : public grpc::ServerUnaryReactor, public RequestSink {
 
   grpc::CallbackServerContext* const context_;
   const char* const method_;
-  const CallEnv* const env_;
+  const std::shared_ptr<const CallEnv> env_;
   const absl::Time start_;
   const std::string request_id_;
   std::string user_id_;
@@ -147,8 +150,8 @@ class Call : public grpc::ServerUnaryReactor, public RequestSink {
 class RecommendCall final : public Call {
  public:
   RecommendCall(grpc::CallbackServerContext* context, v1::RecommendResponse* response,
-                const CallEnv* env)
-      : Call(context, "Recommend", env), response_(response) {}
+                std::shared_ptr<const CallEnv> env)
+      : Call(context, "Recommend", std::move(env)), response_(response) {}
 
  private:
   void BuildReply(const Request& request) override {
@@ -161,8 +164,8 @@ class RecommendCall final : public Call {
 class ScoreCall final : public Call {
  public:
   ScoreCall(grpc::CallbackServerContext* context, const v1::ScoreRequest* rpc,
-            v1::ScoreResponse* response, const CallEnv* env)
-      : Call(context, "Score", env), rpc_(rpc), response_(response) {}
+            v1::ScoreResponse* response, std::shared_ptr<const CallEnv> env)
+      : Call(context, "Score", std::move(env)), rpc_(rpc), response_(response) {}
 
  private:
   void BuildReply(const Request& request) override {
@@ -176,8 +179,8 @@ class ScoreCall final : public Call {
 // GetModelInfo is answered inline; it never reaches the pipeline.
 class InfoCall final : public Call {
  public:
-  InfoCall(grpc::CallbackServerContext* context, const CallEnv* env)
-      : Call(context, "GetModelInfo", env) {}
+  InfoCall(grpc::CallbackServerContext* context, std::shared_ptr<const CallEnv> env)
+      : Call(context, "GetModelInfo", std::move(env)) {}
 
  private:
   void BuildReply(const Request&) override {}

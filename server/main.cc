@@ -5,8 +5,12 @@
 //
 // Start-up: load the bundle (any error: print it and exit 1, nothing served),
 // warm up, start serving, mark health SERVING, print "listening on HOST:PORT".
-// SIGTERM / SIGINT: health NOT_SERVING, new RPCs UNAVAILABLE, finish every
-// accepted request, shut down within --drain-timeout-s, exit 0.
+// SIGTERM / SIGINT: health NOT_SERVING for --drain-notice-ms, then GOAWAY,
+// finish every accepted request within --drain-timeout-s, exit 0.
+// SIGHUP: hot reload (--reload-path-file, else --bundle again): the new
+// bundle is loaded and warmed beside the serving one and swapped in; a bundle
+// that fails to load is logged and counted
+// (sasrecllm_model_reloads_total{result="failed"}) and the old one serves on.
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,22 +32,44 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "base/file.h"
-#include "model/bundle.h"
-#include "model/hybrid/hybrid_bundle.h"
 #include "model/torch_device.h"
 #include "server/cpu_limit.h"
 #include "server/metrics.h"
+#include "server/model_loader.h"
 #include "server/recommender_service.h"
+#include "server/reloader.h"
 #include "server/server_flags.h"
 
 namespace {
 
+using sasrecllm::server::LoadedModel;
 using sasrecllm::server::Metrics;
+using sasrecllm::server::Reloader;
 using sasrecllm::server::RecommenderService;
 using sasrecllm::server::ServerFlags;
 using sasrecllm::server::ServiceOptions;
 
 constexpr char kServiceName[] = "sasrecllm.v1.Recommender";
+
+// SIGINT and SIGTERM drain; SIGHUP reloads the bundle.
+sigset_t HandledSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+void LogLoaded(const LoadedModel& loaded) {
+  std::fprintf(stderr, "bundle loaded: model_version %s\n",
+               loaded.bundle->manifest().model_version.c_str());
+  if (loaded.llm != nullptr) {
+    std::fprintf(stderr, "LLM stage loaded: %lld layers, hidden %lld\n",
+                 static_cast<long long>(loaded.llm->parts().llm->config().num_hidden_layers),
+                 static_cast<long long>(loaded.llm->parts().llm->config().hidden_size));
+  }
+}
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "sasrecllm-server: %s\n", message.c_str());
@@ -87,8 +113,7 @@ int Run(const ServerFlags& flags) {
       ServerCredentials(flags);
   if (!credentials.ok()) return Fail(std::string(credentials.status().message()));
 
-  sasrecllm::model::BundleLoadOptions load_options;
-  load_options.dir = bundle_dir;
+  sasrecllm::server::ModelLoadOptions load_options;
   const std::string device_name = flags.device;
   const auto device = sasrecllm::model::TorchDevice(device_name);
   if (!device.ok()) return Fail(absl::StrCat("--device=", device_name, ": ", device.status().message()));
@@ -97,6 +122,7 @@ int Run(const ServerFlags& flags) {
   const auto dtype = sasrecllm::model::TorchDtype(dtype_name);
   if (!dtype.ok()) return Fail(absl::StrCat("--dtype=", dtype_name, ": ", dtype.status().message()));
   load_options.dtype = *dtype;
+  load_options.llm = flags.llm;
   int threads = flags.threads;
   if (threads < 0) return Fail(absl::StrCat("--threads=", threads, ": must be >= 0"));
   // The model shares the machine with gRPC's threads: on 2 cores, 1 model thread
@@ -114,31 +140,11 @@ int Run(const ServerFlags& flags) {
                              ": must be >= 0"));
   }
 
-  auto bundle = sasrecllm::model::Bundle::Load(load_options);
-  if (!bundle.ok()) {
-    return Fail(absl::StrCat("cannot load bundle ", bundle_dir, ": ", bundle.status().ToString()));
-  }
-  std::shared_ptr<const sasrecllm::model::Bundle> shared_bundle(std::move(bundle).value());
+  absl::StatusOr<LoadedModel> loaded = sasrecllm::server::LoadModel(bundle_dir, load_options);
+  if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+  LogLoaded(*loaded);
 
-  std::shared_ptr<sasrecllm::hybrid::HybridModel> llm;
-  const std::vector<std::string>& components = shared_bundle->manifest().components;
-  if (flags.llm &&
-      std::find(components.begin(), components.end(), "llm") != components.end()) {
-    sasrecllm::llm::LlamaModel::Options llm_options;
-    llm_options.device = load_options.device;
-    llm_options.dtype = load_options.dtype;
-    auto loaded = sasrecllm::hybrid::LoadBundleHybridModel(*shared_bundle, llm_options);
-    if (!loaded.ok()) {
-      return Fail(absl::StrCat("cannot load the LLM stage of ", bundle_dir, ": ",
-                               loaded.status().ToString(), " (--llm=false serves SASRec only)"));
-    }
-    llm = std::move(loaded).value();
-    std::fprintf(stderr, "LLM stage loaded: %lld layers, hidden %lld\n",
-                 static_cast<long long>(llm->parts().llm->config().num_hidden_layers),
-                 static_cast<long long>(llm->parts().llm->config().hidden_size));
-  }
-
-  Metrics metrics({shared_bundle->manifest().model_version, device_name, dtype_name});
+  Metrics metrics({loaded->bundle->manifest().model_version, device_name, dtype_name});
 
   ServiceOptions options;
   options.limits.max_top_k = flags.max_top_k;
@@ -159,7 +165,9 @@ int Run(const ServerFlags& flags) {
   log_options.sample_rate = flags.access_log_sample_rate;
   sasrecllm::server::AccessLog access_log(log_options);
   options.access_log = &access_log;
-  auto service = RecommenderService::Create(options, shared_bundle, &metrics, nullptr, llm);
+  auto service = RecommenderService::Create(options, loaded->bundle, &metrics, nullptr,
+                                            loaded->llm);
+  loaded = LoadedModel{};  // the service holds the model now: a reload can free it
   if (!service.ok()) return Fail(service.status().ToString());
   if (absl::Status s = (*service)->Warmup(); !s.ok()) {
     return Fail(absl::StrCat("warm-up failed: ", s.ToString()));
@@ -192,14 +200,41 @@ int Run(const ServerFlags& flags) {
   health->SetServingStatus(kServiceName, true);
   std::fprintf(stderr, "listening on %s:%d\n", host.c_str(), selected_port);
 
+  // Hot reload (SIGHUP) on a thread of its own; the old model serves on.
+  Reloader reloader([&]() -> absl::Status {
+    const absl::Time start = absl::Now();
+    absl::Status status = [&]() -> absl::Status {
+      absl::StatusOr<std::string> dir =
+          sasrecllm::server::ReloadTarget(bundle_dir, flags.reload_path_file);
+      if (!dir.ok()) return dir.status();
+      std::fprintf(stderr, "reload: loading %s\n", dir->c_str());
+      absl::StatusOr<LoadedModel> next = sasrecllm::server::LoadModel(*dir, load_options);
+      if (!next.ok()) return next.status();
+      LogLoaded(*next);
+      return (*service)->Reload(std::move(next->bundle), std::move(next->llm));
+    }();
+    const std::string version = (*service)->model_version();
+    metrics.RecordReload(status.ok(), {version, device_name, dtype_name});
+    if (status.ok()) {
+      std::fprintf(stderr, "reload: serving model_version %s (%.1f s)\n", version.c_str(),
+                   absl::ToDoubleSeconds(absl::Now() - start));
+    } else {
+      std::fprintf(stderr, "reload failed: %s; still serving model_version %s\n",
+                   std::string(status.message()).c_str(), version.c_str());
+    }
+    return status;
+  });
+
   // Signals are blocked in every thread (see main); this one waits for them.
   std::thread signal_thread([&] {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    sigset_t set = HandledSignals();
     int signal_number = 0;
-    sigwait(&set, &signal_number);
+    for (;;) {
+      sigwait(&set, &signal_number);
+      if (signal_number != SIGHUP) break;
+      std::fprintf(stderr, "received SIGHUP: reloading\n");
+      reloader.Request();
+    }
     std::fprintf(stderr, "received %s: draining\n", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
     health->SetServingStatus("", false);
     health->SetServingStatus(kServiceName, false);
@@ -211,6 +246,7 @@ int Run(const ServerFlags& flags) {
     server->Shutdown(std::chrono::system_clock::now() +
                      std::chrono::seconds(flags.drain_timeout_s));
     (*service)->Drain();  // stops the stages' threads: every call has finished
+    reloader.Stop();      // a reload still loading is refused by the drained service
   });
   server->Wait();
   signal_thread.join();
@@ -242,12 +278,9 @@ int main(int argc, char** argv) {
     // --help / -h: usage on stdout, 0; any other parse error: 2.
     return app.exit(e) == 0 ? 0 : 2;
   }
-  // Block SIGINT/SIGTERM before any thread starts so that every thread
+  // Block SIGINT/SIGTERM/SIGHUP before any thread starts so that every thread
   // inherits the mask and only the signal thread (sigwait) receives them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
+  sigset_t set = HandledSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return Run(flags);
 }

@@ -113,6 +113,10 @@ auto& Family(Builder builder, const char* name, const char* help, prometheus::Re
   return builder.Name(name).Help(help).Register(registry);
 }
 
+prometheus::Labels ModelInfoLabels(const Metrics::ModelInfo& info) {
+  return {{"version", info.version}, {"device", info.device}, {"dtype", info.dtype}};
+}
+
 }  // namespace
 
 Metrics::Metrics(const ModelInfo& model_info)
@@ -138,12 +142,14 @@ Metrics::Metrics(const ModelInfo& model_info)
   llm_tokens_ =
       &Family(prometheus::BuildCounter(), "sasrecllm_llm_tokens_total",
               "LLM prompt tokens: computed (prefill) or reused from a shared prefix.", *registry_);
-  Family(prometheus::BuildGauge(), "sasrecllm_model_info", "The loaded model (always 1).",
-         *registry_)
-      .Add({{"version", model_info.version},
-            {"device", model_info.device},
-            {"dtype", model_info.dtype}})
-      .Set(1);
+  model_info_ = &Family(prometheus::BuildGauge(), "sasrecllm_model_info",
+                        "The model serving now (always 1).", *registry_);
+  model_info_series_ = &model_info_->Add(ModelInfoLabels(model_info));
+  model_info_series_->Set(1);
+  model_reloads_ = &Family(prometheus::BuildCounter(), "sasrecllm_model_reloads_total",
+                           "Hot reloads of the model bundle by result (ok, failed).", *registry_);
+  // Both exported at 0: increase() and the alert see the first failure.
+  for (const char* result : {"ok", "failed"}) model_reloads_->Add({{"result", result}});
 
   // Create the children that always exist so that they are exported at zero.
   for (const char* stage : {kStageSasrec, kStageLlm}) {
@@ -190,6 +196,16 @@ void Metrics::DecrementInflight() { inflight_->Decrement(); }
 
 void Metrics::AddLlmTokens(absl::string_view kind, int64_t tokens) {
   llm_tokens_->Add({{"kind", std::string(kind)}}).Increment(static_cast<double>(tokens));
+}
+
+void Metrics::RecordReload(bool ok, const ModelInfo& model_info) {
+  model_reloads_->Add({{"result", ok ? "ok" : "failed"}}).Increment();
+  if (!ok) return;
+  absl::MutexLock lock(&model_info_mu_);
+  prometheus::Gauge* next = &model_info_->Add(ModelInfoLabels(model_info));
+  next->Set(1);
+  if (next != model_info_series_) model_info_->Remove(model_info_series_);
+  model_info_series_ = next;
 }
 
 std::string Metrics::SerializeText() const {

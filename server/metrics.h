@@ -9,7 +9,8 @@
 //   sasrecllm_queue_depth{stage}                     gauge, requests waiting in a stage's queue
 //   sasrecllm_inflight_requests                      gauge
 //   sasrecllm_llm_tokens_total{kind}                 counter, kind = "prefill" | "prefix_reused"
-//   sasrecllm_model_info{version,device,dtype}       gauge = 1
+//   sasrecllm_model_info{version,device,dtype}       gauge = 1, the model serving now
+//   sasrecllm_model_reloads_total{result}            counter, result = "ok" | "failed"
 //   process_cpu_seconds_total, process_resident_memory_bytes,
 //   process_start_time_seconds                       from /proc/self (Linux)
 //
@@ -29,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
@@ -71,6 +73,9 @@ class Metrics {
   void DecrementInflight();
   // kind: "prefill" or "prefix_reused".
   void AddLlmTokens(absl::string_view kind, int64_t tokens);
+  // A hot reload's outcome. After an ok one, sasrecllm_model_info has the new
+  // model's series only (`model_info`), so that a dashboard never shows two.
+  void RecordReload(bool ok, const ModelInfo& model_info);
 
   // Every metric above plus the process metrics, in the text exposition format.
   std::string SerializeText() const;
@@ -103,6 +108,10 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>* queue_depth_;
   prometheus::Gauge* inflight_;
   prometheus::Family<prometheus::Counter>* llm_tokens_;
+  prometheus::Family<prometheus::Gauge>* model_info_;
+  prometheus::Family<prometheus::Counter>* model_reloads_;
+  absl::Mutex model_info_mu_;
+  prometheus::Gauge* model_info_series_ ABSL_GUARDED_BY(model_info_mu_);
 };
 
 }  // namespace sasrecllm::server

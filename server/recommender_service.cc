@@ -1,95 +1,69 @@
 #include "server/recommender_service.h"
 
-#include <torch/torch.h>
-
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "server/llm_stage.h"
-#include "server/sasrec_stage.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace sasrecllm::server {
-
-namespace {
-
-int64_t ParameterCount(const std::vector<torch::Tensor>& parameters) {
-  int64_t n = 0;
-  for (const torch::Tensor& p : parameters) n += p.numel();
-  return n;
-}
-
-RequestBuilder::Options BuilderOptions(const ServiceOptions& options, bool has_llm) {
-  return {.limits = options.limits, .retrieval_k = options.retrieval_k, .has_llm = has_llm};
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<RecommenderService>> RecommenderService::Create(
     const ServiceOptions& options, std::shared_ptr<const model::Bundle> bundle, Metrics* metrics,
     Clock* clock, std::shared_ptr<hybrid::HybridModel> llm) {
-  if (bundle == nullptr) return absl::InvalidArgumentError("no bundle");
-  if (metrics == nullptr) return absl::InvalidArgumentError("no metrics");
-  if (llm != nullptr && llm->parts().sasrec.get() != bundle->sasrec().get()) {
-    // One model instance per device: the LLM stage must use the bundle's SASRec.
-    return absl::InvalidArgumentError(
-        "the hybrid scorer's SASRec is not the bundle's (load it with "
-        "hybrid::LoadBundleHybridModel(bundle, ...))");
-  }
-  ServiceOptions resolved = options;
-  resolved.limits.max_history = bundle->manifest().max_history;
-  if (absl::Status s = BuilderOptions(resolved, llm != nullptr).Validate(); !s.ok()) return s;
-  if (resolved.rerank.max_batch_tokens < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("max_batch_tokens must be >= 1, got ",
-                                                   resolved.rerank.max_batch_tokens));
-  }
-
-  std::vector<Pipeline::StageConfig> stages;
-  stages.push_back({std::make_unique<SasrecStage>(bundle, resolved.limits.max_history),
-                    resolved.batcher});
-  if (llm != nullptr) {
-    stages.push_back({std::make_unique<LlmStage>(llm, resolved.rerank, &bundle->catalog(),
-                                                 metrics, clock),
-                      resolved.llm_batcher});
-  }
-  absl::StatusOr<std::unique_ptr<Pipeline>> pipeline =
-      Pipeline::Create(std::move(stages), metrics, clock);
-  if (!pipeline.ok()) return pipeline.status();
-
-  std::unique_ptr<RecommenderService> service(
-      new RecommenderService(resolved, std::move(bundle), std::move(llm), metrics));
-  service->pipeline_ = std::move(pipeline).value();
-  service->call_env_.pipeline = service->pipeline_.get();
-  return service;
+  absl::StatusOr<std::shared_ptr<ServingModel>> model =
+      ServingModel::Create(options, std::move(bundle), metrics, clock, std::move(llm));
+  if (!model.ok()) return model.status();
+  return std::unique_ptr<RecommenderService>(
+      new RecommenderService(options, metrics, clock, std::move(model).value()));
 }
 
-RecommenderService::RecommenderService(const ServiceOptions& options,
-                                       std::shared_ptr<const model::Bundle> bundle,
-                                       std::shared_ptr<hybrid::HybridModel> llm, Metrics* metrics)
-    : options_(options),
-      bundle_(std::move(bundle)),
-      llm_(std::move(llm)),
-      request_builder_(&bundle_->catalog(), BuilderOptions(options_, llm_ != nullptr)) {
-  sasrec_parameters_ = ParameterCount(bundle_->sasrec()->parameters());
-  if (llm_ != nullptr) {
-    for (const auto& [name, tensor] : llm_->parts().llm->Weights()) {
-      llm_parameters_ += tensor.numel();
-    }
-  }
-  call_env_.metrics = metrics;
-  call_env_.model_version = bundle_->manifest().model_version;
-  call_env_.access_log = options.access_log;
-}
+RecommenderService::RecommenderService(const ServiceOptions& options, Metrics* metrics,
+                                       Clock* clock, std::shared_ptr<ServingModel> model)
+    : options_(options), metrics_(metrics), clock_(clock), current_(std::move(model)) {}
 
 RecommenderService::~RecommenderService() { Drain(); }
 
-void RecommenderService::Drain() {
-  draining_.store(true);
-  if (pipeline_ != nullptr) pipeline_->Shutdown();
+std::shared_ptr<ServingModel> RecommenderService::Current() const {
+  absl::MutexLock lock(&current_mu_);
+  return current_;
 }
 
-absl::Status RecommenderService::Warmup() { return pipeline_->Warmup(); }
+std::string RecommenderService::model_version() const { return Current()->model_version(); }
 
-void RecommenderService::Submit(Call* call, absl::StatusOr<std::unique_ptr<Request>> request) {
+absl::Status RecommenderService::Warmup() { return Current()->Warmup(); }
+
+absl::Status RecommenderService::Reload(std::shared_ptr<const model::Bundle> bundle,
+                                        std::shared_ptr<hybrid::HybridModel> llm) {
+  absl::MutexLock reload_lock(&reload_mu_);
+  if (draining_.load()) return absl::UnavailableError("the server is shutting down");
+  absl::StatusOr<std::shared_ptr<ServingModel>> next =
+      ServingModel::Create(options_, std::move(bundle), metrics_, clock_, std::move(llm));
+  if (!next.ok()) return next.status();
+  if (absl::Status s = (*next)->Warmup(); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("warm-up failed: ", s.message()));
+  }
+  std::shared_ptr<ServingModel> previous;
+  {
+    absl::MutexLock lock(&current_mu_);
+    previous = std::exchange(current_, std::move(next).value());
+  }
+  // Every call the old model accepted holds it (CallEnv); none can take it
+  // any more. When ours is the last reference, they have all finished.
+  while (previous.use_count() > 1) absl::SleepFor(absl::Milliseconds(5));
+  previous->Shutdown();
+  previous.reset();  // frees its weights, here rather than on a call's thread
+  return absl::OkStatus();
+}
+
+void RecommenderService::Drain() {
+  draining_.store(true);
+  absl::MutexLock reload_lock(&reload_mu_);  // after a reload in progress
+  Current()->Shutdown();
+}
+
+void RecommenderService::Submit(ServingModel& model, Call* call,
+                                absl::StatusOr<std::unique_ptr<Request>> request) {
   if (draining_.load()) {
     call->FinishWith(absl::UnavailableError("the server is shutting down"));
     return;
@@ -100,82 +74,41 @@ void RecommenderService::Submit(Call* call, absl::StatusOr<std::unique_ptr<Reque
   }
   (*request)->deadline = DeadlineOf(*call->context());
   (*request)->sink = call;
-  pipeline_->Submit(std::move(request).value());
+  model.call_env()->pipeline->Submit(std::move(request).value());
 }
 
 grpc::ServerUnaryReactor* RecommenderService::Recommend(grpc::CallbackServerContext* context,
                                                         const v1::RecommendRequest* request,
                                                         v1::RecommendResponse* response) {
-  auto* call = new RecommendCall(context, response, &call_env_);
+  std::shared_ptr<ServingModel> model = Current();
+  auto* call = new RecommendCall(context, response, model->call_env());
   call->set_user_id(request->user_id());
-  Submit(call, request_builder_.FromRecommend(*request));
+  Submit(*model, call, model->request_builder().FromRecommend(*request));
   return call;
 }
 
 grpc::ServerUnaryReactor* RecommenderService::Score(grpc::CallbackServerContext* context,
                                                     const v1::ScoreRequest* request,
                                                     v1::ScoreResponse* response) {
-  auto* call = new ScoreCall(context, request, response, &call_env_);
+  std::shared_ptr<ServingModel> model = Current();
+  auto* call = new ScoreCall(context, request, response, model->call_env());
   call->set_user_id(request->user_id());
-  Submit(call, request_builder_.FromScore(*request));
+  Submit(*model, call, model->request_builder().FromScore(*request));
   return call;
 }
 
 grpc::ServerUnaryReactor* RecommenderService::GetModelInfo(
     grpc::CallbackServerContext* context, const v1::GetModelInfoRequest* /*request*/,
     v1::GetModelInfoResponse* response) {
-  auto* call = new InfoCall(context, &call_env_);
+  std::shared_ptr<ServingModel> model = Current();
+  auto* call = new InfoCall(context, model->call_env());
   if (draining_.load()) {
     call->FinishWith(absl::UnavailableError("the server is shutting down"));
     return call;
   }
-  FillModelInfo(response);
+  model->FillModelInfo(response);
   call->FinishWith(absl::OkStatus());
   return call;
-}
-
-void RecommenderService::FillModelInfo(v1::GetModelInfoResponse* response) const {
-  const model::BundleManifest& manifest = bundle_->manifest();
-  const model::SasrecConfig& config = manifest.sasrec;
-  response->set_model_version(manifest.model_version);
-  v1::ComponentInfo* sasrec = response->add_components();
-  sasrec->set_name("sasrec");
-  sasrec->set_config(absl::StrCat("items=", config.item_num, " hidden=", config.hidden_units,
-                                  " blocks=", config.num_blocks, " heads=", config.num_heads,
-                                  " maxlen=", config.maxlen,
-                                  " norm_first=", config.norm_first ? "true" : "false"));
-  sasrec->set_parameters(sasrec_parameters_);
-  response->set_sasrec_hidden_units(static_cast<int32_t>(config.hidden_units));
-  response->set_llm_hidden_size(0);
-  if (llm_ != nullptr) {
-    const hybrid::HybridModel& hybrid_model = *llm_;
-    const llm::LlamaConfig& llm_config = hybrid_model.parts().llm->config();
-    v1::ComponentInfo* llm = response->add_components();
-    llm->set_name("llm");
-    llm->set_config(absl::StrCat(
-        "layers=", llm_config.num_hidden_layers, " hidden=", llm_config.hidden_size,
-        " heads=", llm_config.num_attention_heads, " kv_heads=", llm_config.num_key_value_heads,
-        " vocab=", llm_config.vocab_size, " yes_token_id=", hybrid_model.yes_token_id(),
-        " retrieval_k=", options_.retrieval_k,
-        " max_batch_tokens=", options_.rerank.max_batch_tokens,
-        " prefix_sharing=", options_.rerank.share_prefix ? "true" : "false"));
-    llm->set_parameters(llm_parameters_);
-    if (hybrid_model.uses_sasrec()) {
-      v1::ComponentInfo* mapping = response->add_components();
-      mapping->set_name("mapping");
-      mapping->set_config(absl::StrCat("d_rec=", hybrid_model.parts().mapping->d_rec(),
-                                       " d_llm=", hybrid_model.parts().mapping->d_llm()));
-      mapping->set_parameters(ParameterCount(hybrid_model.parts().mapping->parameters()));
-    }
-    response->set_llm_hidden_size(static_cast<int32_t>(llm_config.hidden_size));
-  }
-  response->set_catalog_size(bundle_->catalog().size());
-  response->set_max_history(static_cast<int32_t>(options_.limits.max_history));
-  response->set_max_top_k(options_.limits.max_top_k);
-  response->set_max_candidates(options_.limits.max_candidates);
-  response->set_device(options_.device);
-  response->set_dtype(options_.dtype);
-  response->set_has_llm(llm_ != nullptr);
 }
 
 }  // namespace sasrecllm::server

@@ -13,68 +13,51 @@
 // served too: SASRec then retrieves from its representation of an empty
 // sequence and the prompt has no titles.
 //
+// Hot reload: Reload builds and warms a new ServingModel (serving_model.h)
+// beside the one serving, then swaps it in at once. Each call is served
+// start to end by the model that was current when it arrived (its reply's
+// model_version says which); the old model is freed after its last call.
+//
 //   auto service = RecommenderService::Create(options, bundle, &metrics, nullptr, scorer);
 //   if (!service.ok()) ...;
 //   if (absl::Status s = (*service)->Warmup(); !s.ok()) ...;
 //   builder.RegisterService(service->get());
 //   ...
+//   absl::Status s = (*service)->Reload(new_bundle, new_scorer);  // error: the old one serves on
+//   ...
 //   (*service)->Drain();  // new RPCs: UNAVAILABLE; returns when all accepted ones finished
 //
 // Thread safety: the RPC methods are called concurrently by gRPC; Warmup must
-// be called before the service is registered; Drain is thread-safe.
+// be called before the service is registered; Reload and Drain are
+// thread-safe (one Reload runs at a time).
 #ifndef SASRECLLM_SERVER_RECOMMENDER_SERVICE_H_
 #define SASRECLLM_SERVER_RECOMMENDER_SERVICE_H_
 
 #include <atomic>
-#include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "model/bundle.h"
 #include "model/hybrid/hybrid_model.h"
-#include "model/hybrid/hybrid_reranker.h"
 #include "proto/sasrecllm.grpc.pb.h"
-#include "server/batcher.h"
 #include "server/call.h"
 #include "server/clock.h"
 #include "server/metrics.h"
-#include "server/pipeline.h"
-#include "server/request_builder.h"
-#include "server/validation.h"
+#include "server/request.h"
+#include "server/serving_model.h"
 
 namespace sasrecllm::server {
 
-struct ServiceOptions {
-  // max_top_k and max_candidates come from here; max_history is taken from
-  // the bundle manifest by Create().
-  RequestLimits limits;
-  // Stage 1 (SASRec): requests per batch, queue delay and queue size.
-  BatcherOptions batcher;
-  // Reported by GetModelInfo (what --device / --dtype said).
-  std::string device = "cpu";   // Default: "cpu"
-  std::string dtype = "float32";  // Default: "float32"
-  // Stage 2 (used only with an LLM): SASRec's candidates per Recommend
-  // (at least top_k are taken), the LLM queue and the reranker's options.
-  int retrieval_k = 20;  // Default: 20 (--retrieval-k)
-  BatcherOptions llm_batcher{.max_batch_size = 8};  // Default: 8 requests per LLM batch
-  hybrid::RerankOptions rerank;
-  // One JSON line per finished RPC (not owned; must outlive the service).
-  // Default: nullptr, no access log.
-  AccessLog* access_log = nullptr;
-};
-
 class RecommenderService final : public v1::Recommender::CallbackService {
  public:
-  // `bundle` is shared and must stay loaded; `metrics` (not owned) and `clock`
-  // (not owned; nullptr = real time) must outlive the service. `llm`: the
-  // bundle's hybrid scorer, built on the bundle's own SASRec
-  // (hybrid::LoadBundleHybridModel(*bundle, ...)), nullptr = SASRec only.
-  // Starts the stages' threads. INVALID_ARGUMENT for bad options or an `llm`
-  // whose SASRec is not the bundle's.
+  // The service serving `bundle` (and `llm`): see ServingModel::Create, whose
+  // arguments these are and whose errors it returns. `metrics` and `clock`
+  // must outlive the service; `options` applies to every reloaded model too.
   static absl::StatusOr<std::unique_ptr<RecommenderService>> Create(
       const ServiceOptions& options, std::shared_ptr<const model::Bundle> bundle,
       Metrics* metrics, Clock* clock = nullptr,
@@ -83,10 +66,21 @@ class RecommenderService final : public v1::Recommender::CallbackService {
   // Drains (see Drain).
   ~RecommenderService() override;
 
-  // Runs one small batch through every stage (first-call allocations, lazy
-  // initialisation) so that the first real request is not slow. Call before
-  // serving; returns the model's error, if any.
+  // Warms the current model up (ServingModel::Warmup). Call before serving.
   absl::Status Warmup();
+
+  // Serves `bundle` (and `llm`, as in Create) from now on: builds and warms
+  // it beside the current model, swaps it in, then waits until every call
+  // the old model accepted has finished and frees it. The new model takes
+  // the calls that arrive from the swap on; no call is refused for the
+  // reload. On any error (bad bundle, warm-up failure, draining) the current
+  // model serves on and the error is returned. Blocks for the load's
+  // warm-up and the old model's last calls.
+  absl::Status Reload(std::shared_ptr<const model::Bundle> bundle,
+                      std::shared_ptr<hybrid::HybridModel> llm);
+
+  // The version of the model serving new calls.
+  std::string model_version() const;
 
   // New RPCs answer UNAVAILABLE; returns once every accepted request has been
   // finished. Idempotent.
@@ -103,23 +97,23 @@ class RecommenderService final : public v1::Recommender::CallbackService {
                                          v1::GetModelInfoResponse* response) override;
 
  private:
-  RecommenderService(const ServiceOptions& options, std::shared_ptr<const model::Bundle> bundle,
-                     std::shared_ptr<hybrid::HybridModel> llm, Metrics* metrics);
+  RecommenderService(const ServiceOptions& options, Metrics* metrics, Clock* clock,
+                     std::shared_ptr<ServingModel> model);
 
-  // Admits `request` (built by the RequestBuilder, or its error) into the
-  // pipeline on behalf of `call`, or finishes `call` with the refusal.
-  void Submit(Call* call, absl::StatusOr<std::unique_ptr<Request>> request);
-  void FillModelInfo(v1::GetModelInfoResponse* response) const;
+  // The model serving new calls.
+  std::shared_ptr<ServingModel> Current() const;
+  // Admits `request` (built by `model`'s RequestBuilder, or its error) into
+  // `model`'s pipeline on behalf of `call`, or finishes `call` with the refusal.
+  void Submit(ServingModel& model, Call* call, absl::StatusOr<std::unique_ptr<Request>> request);
 
   const ServiceOptions options_;
-  const std::shared_ptr<const model::Bundle> bundle_;
-  const std::shared_ptr<hybrid::HybridModel> llm_;  // null without an LLM
-  const RequestBuilder request_builder_;
-  int64_t sasrec_parameters_ = 0;
-  int64_t llm_parameters_ = 0;
+  Metrics* const metrics_;
+  Clock* const clock_;
   std::atomic<bool> draining_{false};
-  std::unique_ptr<Pipeline> pipeline_;
-  CallEnv call_env_;  // points at pipeline_ and the metrics
+  // Held by Reload and Drain: one model change at a time.
+  absl::Mutex reload_mu_;
+  mutable absl::Mutex current_mu_;
+  std::shared_ptr<ServingModel> current_ ABSL_GUARDED_BY(current_mu_);
 };
 
 }  // namespace sasrecllm::server

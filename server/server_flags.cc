@@ -116,6 +116,10 @@ void AddServerFlags(CLI::App& app, ServerFlags* flags) {
   add("tls-client-ca", &flags->tls_client_ca,
       "Mutual TLS: require client certificates signed by this CA (PEM file); needs --tls-cert.")
       ->check(CLI::ExistingFile);
+  add("reload-path-file", &flags->reload_path_file,
+      "Hot reload: on SIGHUP, load the bundle folder named on this file's first line "
+      "(default: --bundle again, e.g. a symlink repointed to a new bundle), warm it up beside "
+      "the serving model and swap; a bundle that fails keeps the old one serving.");
 }
 
 void ParseServerFlags(CLI::App& app, int argc, const char* const* argv) {

@@ -83,6 +83,10 @@ struct ServerFlags {
   int drain_notice_ms = 1000;
   // On SIGTERM/SIGINT, how long (s) in-flight RPCs may take to finish. Default: 30.
   int drain_timeout_s = 30;
+  // Hot reload on SIGHUP: the bundle folder to load is this file's first
+  // line. Default: none (SIGHUP loads --bundle again: a symlink repointed, a
+  // volume updated in place).
+  std::string reload_path_file;
 };
 
 // "SASRECLLM_METRICS_PORT" for "metrics-port".

@@ -24,6 +24,8 @@ class FakeRecommender final : public v1::Recommender::Service {
       return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "queue full");
     }
     response->add_items()->set_item_id("1");
+    // The first 5 replies come from "v1", the rest from "v2" (a reload).
+    response->set_model_version(++replies_ <= 5 ? "v1" : "v2");
     return grpc::Status::OK;
   }
   grpc::Status Score(grpc::ServerContext*, const v1::ScoreRequest* request,
@@ -37,6 +39,7 @@ class FakeRecommender final : public v1::Recommender::Service {
  private:
   const int reject_every_;
   std::atomic<int> calls_{0};
+  std::atomic<int> replies_{0};
 };
 
 class LoadGeneratorTest : public ::testing::Test {
@@ -95,6 +98,20 @@ TEST_F(LoadGeneratorTest, ClosedLoopCountsOkRequestsAndLatencies) {
   EXPECT_LE(r->latency.p50_ms, r->latency.p99_ms);
   EXPECT_NEAR(r->throughput_rps, r->ok / 0.5, 1e-6);
   EXPECT_EQ(service_->last_history_len_, 4);
+}
+
+TEST_F(LoadGeneratorTest, CountsOkRepliesByModelVersion) {
+  Start(/*reject_every=*/0);
+  LoadOptions options;
+  options.concurrency = 1;
+  options.warmup_s = 0;
+  options.duration_s = 0.3;
+  absl::StatusOr<LoadResult> r =
+      RunLoad(stub_.get(), MakeRequestPool(RequestShape(), Items(), 1, 8), options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_GT(r->ok, 5);
+  EXPECT_EQ(r->model_versions["v1"], 5);
+  EXPECT_EQ(r->model_versions["v2"], r->ok - 5);
 }
 
 TEST_F(LoadGeneratorTest, CountsErrorsByStatusCode) {

@@ -15,6 +15,12 @@
    load running; one replica gets SIGTERM, exits 0 and is started again on its
    port, then the other: the load sees zero failed requests, and both replicas
    served before and after their restart.
+5. Hot reload: one server under closed-loop load is sent SIGHUP three times,
+   its --reload-path-file naming bundle B, A, B in turn (the same model
+   exported with another model_version): every reload is counted ok, the
+   load sees zero failed requests and replies from both versions. Then a
+   bundle with a truncated weights file: the reload is counted failed, the
+   log names the file, and the old model serves on.
 
   tests/e2e/operations_test.py BUILD_DIR [--keep]
 
@@ -24,6 +30,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -201,6 +208,98 @@ def check_rolling_update(server_binary, client_binary, bundle, work):
             r.kill()
 
 
+def metric_value(metrics_port, pattern):
+    """The value of the first /metrics sample whose line matches `pattern`."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                  timeout=10).read().decode()
+    m = re.search(r"^" + pattern + r" (\S+)$", text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def reloads(server, result):
+    return metric_value(server.metrics_port,
+                        r'sasrecllm_model_reloads_total\{result="' + result + r'"\}') or 0.0
+
+
+def served_version(server):
+    text = urllib.request.urlopen(f"http://127.0.0.1:{server.metrics_port}/metrics",
+                                  timeout=10).read().decode()
+    return re.findall(r'^sasrecllm_model_info\{[^}]*version="([^"]*)"', text, re.M)
+
+
+def wait_for(condition, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def check_hot_reload(server_binary, client_binary, build, bundle, model, data, work):
+    log("== hot reload: SIGHUP x3 under load (bundles B, A, B), then a broken bundle")
+    bundle_b = os.path.join(work, "bundle-b")
+    run([os.path.join(build, "sasrecllm"), "export", "--sasrec", model, "--items",
+         os.path.join(data, "items.tsv"), "--out", bundle_b, "--model-version", "e2e-tiny-b"])
+    broken = os.path.join(work, "bundle-broken")
+    shutil.copytree(bundle, broken)
+    weights = max((os.path.join(broken, f) for f in os.listdir(broken)), key=os.path.getsize)
+    with open(weights, "r+b") as f:
+        f.truncate(os.path.getsize(weights) // 2)
+    path_file = os.path.join(work, "reload-path")
+    with open(path_file, "w") as f:
+        f.write(bundle + "\n")
+
+    server = Server(server_binary, bundle, ["--threads", "1", "--reload-path-file", path_file],
+                    os.path.join(work, "reload-server.log"))
+    target = server.wait_listening()
+    bench_json = os.path.join(work, "reload-bench.json")
+    bench = subprocess.Popen(
+        [client_binary, "--target", target, "--timeout-ms", "10000", "bench", "--concurrency",
+         "4", "--warmup-s", "0", "--duration-s", "20", "--history-len", "10", "--json",
+         bench_json], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_serving_traffic(server, "the server")
+        for i, (path, version) in enumerate([(bundle_b, "e2e-tiny-b"), (bundle, "e2e-tiny"),
+                                             (bundle_b, "e2e-tiny-b")]):
+            with open(path_file, "w") as f:
+                f.write(path + "\n")
+            server.proc.send_signal(signal.SIGHUP)
+            ok = wait_for(lambda: reloads(server, "ok") >= i + 1)
+            check(ok and served_version(server) == [version],
+                  f"reload {i + 1} counted ok, sasrecllm_model_info says {version} only "
+                  f"(got {served_version(server)})")
+            wait_serving_traffic(server, f"the server after reload {i + 1}")
+        with open(path_file, "w") as f:
+            f.write(broken + "\n")
+        server.proc.send_signal(signal.SIGHUP)
+        failed = wait_for(lambda: reloads(server, "failed") >= 1)
+        check(failed, "the broken bundle's reload is counted failed")
+        check(served_version(server) == ["e2e-tiny-b"],
+              f"the old model serves on ({served_version(server)})")
+        logged = [line for line in server.lines if "reload failed" in line]
+        check(bool(logged) and os.path.basename(weights) in logged[0]
+              and "still serving model_version e2e-tiny-b" in logged[0],
+              f"the log line names the file and the model serving on: {logged[:1]}")
+        wait_serving_traffic(server, "the server after the failed reload")
+        out, err = bench.communicate(timeout=120)
+        check(bench.returncode == 0, f"bench exits 0 (rc {bench.returncode}: {err.strip()[-300:]})")
+        with open(bench_json) as f:
+            result = json.load(f)
+        versions = result.get("model_versions", {})
+        check(result["ok"] > 100 and result["errors"] == 0,
+              f"zero failed requests through 4 reloads: {result['ok']} ok, "
+              f"{result['errors']} errors {result['errors_by_code']}")
+        check(versions.get("e2e-tiny", 0) > 0 and versions.get("e2e-tiny-b", 0) > 0,
+              f"replies switch version: {versions}")
+        rc = server.terminate()
+        check(rc == 0, f"the server drains and exits 0 after the reloads (got {rc})")
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+        server.kill()
+
+
 def main():
     if shutil.which("openssl") is None:
         log("FAIL: openssl is missing (scripts/setup.sh installs it)")
@@ -211,10 +310,11 @@ def main():
     server_binary = os.path.join(build, "sasrecllm-server")
     client_binary = os.path.join(build, "sasrecllm-client")
     try:
-        bundle, _, _, _ = make_bundle(build, work)
+        bundle, _, data, model = make_bundle(build, work)
         check_tls(server_binary, client_binary, bundle, work)
         check_access_log(server_binary, client_binary, bundle, work)
         check_rolling_update(server_binary, client_binary, bundle, work)
+        check_hot_reload(server_binary, client_binary, build, bundle, model, data, work)
     except (Fatal, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
         FAILURES.append(f"fatal: {e}")
         log(f"FATAL: {e}")

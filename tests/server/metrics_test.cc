@@ -16,6 +16,7 @@ namespace sasrecllm::server {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(MetricsTest, ExposesEveryMetricNameFromTheDesign) {
   Metrics metrics({"v-test", "cpu", "float32"});
@@ -35,6 +36,23 @@ TEST(MetricsTest, ExposesEveryMetricNameFromTheDesign) {
   EXPECT_THAT(text, HasSubstr("sasrecllm_llm_tokens_total{kind=\"prefix_reused\"} 0"));
   EXPECT_THAT(text, HasSubstr(
                         "sasrecllm_model_info{device=\"cpu\",dtype=\"float32\",version=\"v-test\"} 1"));
+}
+
+TEST(MetricsTest, ReloadsAreCountedByResultAndModelInfoFollowsTheNewModel) {
+  Metrics metrics({"v1", "cpu", "float32"});
+  EXPECT_THAT(metrics.SerializeText(),
+              HasSubstr("sasrecllm_model_reloads_total{result=\"ok\"} 0"));
+  EXPECT_THAT(metrics.SerializeText(),
+              HasSubstr("sasrecllm_model_reloads_total{result=\"failed\"} 0"));
+  metrics.RecordReload(false, {"v1", "cpu", "float32"});
+  metrics.RecordReload(true, {"v2", "cpu", "float32"});
+  metrics.RecordReload(true, {"v2", "cpu", "float32"});  // the same bundle again
+  const std::string text = metrics.SerializeText();
+  EXPECT_THAT(text, HasSubstr("sasrecllm_model_reloads_total{result=\"failed\"} 1"));
+  EXPECT_THAT(text, HasSubstr("sasrecllm_model_reloads_total{result=\"ok\"} 2"));
+  EXPECT_THAT(text,
+              HasSubstr("sasrecllm_model_info{device=\"cpu\",dtype=\"float32\",version=\"v2\"} 1"));
+  EXPECT_THAT(text, Not(HasSubstr("version=\"v1\"")));
 }
 
 TEST(MetricsTest, CountsRequestsByMethodAndGrpcCodeName) {

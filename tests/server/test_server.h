@@ -95,6 +95,7 @@ class InProcessServer {
   }
 
   const std::string& target() const { return target_; }
+  RecommenderService& service() const { return *service_; }
   std::unique_ptr<v1::Recommender::Stub> NewStub() const {
     return v1::Recommender::NewStub(
         grpc::CreateChannel(target_, grpc::InsecureChannelCredentials()));

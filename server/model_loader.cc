@@ -1,0 +1,67 @@
+#include "server/model_loader.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "base/file.h"
+#include "model/hybrid/hybrid_bundle.h"
+
+namespace sasrecllm::server {
+
+namespace {
+
+// The model's status as Abseil's (the codes are numbered alike), "prefix: message".
+absl::Status Prefixed(const Status& status, const std::string& prefix) {
+  return absl::Status(static_cast<absl::StatusCode>(status.code()),
+                      absl::StrCat(prefix, ": ", status.message()));
+}
+
+}  // namespace
+
+absl::StatusOr<LoadedModel> LoadModel(const std::string& dir, const ModelLoadOptions& options) {
+  model::BundleLoadOptions load_options;
+  load_options.dir = dir;
+  load_options.device = options.device;
+  load_options.dtype = options.dtype;
+  auto bundle = model::Bundle::Load(load_options);
+  if (!bundle.ok()) {
+    return Prefixed(bundle.status(), absl::StrCat("cannot load bundle ", dir));
+  }
+  LoadedModel loaded;
+  loaded.bundle = std::move(bundle).value();
+  const std::vector<std::string>& components = loaded.bundle->manifest().components;
+  if (options.llm && std::find(components.begin(), components.end(), "llm") != components.end()) {
+    llm::LlamaModel::Options llm_options;
+    llm_options.device = options.device;
+    llm_options.dtype = options.dtype;
+    auto llm = hybrid::LoadBundleHybridModel(*loaded.bundle, llm_options);
+    if (!llm.ok()) {
+      return Prefixed(llm.status(), absl::StrCat("cannot load the LLM stage of ", dir,
+                                                 " (--llm=false serves SASRec only)"));
+    }
+    loaded.llm = std::move(llm).value();
+  }
+  return loaded;
+}
+
+absl::StatusOr<std::string> ReloadTarget(const std::string& bundle,
+                                         const std::string& path_file) {
+  if (path_file.empty()) return bundle;
+  StatusOr<std::string> text = ReadFileToString(path_file);
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--reload-path-file: ", text.status().message()));
+  }
+  const std::string first_line(absl::StripAsciiWhitespace(
+      std::vector<absl::string_view>(absl::StrSplit(*text, '\n')).front()));
+  if (first_line.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--reload-path-file ", path_file, ": the first line names no bundle folder"));
+  }
+  return first_line;
+}
+
+}  // namespace sasrecllm::server
