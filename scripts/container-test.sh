@@ -18,10 +18,11 @@
 #
 # Environment: IMAGE (default localhost/sasrecllm:cpu), CONTAINER_TEST_WORK
 # (default build/container-test). Needs root (mounts, chroot), podman and, the
-# first time, debootstrap (scripts/setup.sh --container installs both). The
-# debian:bookworm base is made locally with debootstrap --variant=minbase
-# (no registry is reachable here) and also tagged bookworm-slim, so the
-# runtime's base here is minbase, not Docker Hub's slim image.
+# first time, debootstrap (SETUP_CONTAINER_TOOLS=1 scripts/setup.sh --no-build
+# installs both). The debian:bookworm base is made locally with debootstrap
+# --variant=minbase (no registry is reachable here) and also tagged
+# bookworm-slim, so the runtime's base here is minbase, not Docker Hub's slim
+# image.
 # Exit 0 when every check passed, 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,12 +37,12 @@ say() { echo "container-test: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (overlay mount and chroot)"
-command -v podman >/dev/null || die "podman is missing (scripts/setup.sh --container installs it)"
+command -v podman >/dev/null || die "podman is missing (SETUP_CONTAINER_TOOLS=1 scripts/setup.sh --no-build)"
 [ -d "$SHARED/tokenizers/llama2-spm" ] || die "$SHARED/tokenizers/llama2-spm is missing"
 
 # The base image, made once (podman keeps it).
 if ! podman image exists docker.io/library/debian:bookworm; then
-  command -v debootstrap >/dev/null || die "debootstrap is missing (scripts/setup.sh --container)"
+  command -v debootstrap >/dev/null || die "debootstrap is missing (SETUP_CONTAINER_TOOLS=1 scripts/setup.sh --no-build)"
   say "making the debian:bookworm base image with debootstrap --variant=minbase"
   rm -rf "$WORK/base-rootfs"
   mkdir -p "$WORK"
@@ -89,8 +90,14 @@ done
 mount -o remount,bind,ro "$ROOT$SHARED"
 
 # The image's config: what `docker run` would use.
-podman image inspect "$IMAGE" --format '{{json .Config}}' > "$WORK/test/image-config.json"
-podman image inspect "$IMAGE" --format '{{json .}}' > "$WORK/test/image.json"
+# (podman shows the Docker-format HEALTHCHECK beside .Config, not in it.)
+podman image inspect "$IMAGE" | python3 -c '
+import json, sys
+image = json.load(sys.stdin)[0]
+config = image["Config"]
+config["Healthcheck"] = config.get("Healthcheck") or image.get("Healthcheck")
+json.dump(config, sys.stdout, indent=1)' > "$WORK/test/image-config.json" ||
+  die "cannot read the image config of $IMAGE"
 python3 - "$WORK/test/image-config.json" "$ROOT" "$WORK/test/in-image" <<'PY'
 import json, shlex, sys
 config, root, out = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
@@ -111,6 +118,7 @@ shift
 exec chroot --userspec="$user" {shlex.quote(root)} /usr/bin/env -i {env} $extra "$@"
 """)
 PY
+[ -s "$WORK/test/in-image" ] || die "cannot write $WORK/test/in-image"
 chmod +x "$WORK/test/in-image"
 
 rc=0

@@ -7,7 +7,8 @@
 #
 # Environment: BUILD_DIR (default build), BUILD_TYPE (default Release),
 # JOBS (default: number of cores), SETUP_TEST_TOOLS (default 1; 0 installs
-# only what the build needs).
+# only what the build needs), SETUP_CONTAINER_TOOLS (default 0; 1 adds podman
+# and debootstrap for scripts/container-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,10 @@ if [ "${SETUP_TEST_TOOLS:-1}" != 0 ]; then
     yamllint prometheus python3-yaml
     $(command -v kubectl >/dev/null || echo kubernetes-client)
   )
+fi
+
+if [ "${SETUP_CONTAINER_TOOLS:-0}" = 1 ]; then
+  PACKAGES+=(podman debootstrap)
 fi
 
 missing=()

@@ -282,5 +282,13 @@ int main(int argc, char** argv) {
   // inherits the mask and only the signal thread (sigwait) receives them.
   sigset_t set = HandledSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // And a handler (never run while they stay blocked): a container's PID 1
+  // is sent only the signals it handles, or blocks; this keeps it so
+  // whatever the mask.
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction action = {};
+    action.sa_handler = [](int) {};
+    sigaction(signal_number, &action, nullptr);
+  }
   return Run(flags);
 }

@@ -136,6 +136,9 @@ Metrics::Metrics(const ModelInfo& model_info)
               "Model time of one batch.", *registry_);
   queue_depth_ = &Family(prometheus::BuildGauge(), "sasrecllm_queue_depth",
                          "Requests waiting in a stage's queue.", *registry_);
+  queue_capacity_ = &Family(prometheus::BuildGauge(), "sasrecllm_queue_capacity",
+                            "Most requests a stage's queue holds (0: the stage is off).",
+                            *registry_);
   inflight_ = &Family(prometheus::BuildGauge(), "sasrecllm_inflight_requests",
                       "RPCs accepted and not yet finished.", *registry_)
                    .Add({});
@@ -157,6 +160,7 @@ Metrics::Metrics(const ModelInfo& model_info)
     inference_duration_->Add({{"stage", stage}}, LatencyBuckets());
     queue_duration_->Add({{"stage", stage}}, LatencyBuckets());
     queue_depth_->Add({{"stage", stage}});
+    queue_capacity_->Add({{"stage", stage}});
   }
   for (const char* kind : {"prefill", "prefix_reused"}) llm_tokens_->Add({{"kind", kind}});
   for (const char* method : {"Recommend", "Score", "GetModelInfo"}) {
@@ -190,6 +194,9 @@ void Metrics::ObserveInference(absl::string_view stage, absl::Duration duration)
 
 void Metrics::SetQueueDepth(absl::string_view stage, size_t depth) {
   queue_depth_->Add({{"stage", std::string(stage)}}).Set(static_cast<double>(depth));
+}
+void Metrics::SetQueueCapacity(absl::string_view stage, size_t capacity) {
+  queue_capacity_->Add({{"stage", std::string(stage)}}).Set(static_cast<double>(capacity));
 }
 void Metrics::IncrementInflight() { inflight_->Increment(); }
 void Metrics::DecrementInflight() { inflight_->Decrement(); }

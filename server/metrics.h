@@ -7,6 +7,7 @@
 //   sasrecllm_batch_size{stage}                      histogram, stage = "sasrec" | "llm"
 //   sasrecllm_inference_duration_seconds{stage}      histogram, one batch's model time
 //   sasrecllm_queue_depth{stage}                     gauge, requests waiting in a stage's queue
+//   sasrecllm_queue_capacity{stage}                  gauge, that queue's size (--max-queue-size)
 //   sasrecllm_inflight_requests                      gauge
 //   sasrecllm_llm_tokens_total{kind}                 counter, kind = "prefill" | "prefix_reused"
 //   sasrecllm_model_info{version,device,dtype}       gauge = 1, the model serving now
@@ -69,6 +70,8 @@ class Metrics {
   void ObserveBatchSize(absl::string_view stage, size_t size);
   void ObserveInference(absl::string_view stage, absl::Duration duration);
   void SetQueueDepth(absl::string_view stage, size_t depth);
+  // Most requests the stage's queue holds (0: the stage does not run here).
+  void SetQueueCapacity(absl::string_view stage, size_t capacity);
   void IncrementInflight();
   void DecrementInflight();
   // kind: "prefill" or "prefix_reused".
@@ -106,6 +109,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* batch_size_;
   prometheus::Family<prometheus::Histogram>* inference_duration_;
   prometheus::Family<prometheus::Gauge>* queue_depth_;
+  prometheus::Family<prometheus::Gauge>* queue_capacity_;
   prometheus::Gauge* inflight_;
   prometheus::Family<prometheus::Counter>* llm_tokens_;
   prometheus::Family<prometheus::Gauge>* model_info_;

@@ -43,6 +43,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(std::vector<StageConf
     Runner& runner = pipeline->runners_[i];
     runner.stage = std::move(stages[i].stage);
     const std::string name(runner.stage->name());
+    metrics->SetQueueCapacity(name, stages[i].batcher.max_queue_size);
     Queue::Callbacks callbacks;
     callbacks.run_batch = [self, i](std::vector<std::unique_ptr<Request>> batch) {
       self->RunBatch(i, std::move(batch));

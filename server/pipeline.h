@@ -19,6 +19,7 @@
 //
 // Metrics, the same for every stage (label stage = Stage::name()):
 // sasrecllm_queue_duration_seconds, sasrecllm_queue_depth,
+// sasrecllm_queue_capacity (the batcher's max_queue_size),
 // sasrecllm_batch_size (in the unit Run returns) and
 // sasrecllm_inference_duration_seconds (Run's wall time).
 //

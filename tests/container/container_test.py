@@ -125,7 +125,8 @@ def check_server(in_image, config, healthcheck, items):
 
         client = in_image + ["--"] + ["sasrecllm-client", "--target", "127.0.0.1:50051"]
         rc, out, err = run(in_image + ["--"] + healthcheck, check_rc=False)
-        check(rc == 0 and out.strip() == "SERVING", f"the HEALTHCHECK passes ({rc}: {out.strip()}{err.strip()})")
+        check(rc == 0 and out.strip() == "SERVING",
+              f"the HEALTHCHECK {' '.join(healthcheck)} passes ({rc}: {out.strip()}{err.strip()})")
         _, out, _ = run(client + ["info", "--json", "-"])
         info = json.loads(out)
         check(info.get("has_llm") is True and info.get("model_version") == "container-hybrid",

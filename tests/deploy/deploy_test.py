@@ -35,16 +35,12 @@ DASHBOARD = DEPLOY / "grafana/sasrecllm.json"
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import promql_exprs  # noqa: E402  (next to this file)
 
-# ../shared/DESIGN.md "Metrics", plus what Prometheus adds (up) and the hot-reload
-# counter the rules expect (not exported by the server yet).
-METRICS = {
-    "sasrecllm_requests_total", "sasrecllm_request_duration_seconds",
-    "sasrecllm_queue_duration_seconds", "sasrecllm_batch_size",
-    "sasrecllm_inference_duration_seconds", "sasrecllm_queue_depth",
-    "sasrecllm_inflight_requests", "sasrecllm_llm_tokens_total", "sasrecllm_model_info",
-    "process_cpu_seconds_total", "process_resident_memory_bytes", "up",
-    "sasrecllm_model_reloads_total",
-}
+# The metric names the server exports: the list in server/metrics.h's header
+# comment (DESIGN.md "Metrics" and what was added since), plus what Prometheus
+# adds (up).
+METRICS = {name for line in (ROOT / "server/metrics.h").read_text().splitlines()
+           if line.startswith("//   ")
+           for name in re.findall(r"\b(?:sasrecllm|process)_[a-z_]+", line)} | {"up"}
 HISTOGRAMS = {"sasrecllm_request_duration_seconds", "sasrecllm_queue_duration_seconds",
               "sasrecllm_batch_size", "sasrecllm_inference_duration_seconds"}
 # Pod Security Standards, "restricted": the volume types it allows.
@@ -493,7 +489,7 @@ def check_grafana():
                 check(not names - METRICS, f"panel {title!r} uses unknown metrics {names - METRICS}")
                 used |= names
     promtool_check_exprs(exprs, "dashboard")
-    wanted = METRICS - {"sasrecllm_model_reloads_total"}
+    wanted = METRICS
     check(not wanted - used, f"no panel shows {sorted(wanted - used)}")
     print(f"{rel(DASHBOARD)}: {len(panels)} panels, {len(exprs)} PromQL targets")
 

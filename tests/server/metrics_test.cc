@@ -25,6 +25,7 @@ TEST(MetricsTest, ExposesEveryMetricNameFromTheDesign) {
        {"sasrecllm_requests_total", "sasrecllm_request_duration_seconds_bucket",
         "sasrecllm_queue_duration_seconds_bucket", "sasrecllm_batch_size_bucket",
         "sasrecllm_inference_duration_seconds_bucket", "sasrecllm_queue_depth",
+        "sasrecllm_queue_capacity",
         "sasrecllm_inflight_requests", "sasrecllm_llm_tokens_total", "sasrecllm_model_info",
         "process_cpu_seconds_total", "process_resident_memory_bytes",
         "process_start_time_seconds"}) {
@@ -70,6 +71,7 @@ TEST(MetricsTest, CountsRequestsByMethodAndGrpcCodeName) {
 TEST(MetricsTest, GaugesAndHistogramsMove) {
   Metrics metrics({"v", "cpu", "float32"});
   metrics.SetQueueDepth(kStageLlm, 7);
+  metrics.SetQueueCapacity(kStageLlm, 64);
   metrics.IncrementInflight();
   metrics.IncrementInflight();
   metrics.DecrementInflight();
@@ -79,6 +81,8 @@ TEST(MetricsTest, GaugesAndHistogramsMove) {
   metrics.AddLlmTokens("prefill", 12);
   const std::string text = metrics.SerializeText();
   EXPECT_THAT(text, HasSubstr("sasrecllm_queue_depth{stage=\"llm\"} 7"));
+  EXPECT_THAT(text, HasSubstr("sasrecllm_queue_capacity{stage=\"llm\"} 64"));
+  EXPECT_THAT(text, HasSubstr("sasrecllm_queue_capacity{stage=\"sasrec\"} 0"));
   EXPECT_THAT(text, HasSubstr("sasrecllm_inflight_requests 1"));
   EXPECT_THAT(text, HasSubstr("sasrecllm_batch_size_sum{stage=\"sasrec\"} 5"));
   EXPECT_THAT(text, HasSubstr("sasrecllm_queue_duration_seconds_count{stage=\"llm\"} 1"));
