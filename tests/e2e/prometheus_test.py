@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """The monitoring configuration against a real Prometheus (Debian's `prometheus`)
-scraping the real sasrecllm-server under load:
+scraping the real sasrecllm-server under load, serving a tiny hybrid bundle
+(both stages run, so the LLM stage's series carry real samples):
 
 1. `promtool check metrics` passes on the server's /metrics;
 2. Prometheus scrapes it (`up == 1`) with deploy/prometheus/rules.yml loaded,
    and every rule evaluates without error (/api/v1/rules: health "ok");
 3. every query of the Grafana dashboard and of the rules
    (tests/deploy/promql_exprs.py) runs without error, and every dashboard
-   query returns data.
+   query returns data;
+4. the LLM stage's series are live in Prometheus: LLM batches, prefill
+   tokens and the LLM queue's capacity are above zero.
 
   tests/e2e/prometheus_test.py BUILD_DIR [--keep]
 
@@ -24,7 +27,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_test import (FAILURES, Client, Fatal, Server, check, free_port, log,  # noqa: E402
-                      make_bundle, report, start)
+                      make_bundle, make_collm_split, make_hybrid_bundle, report, start)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -47,7 +50,9 @@ def main():
         return rc
     server = prom = bench = None
     try:
-        bundle, _, _, _ = make_bundle(build, work)
+        _, _, data, model = make_bundle(build, work)
+        split, _ = make_collm_split(data, work)
+        bundle, _ = make_hybrid_bundle(build, model, split, work)
         server = Server(os.path.join(build, "sasrecllm-server"), bundle, ["--threads", "1"],
                         os.path.join(work, "server.log"))
         target = server.wait_listening()
@@ -119,6 +124,12 @@ scrape_configs:
                 empty.append(source)
         check(not errors, f"all {len(lines)} dashboard and rule queries run: {errors}")
         check(not empty, f"every dashboard query returns data: empty {empty}")
+        for query in ('sasrecllm_batch_size_count{stage="llm"}',
+                      'sasrecllm_llm_tokens_total{kind="prefill"}',
+                      'sasrecllm_queue_capacity{stage="llm"}'):
+            result = api(prom_port, "query", query=query)["data"]["result"]
+            value = float(result[0]["value"][1]) if result else 0.0
+            check(value > 0, f"{query} = {value} > 0 in Prometheus")
     except (Fatal, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
         FAILURES.append(f"fatal: {e}")
         log(f"FATAL: {e}")
