@@ -1,5 +1,7 @@
 #include "base/file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -7,23 +9,70 @@
 
 namespace sasrecllm {
 
-StatusOr<std::string> ReadFileToString(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
+StatusOr<std::string> ReadFileToString(const std::string& path, int64_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO does not wait for a writer; the check below
+  // then refuses it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
     int err = errno;
     std::string msg = path + ": cannot open: " + std::strerror(err);
     if (err == ENOENT) return NotFoundError(msg);
     return DataLossError(msg);
   }
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return InvalidArgumentError(path + ": not a regular file");
+  }
+  if (st.st_size > max_bytes) {
+    ::close(fd);
+    return InvalidArgumentError(path + ": " + std::to_string(st.st_size) +
+                                " bytes, more than the limit of " + std::to_string(max_bytes));
+  }
+  std::FILE* f = ::fdopen(fd, "rb");
+  if (f == nullptr) {
+    int err = errno;
+    ::close(fd);
+    return DataLossError(path + ": cannot open: " + std::strerror(err));
+  }
   std::string contents;
+  contents.reserve(static_cast<size_t>(st.st_size));
   char buf[1 << 16];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) contents.append(buf, n);
+  // The file may grow while it is read: stop past the limit.
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) {
+    contents.append(buf, n);
+    if (static_cast<int64_t>(contents.size()) > max_bytes) {
+      std::fclose(f);
+      return InvalidArgumentError(path + ": grew past the limit of " +
+                                  std::to_string(max_bytes) + " bytes while read");
+    }
+  }
   bool failed = std::ferror(f) != 0;
   int err = errno;
   std::fclose(f);
   if (failed) return DataLossError(path + ": read error: " + std::strerror(err));
   return contents;
+}
+
+Status CheckRegularFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    std::string msg = path + ": cannot open: " + std::strerror(err);
+    return err == ENOENT ? NotFoundError(msg) : DataLossError(msg);
+  }
+  if (!S_ISREG(st.st_mode)) return InvalidArgumentError(path + ": not a regular file");
+  return OkStatus();
+}
+
+Status CheckFileNameInFolder(std::string_view name, std::string_view what) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos ||
+      name.find('\0') != std::string_view::npos) {
+    return InvalidArgumentError(std::string(what) + ": \"" + std::string(name) +
+                                "\" is not a file name in the same folder");
+  }
+  return OkStatus();
 }
 
 Status WriteFileAtomically(const std::string& path,

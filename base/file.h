@@ -8,6 +8,7 @@
 #ifndef SASRECLLM_BASE_FILE_H_
 #define SASRECLLM_BASE_FILE_H_
 
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -17,9 +18,27 @@
 
 namespace sasrecllm {
 
-// Reads a whole file into a string; NOT_FOUND (no such file) / DATA_LOSS
-// (other open or read errors) name the path.
-StatusOr<std::string> ReadFileToString(const std::string& path);
+// The most bytes ReadFileToString reads by default: far above any JSON, TSV or
+// tokenizer file this project reads (a 10^7-item catalog is ~500 MB), far
+// below what would exhaust a server's memory by mistake.
+inline constexpr int64_t kMaxReadFileBytes = int64_t{2} << 30;  // 2 GiB
+
+// Reads a whole file into a string. Checked before a byte is read: the path
+// is a regular file (not a folder, FIFO or device: INVALID_ARGUMENT) of at
+// most `max_bytes` (INVALID_ARGUMENT naming both sizes). NOT_FOUND (no such
+// file) / DATA_LOSS (other open or read errors). Errors name the path.
+StatusOr<std::string> ReadFileToString(const std::string& path,
+                                       int64_t max_bytes = kMaxReadFileBytes);
+
+// OK when `path` is a regular file (following symlinks); NOT_FOUND when
+// nothing is there, INVALID_ARGUMENT for a folder, FIFO, device or socket.
+// For the readers that open files their own way.
+Status CheckRegularFile(const std::string& path);
+
+// A file name read from a file (a shard in a sharded index, ...) that names a
+// file in the same folder: not empty, no '/', not "." or "..", no NUL.
+// INVALID_ARGUMENT naming `what` otherwise, so that no name leaves the folder.
+Status CheckFileNameInFolder(std::string_view name, std::string_view what);
 
 // Writes atomically (temp file + fsync + rename), so a crash never leaves half
 // a file. FAILED_PRECONDITION when the temp file cannot be created, DATA_LOSS

@@ -68,6 +68,9 @@ nlohmann::ordered_json BenchJson(const std::string& method, const LoadOptions& l
   j["errors_by_code"] = std::move(codes);
   j["model_versions"] = r.model_versions;
   j["throughput_rps"] = Round3(r.throughput_rps);
+  const LatencySummary& e = r.error_latency;
+  j["error_latency_ms"] = {{"p50", Round3(e.p50_ms)}, {"p99", Round3(e.p99_ms)},
+                           {"max", Round3(e.max_ms)}};
   j["latency_ms"] = {{"mean", Round3(l.mean_ms)}, {"p50", Round3(l.p50_ms)},
                      {"p90", Round3(l.p90_ms)},   {"p99", Round3(l.p99_ms)},
                      {"max", Round3(l.max_ms)}};
@@ -103,7 +106,8 @@ void PrintBenchText(std::FILE* text, const std::string& method, const LoadOption
     for (const auto& [name, count] : r.codes) {
       if (name != "OK") std::fprintf(text, " %s=%lld", name.c_str(), static_cast<long long>(count));
     }
-    std::fprintf(text, "\n");
+    std::fprintf(text, "  (answered in p50 %.2f  p99 %.2f ms)\n", r.error_latency.p50_ms,
+                 r.error_latency.p99_ms);
   }
 }
 

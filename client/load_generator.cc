@@ -50,6 +50,7 @@ class LoadRun {
     std::unique_lock<std::mutex> lock(mu_);
     done_.wait(lock, [&] { return outstanding_ == 0; });
     result_.latency = Summarize(latencies_ms_);
+    result_.error_latency = Summarize(error_latencies_ms_);
     result_.measured_s = options_.duration_s;
     result_.throughput_rps = static_cast<double>(result_.ok) / options_.duration_s;
     return result_;
@@ -121,6 +122,7 @@ class LoadRun {
           latencies_ms_.push_back(latency_ms);
         } else {
           ++result_.errors;
+          error_latencies_ms_.push_back(latency_ms);
         }
       }
       --outstanding_;
@@ -141,6 +143,7 @@ class LoadRun {
   std::condition_variable done_;
   int outstanding_ = 0;               // guarded by mu_
   std::vector<double> latencies_ms_;  // guarded by mu_
+  std::vector<double> error_latencies_ms_;  // guarded by mu_
   LoadResult result_;                 // guarded by mu_
 };
 

@@ -95,6 +95,9 @@ struct LoadResult {
   int64_t dropped = 0;
   // Latency of the OK requests.
   LatencySummary latency;
+  // Latency of the failed ones: a server that sheds load answers them at once;
+  // timeouts piling up show as failures at the deadline.
+  LatencySummary error_latency;
   // OK requests per second of the measured window.
   double throughput_rps = 0;
   double measured_s = 0;

@@ -60,13 +60,34 @@ StatusOr<SequenceData> ParseSequences(std::string_view text, SequenceFormat form
       return OkStatus();
     }).ok();
   }
+  // Ids index dense tables (a row per id up to the largest): a file that
+  // names a few large ids would make tables mostly empty, and could ask for
+  // any amount of memory. Bound them by the ids the file holds.
+  int64_t id_tokens = 0;
+  ForEachLine(text, [&](int64_t, std::string_view line) {
+    id_tokens += static_cast<int64_t>(SplitWhitespace(line).size());
+    return OkStatus();
+  }).ok();
+  const int64_t max_id = std::min(kMaxSequenceId, kSequenceIdSlack + 64 * id_tokens);
+  auto parse_id = [&](std::string_view token, const char* field, int64_t line_no,
+                      int64_t* out) -> Status {
+    SASRECLLM_RETURN_IF_ERROR(ParsePositiveId(token, field, name, line_no, out));
+    if (*out > max_id) {
+      return LineError(name, line_no,
+                       std::string(field) + " " + std::string(token) + " is above " +
+                           std::to_string(max_id) + ", the most for a file of " +
+                           std::to_string(id_tokens) +
+                           " ids (ids must be dense: renumber them from 1)");
+    }
+    return OkStatus();
+  };
   SequenceData data;
   data.sequences.resize(1);
   Status status = ForEachLine(text, [&](int64_t line_no, std::string_view line) -> Status {
     std::vector<std::string_view> tokens = SplitWhitespace(line);
     if (tokens.empty()) return OkStatus();
     int64_t user = 0;
-    SASRECLLM_RETURN_IF_ERROR(ParsePositiveId(tokens[0], "user id", name, line_no, &user));
+    SASRECLLM_RETURN_IF_ERROR(parse_id(tokens[0], "user id", line_no, &user));
     if (format == SequenceFormat::kPairs && tokens.size() != 2) {
       return LineError(name, line_no,
                      "expected 2 fields `user item`, got " + std::to_string(tokens.size()));
@@ -75,7 +96,7 @@ StatusOr<SequenceData> ParseSequences(std::string_view text, SequenceFormat form
     data.user_num = std::max(data.user_num, user);
     for (size_t i = 1; i < tokens.size(); ++i) {
       int64_t item = 0;
-      SASRECLLM_RETURN_IF_ERROR(ParsePositiveId(tokens[i], "item id", name, line_no, &item));
+      SASRECLLM_RETURN_IF_ERROR(parse_id(tokens[i], "item id", line_no, &item));
       AddInteraction(&data, user, item);
     }
     return OkStatus();

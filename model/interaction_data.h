@@ -50,6 +50,13 @@ struct SequenceData {
   int64_t NumInteractions() const;
 };
 
+// User and item ids are dense table indices: ParseSequences refuses
+// (INVALID_ARGUMENT naming the line) an id above kMaxSequenceId, or above
+// kSequenceIdSlack + 64 x the number of ids in the file (a few large ids
+// would otherwise allocate tables for every id below them).
+inline constexpr int64_t kMaxSequenceId = 100'000'000;
+inline constexpr int64_t kSequenceIdSlack = 1 << 20;
+
 // Reads a sequence file. Blank lines are skipped. In the lists layout a user
 // that appears on several lines has the lines concatenated in file order.
 // Errors (INVALID_ARGUMENT / NOT_FOUND) name "path:line".

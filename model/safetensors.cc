@@ -120,6 +120,7 @@ Status ParseEntry(const std::string& name, const Json& j, Entry* out) {
 
 StatusOr<std::map<std::string, torch::Tensor>> ReadImpl(
     const std::string& path, std::map<std::string, std::string>* metadata) {
+  SASRECLLM_RETURN_IF_ERROR(CheckRegularFile(path));
   File f(std::fopen(path.c_str(), "rb"));
   if (f == nullptr) {
     const int err = errno;

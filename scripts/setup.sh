@@ -8,7 +8,8 @@
 # Environment: BUILD_DIR (default build), BUILD_TYPE (default Release),
 # JOBS (default: number of cores), SETUP_TEST_TOOLS (default 1; 0 installs
 # only what the build needs), SETUP_CONTAINER_TOOLS (default 0; 1 adds podman
-# and debootstrap for scripts/container-test.sh).
+# and debootstrap for scripts/container-test.sh), SETUP_FUZZ_TOOLS (default 0;
+# 1 adds clang and its libFuzzer/sanitizer runtimes for scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,9 @@ fi
 
 if [ "${SETUP_CONTAINER_TOOLS:-0}" = 1 ]; then
   PACKAGES+=(podman debootstrap)
+fi
+if [ "${SETUP_FUZZ_TOOLS:-0}" = 1 ]; then
+  PACKAGES+=(clang libclang-rt-14-dev)
 fi
 
 missing=()

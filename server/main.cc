@@ -33,6 +33,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "base/file.h"
 #include "model/torch_device.h"
+#include "server/connection_limits.h"
 #include "server/cpu_limit.h"
 #include "server/metrics.h"
 #include "server/model_loader.h"
@@ -187,6 +188,15 @@ int Run(const ServerFlags& flags) {
   // gRPC sets SO_REUSEPORT by default: a second server on the same port would
   // silently share its traffic. Fail to bind instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  sasrecllm::server::ConnectionLimits limits;
+  limits.max_message_bytes = flags.max_message_bytes;
+  limits.max_concurrent_streams = flags.max_concurrent_streams;
+  limits.min_ping_interval_ms = flags.keepalive_min_ping_interval_ms;
+  limits.max_ping_strikes = flags.keepalive_max_ping_strikes;
+  limits.max_connection_age_s = flags.max_connection_age_s;
+  limits.max_connection_age_grace_s = flags.max_connection_age_grace_s;
+  if (absl::Status s = limits.Validate(); !s.ok()) return Fail(s.ToString());
+  sasrecllm::server::ApplyConnectionLimits(limits, &builder);
   int selected_port = 0;
   builder.AddListeningPort(absl::StrCat(host, ":", flags.port), *credentials, &selected_port);
   builder.RegisterService(service->get());

@@ -116,6 +116,22 @@ void AddServerFlags(CLI::App& app, ServerFlags* flags) {
   add("tls-client-ca", &flags->tls_client_ca,
       "Mutual TLS: require client certificates signed by this CA (PEM file); needs --tls-cert.")
       ->check(CLI::ExistingFile);
+  add_at_least("max-message-bytes", &flags->max_message_bytes, 1,
+               "Largest request message (bytes); a larger one is answered RESOURCE_EXHAUSTED.");
+  add_at_least("max-concurrent-streams", &flags->max_concurrent_streams, 1,
+               "Most calls in flight on one client connection (HTTP/2 streams).");
+  add_at_least("keepalive-min-ping-interval-ms", &flags->keepalive_min_ping_interval_ms, 0,
+               "Shortest interval between a client's keepalive pings without calls; faster "
+               "pings are strikes.");
+  add_at_least("keepalive-max-ping-strikes", &flags->keepalive_max_ping_strikes, 0,
+               "Ping strikes before the connection is closed (GOAWAY too_many_pings).");
+  add_at_least("max-connection-age-s", &flags->max_connection_age_s, 0,
+               "GOAWAY to connections older than this, so clients rebalance over new replicas "
+               "(0: no limit).")
+      ->check(CLI::Range(0, 2147483));
+  add_at_least("max-connection-age-grace-s", &flags->max_connection_age_grace_s, 0,
+               "How long calls on such a connection may still run.")
+      ->check(CLI::Range(0, 2147483));
   add("reload-path-file", &flags->reload_path_file,
       "Hot reload: on SIGHUP, load the bundle folder named on this file's first line "
       "(default: --bundle again, e.g. a symlink repointed to a new bundle), warm it up beside "

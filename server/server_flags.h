@@ -83,6 +83,15 @@ struct ServerFlags {
   int drain_notice_ms = 1000;
   // On SIGTERM/SIGINT, how long (s) in-flight RPCs may take to finish. Default: 30.
   int drain_timeout_s = 30;
+  // Transport limits (connection_limits.h; the same defaults): largest
+  // request message, calls per connection, the keepalive pings a client may
+  // send, connection age (0 = no limit) and its grace.
+  int max_message_bytes = 1 << 20;
+  int max_concurrent_streams = 256;
+  int keepalive_min_ping_interval_ms = 10000;
+  int keepalive_max_ping_strikes = 2;
+  int max_connection_age_s = 1800;
+  int max_connection_age_grace_s = 60;
   // Hot reload on SIGHUP: the bundle folder to load is this file's first
   // line. Default: none (SIGHUP loads --bundle again: a symlink repointed, a
   // volume updated in place).

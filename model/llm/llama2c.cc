@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "base/file.h"
 #include "base/json.h"
@@ -66,6 +67,7 @@ torch::Tensor PermuteForHfRotary(const torch::Tensor& w, int64_t n_heads) {
 }
 
 StatusOr<Llama2cCheckpoint> ReadLlama2cCheckpoint(const std::string& path) {
+  SASRECLLM_RETURN_IF_ERROR(CheckRegularFile(path));
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return NotFoundError("cannot open llama2.c checkpoint " + path);
   const int64_t file_size = static_cast<int64_t>(in.tellg());
@@ -98,11 +100,18 @@ StatusOr<Llama2cCheckpoint> ReadLlama2cCheckpoint(const std::string& path) {
 
   const int64_t d = h.dim, f = h.hidden_dim, l = h.n_layers, v = std::abs(h.vocab_size);
   const int64_t hd = d / h.n_heads, kvd = hd * h.n_kv_heads;
-  const int64_t freq_floats = 2 * static_cast<int64_t>(h.seq_len) * (hd / 2);
-  const int64_t weight_floats = v * d + l * d + l * d * d + 2 * l * kvd * d + l * d * d + l * d +
-                                3 * l * f * d + d + freq_floats +
-                                (h.shared_classifier() ? 0 : v * d);
-  const int64_t expected = 28 + 4 * weight_floats;
+  // In 128 bits: a header of int32s implies up to ~2^95 floats, which int64
+  // arithmetic would wrap (and a wrapped size could match the file).
+  using Wide = __int128;
+  const Wide freq_floats = Wide{2} * h.seq_len * (hd / 2);
+  const Wide weight_floats = Wide{v} * d + Wide{l} * d + Wide{l} * d * d +
+                             Wide{2} * l * kvd * d + Wide{l} * d * d + Wide{l} * d +
+                             Wide{3} * l * f * d + d + freq_floats +
+                             (h.shared_classifier() ? 0 : Wide{v} * d);
+  const Wide expected_wide = 28 + 4 * weight_floats;
+  const int64_t expected = expected_wide > std::numeric_limits<int64_t>::max()
+                               ? std::numeric_limits<int64_t>::max()
+                               : static_cast<int64_t>(expected_wide);
   if (file_size != expected) {
     return DataLossError(path + ": " + std::to_string(file_size) + " bytes, but the header (dim=" +
                          std::to_string(h.dim) + ", hidden_dim=" + std::to_string(h.hidden_dim) +
@@ -136,7 +145,7 @@ StatusOr<Llama2cCheckpoint> ReadLlama2cCheckpoint(const std::string& path) {
     torch::Tensor w2 = read({l, d, f}, "w2");                // [L, D, F]
     torch::Tensor w3 = read({l, f, d}, "w3");                // [L, F, D]
     torch::Tensor rms_final = read({d}, "rms_final");        // [D]
-    read({freq_floats}, "freq_cis");                         // [2 * seq_len * hd/2], unused
+    read({static_cast<int64_t>(freq_floats)}, "freq_cis");   // [2 * seq_len * hd/2], unused
     torch::Tensor wcls = h.shared_classifier() ? tok : read({v, d}, "wcls");  // [V, D]
     SASRECLLM_RETURN_IF_ERROR(read_status);
 

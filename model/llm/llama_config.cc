@@ -127,6 +127,19 @@ StatusOr<LlamaConfig> LlamaConfig::FromJson(const Json& json) {
   SASRECLLM_RETURN_IF_ERROR(ReadBool(json, "attention_bias", &c.attention_bias));
   SASRECLLM_RETURN_IF_ERROR(ReadTokenId(json, "bos_token_id", &c.bos_token_id));
   SASRECLLM_RETURN_IF_ERROR(ReadTokenId(json, "eos_token_id", &c.eos_token_id));
+  // What this runtime does not implement is refused, not ignored: another
+  // activation or MLP biases would load and silently compute something else.
+  if (const Json* act = FindKey(json, "hidden_act"); act != nullptr && !act->is_null()) {
+    if (!act->is_string() || act->get<std::string>() != "silu") {
+      return InvalidArgumentError("config: hidden_act " + DumpJson(*act) +
+                                  " is not supported (only \"silu\")");
+    }
+  }
+  if (const Json* bias = FindKey(json, "mlp_bias");
+      bias != nullptr && !(bias->is_boolean() && !bias->get<bool>())) {
+    return InvalidArgumentError("config: mlp_bias " + DumpJson(*bias) +
+                                " is not supported (only false)");
+  }
   if (const Json* d = FindKey(json, "torch_dtype"); d != nullptr && d->is_string()) {
     c.torch_dtype = d->get<std::string>();
   }

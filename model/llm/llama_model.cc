@@ -191,6 +191,8 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& dir,
       if (!file.is_string()) {
         return InvalidArgumentError(index_path + ": weight_map[\"" + name + "\"] is not a string");
       }
+      SASRECLLM_RETURN_IF_ERROR(
+          CheckFileNameInFolder(file.get<std::string>(), index_path + ": weight_map[\"" + name + "\"]"));
       files.insert(file.get<std::string>());
     }
     for (const std::string& file : files) {

@@ -82,6 +82,21 @@ TEST(SequenceFileTest, BadItemIdNamesFileLineAndValue) {
   EXPECT_THAT(zero.status().message(), HasSubstr("mem:1:"));
 }
 
+TEST(SequenceFileTest, IdsFarBeyondTheFilesSizeAreRefusedNotAllocated) {
+  // Found by fuzz/sequences_fuzzer: a user id of 10^18 made a table of 10^18
+  // rows (std::length_error, an abort).
+  for (const char* text : {"1000000000000000000 5\n", "1 2\n2 200000000\n"}) {
+    StatusOr<SequenceData> data = ParseSequences(text, SequenceFormat::kAuto, "mem");
+    ASSERT_FALSE(data.ok()) << text;
+    EXPECT_EQ(data.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(data.status().message(), HasSubstr("ids must be dense")) << data.status();
+  }
+  // Within the slack: sparse but small ids still load.
+  StatusOr<SequenceData> sparse = ParseSequences("1 900000\n", SequenceFormat::kPairs, "mem");
+  ASSERT_TRUE(sparse.ok()) << sparse.status();
+  EXPECT_EQ(sparse->item_num, 900000);
+}
+
 TEST(SequenceFileTest, MissingFileIsNotFound) {
   StatusOr<SequenceData> data = ReadSequenceFile("/nonexistent/seq.txt", SequenceFormat::kAuto);
   ASSERT_FALSE(data.ok());

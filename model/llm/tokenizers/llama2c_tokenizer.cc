@@ -5,6 +5,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "base/file.h"
+
 namespace sasrecllm::llm {
 namespace {
 
@@ -19,6 +21,7 @@ int HexValue(char c) {
 
 StatusOr<std::unique_ptr<Llama2cTokenizer>> Llama2cTokenizer::Load(const std::string& path,
                                                                    int vocab_size) {
+  SASRECLLM_RETURN_IF_ERROR(CheckRegularFile(path));
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFoundError("cannot open tokenizer file " + path);
   std::unique_ptr<Llama2cTokenizer> tok(new Llama2cTokenizer());

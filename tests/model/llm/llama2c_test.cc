@@ -68,6 +68,19 @@ TEST(Llama2cTest, BadHeadersAreRejectedNamingTheField) {
   EXPECT_TRUE(Contains(c.status(), "ak42")) << c.status();
 }
 
+TEST(Llama2cTest, AHugeHeaderIsATruncatedFileNotAnOverflow) {
+  // 2^30 everywhere implies ~2^93 bytes; in int64 arithmetic the size wraps
+  // to a negative number and the file looked like one with trailing bytes.
+  TempDir dir;
+  const std::string path = dir.path() + "/huge.bin";
+  const int32_t big = 1 << 30;
+  WriteBytes(path, Header({big, big, big, 2, 2, big, big}) + std::string(64, '\0'));
+  StatusOr<Llama2cCheckpoint> c = ReadLlama2cCheckpoint(path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kDataLoss);
+  EXPECT_TRUE(Contains(c.status(), "(truncated)")) << c.status();
+}
+
 TEST(Llama2cTest, TinySyntheticCheckpointConvertsAndRuns) {
   // dim 8, hidden 12, 1 layer, 2 heads, 1 kv head, untied vocab 6, seq_len 4.
   const int d = 8, f = 12, v = 6, seq = 4, kvd = 4;

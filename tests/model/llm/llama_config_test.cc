@@ -26,6 +26,20 @@ TEST(LlamaConfigTest, ParsesTinyLlamaStyleConfigWithDefaults) {
   EXPECT_EQ(c->torch_dtype, "bfloat16");
 }
 
+TEST(LlamaConfigTest, WhatTheRuntimeDoesNotImplementIsRefused) {
+  const std::string base = R"("hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1,
+    "num_attention_heads": 2, "vocab_size": 16)";
+  EXPECT_TRUE(LlamaConfig::FromJson(ParseOrDie("{" + base + R"(, "hidden_act": "silu",
+    "mlp_bias": false})")).ok());
+  for (const char* extra : {R"("hidden_act": "gelu")", R"("hidden_act": 3)",
+                            R"("mlp_bias": true)"}) {
+    StatusOr<LlamaConfig> c = LlamaConfig::FromJson(ParseOrDie("{" + base + ", " + extra + "}"));
+    ASSERT_FALSE(c.ok()) << extra;
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(c.status().message().find("not supported"), std::string::npos) << c.status();
+  }
+}
+
 TEST(LlamaConfigTest, Qwen2ImpliesAttentionBiasAndLlama3RopeScalingParses) {
   StatusOr<LlamaConfig> c = LlamaConfig::FromJson(ParseOrDie(R"({
     "model_type": "qwen2", "hidden_size": 64, "intermediate_size": 128,

@@ -402,6 +402,22 @@ TEST_F(ShardedLoaderTest, IndexListingAWeightTheShardLacksIsDataLossNamingIt) {
   EXPECT_THAT(msg, HasSubstr("model.layers.9.mlp.up_proj.weight"));
 }
 
+TEST_F(ShardedLoaderTest, AShardNameOutsideTheFolderIsRefused) {
+  // A copy of a real shard one folder up: the index must not reach it.
+  const std::string outside = dir_.path() + "/../" + std::string(kShard1);
+  std::filesystem::copy_file(dir_.path() + "/" + kShard1, outside,
+                             std::filesystem::copy_options::overwrite_existing);
+  Json map = weight_map_;
+  for (auto& [name, file] : map.items()) {
+    if (file == Json(kShard1)) file = Json("../" + std::string(kShard1));
+  }
+  WriteIndex(map);
+  const std::string msg = LoadError(StatusCode::kInvalidArgument);
+  std::filesystem::remove(outside);
+  EXPECT_THAT(msg, HasSubstr("is not a file name in the same folder"));
+  EXPECT_THAT(msg, HasSubstr(index_path()));
+}
+
 TEST_F(ShardedLoaderTest, MalformedIndexNamesTheFile) {
   for (const char* text : {"{\"weight_map\": {", "{}", "{\"weight_map\": {\"a\": 1}}"}) {
     ASSERT_TRUE(WriteStringToFile(index_path(), text).ok());

@@ -1,0 +1,24 @@
+// Every JSON file the loaders read, from arbitrary bytes: the parser
+// (nlohmann-json through base/json.h, sorted and not), then the input as each
+// file that is parsed from JSON: an LLM's config.json, a bundle's
+// manifest.json and a PEFT adapter_config.json. Only errors may come back.
+#include <cstddef>
+#include <cstdint>
+
+#include "base/json.h"
+#include "fuzz/fuzz_input.h"
+#include "model/bundle.h"
+#include "model/llm/llama_config.h"
+#include "model/llm/lora.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view text = sasrecllm::fuzz::AsText(data, size);
+  (void)sasrecllm::ParseSortedJson(text, "fuzz.json");
+  auto json = sasrecllm::ParseJson(text, "fuzz.json");
+  if (!json.ok()) return 0;
+  (void)sasrecllm::llm::LlamaConfig::FromJson(*json);
+  (void)sasrecllm::model::BundleManifest::FromJson(*json);
+  (void)sasrecllm::llm::LoraConfig::FromPeftJson(*json);
+  (void)sasrecllm::DumpJson(*json);
+  return 0;
+}
