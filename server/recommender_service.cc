@@ -74,7 +74,7 @@ void RecommenderService::Submit(ServingModel& model, Call* call,
   }
   (*request)->deadline = DeadlineOf(*call->context());
   (*request)->sink = call;
-  model.call_env()->pipeline->Submit(std::move(request).value());
+  model.pipeline().Submit(std::move(request).value());
 }
 
 grpc::ServerUnaryReactor* RecommenderService::Recommend(grpc::CallbackServerContext* context,

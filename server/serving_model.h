@@ -83,6 +83,7 @@ class ServingModel {
   void Shutdown();
 
   const RequestBuilder& request_builder() const { return request_builder_; }
+  Pipeline& pipeline() const { return *pipeline_; }
   // What a call needs from this model; holding it keeps the model alive.
   std::shared_ptr<const CallEnv> call_env() const;
   const std::string& model_version() const { return bundle_->manifest().model_version; }

@@ -146,10 +146,15 @@ def check_access_log(server_binary, client_binary, bundle, work):
           f"the failed call is logged with a generated request id: {bad}")
 
 
+def metrics_text(metrics_port):
+    """The server's /metrics page."""
+    return urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                  timeout=10).read().decode()
+
+
 def ok_recommends(metrics_port):
     """The replica's count of OK Recommend calls."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
-                                  timeout=10).read().decode()
+    text = metrics_text(metrics_port)
     m = re.search(r'^sasrecllm_requests_total\{(?=[^}]*method="Recommend")(?=[^}]*code="OK")'
                   r'[^}]*\} (\S+)$', text, re.M)
     return float(m.group(1)) if m else 0.0
@@ -210,9 +215,7 @@ def check_rolling_update(server_binary, client_binary, bundle, work):
 
 def metric_value(metrics_port, pattern):
     """The value of the first /metrics sample whose line matches `pattern`."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
-                                  timeout=10).read().decode()
-    m = re.search(r"^" + pattern + r" (\S+)$", text, re.M)
+    m = re.search(r"^" + pattern + r" (\S+)$", metrics_text(metrics_port), re.M)
     return float(m.group(1)) if m else None
 
 
@@ -222,9 +225,8 @@ def reloads(server, result):
 
 
 def served_version(server):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{server.metrics_port}/metrics",
-                                  timeout=10).read().decode()
-    return re.findall(r'^sasrecllm_model_info\{[^}]*version="([^"]*)"', text, re.M)
+    return re.findall(r'^sasrecllm_model_info\{[^}]*version="([^"]*)"',
+                      metrics_text(server.metrics_port), re.M)
 
 
 def wait_for(condition, timeout=60):
