@@ -4,8 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 
 namespace sasrecllm {
 
@@ -112,6 +116,95 @@ bool FileExists(const std::string& path) {
   if (f == nullptr) return false;
   std::fclose(f);
   return true;
+}
+
+StatusOr<std::vector<std::string>> ListFilesRecursively(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return InvalidArgumentError(dir + ": not a folder");
+  std::vector<std::string> files;
+  fs::recursive_directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file(ec) && !it->is_symlink(ec)) {
+      files.push_back(fs::relative(it->path(), dir, ec).generic_string());
+    }
+  }
+  if (ec) return DataLossError(dir + ": cannot list: " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+namespace {
+
+// Makes a completed rename in `folder` durable (its parent's entry).
+void SyncParentFolder(const std::string& folder) {
+  const std::string parent = std::filesystem::path(folder).parent_path().string();
+  const int fd = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+// Swaps the two folders' names in one step; false (errno set) where the file
+// system has no RENAME_EXCHANGE.
+bool ExchangeFolders(const std::string& a, const std::string& b) {
+#ifdef RENAME_EXCHANGE
+  return ::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0;
+#else
+  errno = EINVAL;
+  return false;
+#endif
+}
+
+}  // namespace
+
+Status ReplaceFolderAtomically(const std::string& dir,
+                               const std::function<Status(const std::string& staging)>& write) {
+  namespace fs = std::filesystem;
+  std::string trimmed = dir;
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+  const std::string staging = trimmed + ".partial." + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove_all(staging, ec);
+  fs::create_directories(staging, ec);
+  if (ec) return FailedPreconditionError(dir + ": cannot create " + staging + ": " + ec.message());
+  auto discard = [&] { fs::remove_all(staging, ec); };
+  if (Status s = write(staging); !s.ok()) {
+    discard();
+    return s;
+  }
+  const bool exists = fs::exists(trimmed, ec);
+  if (!exists) {
+    fs::rename(staging, trimmed, ec);
+    if (ec) {
+      const std::string msg = ec.message();
+      discard();
+      return DataLossError(dir + ": cannot rename " + staging + " into place: " + msg);
+    }
+  } else if (ExchangeFolders(staging, trimmed)) {
+    fs::remove_all(staging, ec);  // now the previous folder
+  } else {
+    // No RENAME_EXCHANGE (EINVAL): move the old folder aside, then the new in.
+    const std::string aside = trimmed + ".previous." + std::to_string(::getpid());
+    fs::remove_all(aside, ec);
+    fs::rename(trimmed, aside, ec);
+    if (ec) {
+      const std::string msg = ec.message();
+      discard();
+      return DataLossError(dir + ": cannot move the previous folder aside: " + msg);
+    }
+    fs::rename(staging, trimmed, ec);
+    if (ec) {
+      const std::string msg = ec.message();
+      fs::rename(aside, trimmed, ec);  // put the previous one back
+      discard();
+      return DataLossError(dir + ": cannot rename " + staging + " into place: " + msg);
+    }
+    fs::remove_all(aside, ec);
+  }
+  SyncParentFolder(trimmed);
+  return OkStatus();
 }
 
 }  // namespace sasrecllm

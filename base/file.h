@@ -2,6 +2,9 @@
 //
 //   SASRECLLM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
 //   SASRECLLM_RETURN_IF_ERROR(WriteStringToFile(path, text));  // temp file + rename
+//   SASRECLLM_RETURN_IF_ERROR(ReplaceFolderAtomically(dir, [&](const std::string& staging) {
+//     return WriteStringToFile(staging + "/a.json", a);  // ... every file of the folder
+//   }));
 //
 // Thread safety: free functions; concurrent writers of one path each leave a
 // whole file (the last rename wins).
@@ -13,6 +16,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -53,6 +57,22 @@ Status WriteFileAtomically(const std::string& path,
 
 // True when `path` names something that can be opened for reading.
 bool FileExists(const std::string& path);
+
+// The regular files under `dir`, at any depth, as paths relative to it
+// ("llm/config.json"), sorted. Symlinks are not followed. INVALID_ARGUMENT
+// when `dir` is not a folder; DATA_LOSS when it cannot be listed.
+StatusOr<std::vector<std::string>> ListFilesRecursively(const std::string& dir);
+
+// Replaces the folder `dir` as a whole, so that no reader and no failure ever
+// sees a mix of old and new files. `write` fills a fresh staging folder beside
+// it (DIR.partial.PID, a leftover one removed first); that folder then takes
+// dir's place in one rename (renameat2 RENAME_EXCHANGE where `dir` exists; a
+// file system without it gets rename-aside, a short window with no `dir`),
+// and the previous folder is removed. When `write` fails (a full disk, ...),
+// or the swap does, the staging folder is removed and `dir` is exactly as it
+// was; `write`'s error is returned as it is, the swap's named DATA_LOSS.
+Status ReplaceFolderAtomically(const std::string& dir,
+                               const std::function<Status(const std::string& staging)>& write);
 
 }  // namespace sasrecllm
 

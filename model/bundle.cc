@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "base/file.h"
+#include "model/bundle_files.h"
 #include "model/safetensors.h"
 #include "model/torch_errors.h"
 
@@ -32,6 +33,7 @@ Json BundleManifest::ToJson() const {
             {"components", components},
             {"extra", extra.is_object() ? extra : Json::object()}};
   if (hybrid.is_object()) j["hybrid"] = hybrid;
+  if (files.is_object()) j["files"] = files;
   return j;
 }
 
@@ -94,6 +96,10 @@ StatusOr<BundleManifest> BundleManifest::FromJson(const Json& json) {
     if (!hybrid->is_object()) return InvalidArgumentError(file + ": key \"hybrid\": expected object");
     m.hybrid = *hybrid;
   }
+  if (const Json* files = FindKey(json, "files"); files != nullptr) {
+    if (!files->is_object()) return InvalidArgumentError(file + ": key \"files\": expected object");
+    m.files = *files;  // its entries are checked against the folder (VerifyBundleFiles)
+  }
   return m;
 }
 
@@ -116,6 +122,10 @@ StatusOr<std::unique_ptr<Bundle>> Bundle::Load(const BundleLoadOptions& options)
   StatusOr<BundleManifest> manifest = BundleManifest::FromJson(manifest_json);
   if (!manifest.ok()) return manifest.status().WithPrefix(options.dir);
   bundle->manifest_ = std::move(*manifest);
+  // Every file whole and unchanged before any is parsed.
+  if (!bundle->manifest_.files.is_null()) {
+    SASRECLLM_RETURN_IF_ERROR(VerifyBundleFiles(options.dir, bundle->manifest_.files));
+  }
   const SasrecConfig& config = bundle->manifest_.sasrec;
   // The hybrid components are loaded by model/hybrid (hybrid_bundle.h); here
   // their files must at least be there.
@@ -156,6 +166,25 @@ StatusOr<std::unique_ptr<Bundle>> Bundle::Load(const BundleLoadOptions& options)
   // sasrec.safetensors
   const std::string sasrec_path = (dir / kSasrecFile).string();
   SASRECLLM_ASSIGN_OR_RETURN(auto tensors, ReadSafetensors(sasrec_path));
+  // The module is allocated from the manifest's numbers: first check that the
+  // file holds at least the values those numbers need (embeddings and the
+  // blocks' four HxH matrices), so a manifest cannot claim a model bigger
+  // than its weights file.
+  int64_t values_in_file = 0;
+  for (const auto& [name, t] : tensors) values_in_file += t.numel();
+  const double h = static_cast<double>(config.hidden_units);
+  const double values_needed =
+      (static_cast<double>(config.item_num) + 1 + static_cast<double>(config.maxlen)) * h +
+      static_cast<double>(config.num_blocks) * 4 * h * h;
+  if (values_needed > static_cast<double>(values_in_file)) {
+    return InvalidArgumentError(sasrec_path + " holds " + std::to_string(values_in_file) +
+                                " values; the sasrec config in " + kManifestFile + " (item_num " +
+                                std::to_string(config.item_num) + ", maxlen " +
+                                std::to_string(config.maxlen) + ", hidden_units " +
+                                std::to_string(config.hidden_units) + ", num_blocks " +
+                                std::to_string(config.num_blocks) + ") needs at least " +
+                                std::to_string(static_cast<int64_t>(values_needed)));
+  }
   try {
     Sasrec model(config);
     Status loaded = model->LoadStateDict(tensors);
@@ -180,8 +209,26 @@ StatusOr<std::unique_ptr<Bundle>> Bundle::Load(const BundleLoadOptions& options)
 // Write
 // ---------------------------------------------------------------------------
 
+Status ReplaceBundleFolder(const std::string& dir,
+                           const std::function<Status(const std::string& staging)>& write) {
+  std::error_code ec;
+  if (fs::is_directory(dir, ec) && !fs::is_empty(dir, ec) &&
+      !fs::exists(fs::path(dir) / kManifestFile, ec)) {
+    return FailedPreconditionError(dir + ": holds files but no " + kManifestFile +
+                                   ": not a bundle folder, so it is not replaced");
+  }
+  return ReplaceFolderAtomically(dir, write);
+}
+
 Status WriteBundle(const std::string& dir, const BundleManifest& manifest, const Catalog& catalog,
                    const Sasrec& sasrec) {
+  return ReplaceBundleFolder(dir, [&](const std::string& staging) {
+    return WriteBundleInto(staging, manifest, catalog, sasrec);
+  });
+}
+
+Status WriteBundleInto(const std::string& dir, const BundleManifest& manifest,
+                       const Catalog& catalog, const Sasrec& sasrec) {
   if (sasrec.is_empty()) return InvalidArgumentError("WriteBundle: no SASRec model");
   // The manifest describes the model actually written.
   BundleManifest m = manifest;
@@ -202,6 +249,7 @@ Status WriteBundle(const std::string& dir, const BundleManifest& manifest, const
   SASRECLLM_RETURN_IF_ERROR(WriteSafetensors((d / kSasrecFile).string(), sasrec->StateDict(),
                                              {{"format", "pt"}, {"source", "sasrecllm"}}));
   SASRECLLM_RETURN_IF_ERROR(catalog.WriteTsv((d / kCatalogFile).string()));
+  SASRECLLM_ASSIGN_OR_RETURN(m.files, DescribeBundleFiles(dir));
   return WriteStringToFile((d / kManifestFile).string(), DumpJson(m.ToJson(), 2) + "\n");
 }
 

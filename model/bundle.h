@@ -10,9 +10,16 @@
 //     mapping.safetensors the mapping layer     } components "mapping", "llm":
 //     llm/                HF-layout LLM, LoRA merged } model/hybrid/hybrid_bundle.h
 //
-// Loading checks everything before returning: a missing file, a corrupt
-// safetensors, a tensor whose shape disagrees with the manifest, a catalog
-// index beyond item_num: an error naming the file and the problem.
+// The manifest's "files" lists every other file with its size and SHA-256
+// (bundle_files.h); a bundle is written into a staging folder that then
+// replaces the old one in one rename, so a failed export (a full disk) leaves
+// the previous bundle as it was.
+//
+// Loading checks everything before returning: first that every listed file is
+// there, whole and unchanged; then a corrupt safetensors, a tensor whose shape
+// disagrees with the manifest, a catalog index beyond item_num: an error
+// naming the file and the problem. (A manifest without "files", written by
+// hand, skips the first check.)
 //
 // Thread safety: a loaded Bundle never changes; share it by const pointer.
 // Its sasrec() is a handle to the one shared torch module (torch handles
@@ -23,6 +30,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,6 +55,9 @@ struct BundleManifest {
   // With the "mapping" and "llm" components: {"template": "...", "max_titles": 10,
   // "yes_token_id": N, ...} (see model/hybrid/hybrid_bundle.h). Null otherwise.
   Json hybrid;
+  // {"path": {"bytes": N, "sha256": "..."}} for every file but the manifest
+  // (bundle_files.h), filled in by WriteBundleInto. Null: not checked.
+  Json files;
 
   Json ToJson() const;
   // Errors name the key ("manifest.json: missing key \"sasrec\"").
@@ -77,10 +88,24 @@ class Bundle {
   BundleLoadOptions options_;
 };
 
-// Writes a bundle folder (created if missing; existing files replaced
-// atomically). The catalog must cover indices only within 1..item_num.
+// Writes the bundle folder `dir`, replacing a previous bundle there as a whole
+// (ReplaceBundleFolder). The catalog must cover indices only within
+// 1..item_num.
 Status WriteBundle(const std::string& dir, const BundleManifest& manifest,
                    const Catalog& catalog, const Sasrec& sasrec);
+
+// Replaces the bundle folder `dir` with what `write` puts in a staging folder
+// (base/file.h ReplaceFolderAtomically): on any error `dir` is untouched.
+// FAILED_PRECONDITION, before `write` runs, when `dir` holds files but no
+// manifest.json: an export never deletes a folder that is not a bundle.
+Status ReplaceBundleFolder(const std::string& dir,
+                           const std::function<Status(const std::string& staging)>& write);
+
+// Writes sasrec.safetensors, catalog.tsv and, last, manifest.json (its
+// "files" describing everything then in `dir`) into the folder `dir`, which
+// the caller has filled with the other components' files (a staging folder).
+Status WriteBundleInto(const std::string& dir, const BundleManifest& manifest,
+                       const Catalog& catalog, const Sasrec& sasrec);
 
 }  // namespace sasrecllm::model
 

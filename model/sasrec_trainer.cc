@@ -410,12 +410,20 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
       if (!options.out_dir.empty()) {
         Json e = extra;
         e["epoch"] = epoch;
-        SASRECLLM_RETURN_IF_ERROR(SaveSasrecCheckpoint(last_dir, model, e));
-        torch::save(optimizer, last_dir + "/optimizer.pt");
         Json state = {{"epoch", epoch}};
         AddProgressJson(result, "history", &state);
+        // The resume point as a whole: weights, optimizer and state.json
+        // agree, and a failed save (a full disk) leaves the previous one.
         SASRECLLM_RETURN_IF_ERROR(
-            WriteStringToFile(last_dir + "/state.json", DumpJson(state, 1) + "\n"));
+            ReplaceFolderAtomically(last_dir, [&](const std::string& staging) -> Status {
+              SASRECLLM_RETURN_IF_ERROR(SaveSasrecCheckpoint(staging, model, e));
+              try {
+                torch::save(optimizer, staging + "/optimizer.pt");
+              } catch (const std::exception& ex) {
+                return DataLossError(last_dir + "/optimizer.pt: " + TorchErrorMessage(ex));
+              }
+              return WriteStringToFile(staging + "/state.json", DumpJson(state, 1) + "\n");
+            }));
         SASRECLLM_RETURN_IF_ERROR(WriteStringToFile(
             options.out_dir + "/train_log.json", DumpJson(TrainLogJson(result, options, split), 1) + "\n"));
       }

@@ -11,7 +11,7 @@
 #
 #   scripts/fuzz.sh                 # every target, 60 s each
 #   scripts/fuzz.sh safetensors 600 # one target, 10 minutes
-#   scripts/fuzz.sh all 10          # every target, 10 s each (scripts/test.sh does this)
+#   scripts/fuzz.sh all 10          # every target, 10 s each (the suite only replays the corpus: ctest -L fuzz)
 #   scripts/fuzz.sh --list
 #
 # Environment: FUZZ_BUILD_DIR (default build-fuzz), JOBS (build jobs, default

@@ -9,8 +9,11 @@
 #
 # (.deps/googletest: a copy of Debian's /usr/src/googletest; .deps/include: the
 # header-only libraries, nlohmann/json.hpp and CLI/ (copies of Debian's
-# /usr/include/nlohmann and /usr/include/CLI); .deps/shared: the parts of
-# ../shared the checks read.) Results go to $OUT (default /tmp/gpu-check).
+# /usr/include/nlohmann and /usr/include/CLI, and /usr/include/openssl and
+# /usr/include/x86_64-linux-gnu/openssl merged, for a machine without OpenSSL's
+# headers: libcrypto.so.3 itself is on any such machine, found below);
+# .deps/shared: the parts of ../shared the checks read.) Results go to $OUT
+# (default /tmp/gpu-check).
 #
 # GPU_PHASES picks what runs after the build (default: all, in this order):
 #   tests   the model tests (SASRECLLM_TEST_DEVICE=cuda)
@@ -36,10 +39,18 @@ python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.versio
 
 log "build model/ + cli against $TORCH_PREFIX"
 GEN=(); command -v ninja >/dev/null && GEN=(-G Ninja)
+# OpenSSL (base/file_digest.cc): the machine's own where its headers are
+# installed, else the carried headers over the machine's libcrypto.so.3.
+OPENSSL=()
+if [ -n "${HEADERS_DIR:-}" ] && [ -e "$HEADERS_DIR/openssl/evp.h" ] && [ ! -e /usr/include/openssl/evp.h ]; then
+  CRYPTO=$(ldconfig -p | awk '/libcrypto\.so\.3 / {print $NF; exit}')
+  OPENSSL=(-DOPENSSL_INCLUDE_DIR="$(realpath "$HEADERS_DIR")" -DOPENSSL_CRYPTO_LIBRARY="$CRYPTO")
+fi
 cmake -S model -B build-gpu "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" -DGTEST_SOURCE_DIR="$GTEST_SOURCE_DIR" \
   ${HEADERS_DIR:+-DSASRECLLM_NLOHMANN_INCLUDE_DIR=$(realpath "$HEADERS_DIR")} \
-  ${HEADERS_DIR:+-DSASRECLLM_CLI11_INCLUDE_DIR=$(realpath "$HEADERS_DIR")} > "$OUT/build.log" 2>&1 &&
+  ${HEADERS_DIR:+-DSASRECLLM_CLI11_INCLUDE_DIR=$(realpath "$HEADERS_DIR")} \
+  "${OPENSSL[@]}" > "$OUT/build.log" 2>&1 &&
 cmake --build build-gpu -j "$(nproc)" >> "$OUT/build.log" 2>&1
 rc=$?; tail -5 "$OUT/build.log"; [ $rc -eq 0 ] || { grep -m20 -B2 -A6 "error" "$OUT/build.log"; exit 1; }
 

@@ -20,6 +20,7 @@ PACKAGES=(
   libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libcli11-dev libsentencepiece-dev
+  libssl-dev  # SHA-256 of bundle files (base/file_digest.h)
 )
 # What only the tests need; SETUP_TEST_TOOLS=0 (the container's build stage)
 # leaves them out.

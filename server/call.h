@@ -43,12 +43,16 @@ struct CallEnv {
   AccessLog* access_log = nullptr;  // nullptr: no access log
 };
 
-// The client's `x-request-id` metadata, else a new id.
+// The most bytes of a client's x-request-id or user_id that the access log
+// keeps: a client cannot make one log line megabytes long.
+inline constexpr size_t kMaxLoggedIdBytes = 128;
+
+// The client's `x-request-id` metadata (its first kMaxLoggedIdBytes), else a new id.
 inline std::string RequestIdOf(const grpc::CallbackServerContext& context) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("x-request-id");
   if (it == metadata.end() || it->second.empty()) return AccessLog::NewRequestId();
-  return std::string(it->second.data(), std::min<size_t>(it->second.size(), 128));
+  return std::string(it->second.data(), std::min<size_t>(it->second.size(), kMaxLoggedIdBytes));
 }
 
 // How close to its deadline a cancelled RPC counts as DEADLINE_EXCEEDED.
@@ -73,8 +77,10 @@ class Call : public grpc::ServerUnaryReactor, public RequestSink {
     env_->metrics->IncrementInflight();
   }
 
-  // For the access log: the request's user_id.
-  void set_user_id(const std::string& user_id) { user_id_ = user_id; }
+  // For the access log: the request's user_id (its first kMaxLoggedIdBytes).
+  void set_user_id(const std::string& user_id) {
+    user_id_ = user_id.substr(0, kMaxLoggedIdBytes);
+  }
 
   // Finishes the RPC with `status` (no reply body unless the caller filled it).
   void FinishWith(absl::Status status) {

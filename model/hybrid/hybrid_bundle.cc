@@ -35,29 +35,31 @@ Status ExportHybridBundle(const std::string& checkpoint_dir, const std::string& 
   }
   manifest.hybrid = hybrid;
 
-  // Everything but the manifest first: a reader never sees a manifest that
-  // names files not yet written.
-  std::error_code ec;
-  fs::create_directories(bundle_dir + "/llm", ec);
-  if (ec) return InternalError(bundle_dir + "/llm: cannot create folder: " + ec.message());
-  SASRECLLM_RETURN_IF_ERROR(SaveMapping(parts.mapping, bundle_dir + "/mapping.safetensors"));
+  // Into a staging folder that replaces bundle_dir whole (model::ReplaceBundleFolder);
+  // everything but the manifest first, which WriteBundleInto writes last.
   SASRECLLM_ASSIGN_OR_RETURN(const std::string llm_dir, GetString(info, "llm"));
-  std::map<std::string, torch::Tensor> weights = parts.llm->Weights();
-  SASRECLLM_RETURN_IF_ERROR(model::WriteSafetensors(bundle_dir + "/llm/model.safetensors", weights,
-                                                    {{"source", "sasrecllm export (LoRA merged)"}}));
-  SASRECLLM_RETURN_IF_ERROR(
-      WriteStringToFile(bundle_dir + "/llm/config.json", DumpJson(parts.llm->config().ToJson(), 2) + "\n"));
-  bool copied = false;
-  for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer.bin"}) {
-    if (!fs::exists(llm_dir + "/" + name)) continue;
-    fs::copy_file(llm_dir + "/" + name, bundle_dir + "/llm/" + name,
-                  fs::copy_options::overwrite_existing, ec);
-    if (ec) return InternalError("cannot copy " + llm_dir + "/" + name + ": " + ec.message());
-    copied = true;
-    break;
-  }
-  if (!copied) return NotFoundError(llm_dir + ": no tokenizer.json, tokenizer.model or tokenizer.bin");
-  return model::WriteBundle(bundle_dir, manifest, catalog, parts.sasrec);
+  return model::ReplaceBundleFolder(bundle_dir, [&](const std::string& staging) -> Status {
+    std::error_code ec;
+    fs::create_directories(staging + "/llm", ec);
+    if (ec) return InternalError(staging + "/llm: cannot create folder: " + ec.message());
+    SASRECLLM_RETURN_IF_ERROR(SaveMapping(parts.mapping, staging + "/mapping.safetensors"));
+    std::map<std::string, torch::Tensor> weights = parts.llm->Weights();
+    SASRECLLM_RETURN_IF_ERROR(model::WriteSafetensors(
+        staging + "/llm/model.safetensors", weights, {{"source", "sasrecllm export (LoRA merged)"}}));
+    SASRECLLM_RETURN_IF_ERROR(WriteStringToFile(
+        staging + "/llm/config.json", DumpJson(parts.llm->config().ToJson(), 2) + "\n"));
+    bool copied = false;
+    for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer.bin"}) {
+      if (!fs::exists(llm_dir + "/" + name)) continue;
+      fs::copy_file(llm_dir + "/" + name, staging + "/llm/" + name,
+                    fs::copy_options::overwrite_existing, ec);
+      if (ec) return DataLossError("cannot copy " + llm_dir + "/" + name + ": " + ec.message());
+      copied = true;
+      break;
+    }
+    if (!copied) return NotFoundError(llm_dir + ": no tokenizer.json, tokenizer.model or tokenizer.bin");
+    return model::WriteBundleInto(staging, manifest, catalog, parts.sasrec);
+  });
 }
 
 StatusOr<std::unique_ptr<HybridModel>> LoadBundleHybridModel(const std::string& bundle_dir,

@@ -25,7 +25,9 @@ namespace sasrecllm::hybrid {
 
 // Writes BUNDLE_DIR from the hybrid checkpoint CHECKPOINT_DIR. `manifest`
 // supplies model_version, created_at and extra; its sasrec config,
-// components and hybrid fields are set here. Errors name the file.
+// components and hybrid fields are set here. A previous bundle there is
+// replaced as a whole, and left as it was when the export fails (a full
+// disk): see model::ReplaceBundleFolder. Errors name the file.
 Status ExportHybridBundle(const std::string& checkpoint_dir, const std::string& bundle_dir,
                           const model::Catalog& catalog, model::BundleManifest manifest);
 

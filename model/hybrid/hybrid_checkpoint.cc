@@ -20,31 +20,30 @@ StatusOr<Json> ReadHybridInfo(const std::string& dir) {
   return json;
 }
 
-Status SaveHybridCheckpoint(const std::string& dir, const HybridModel& model, const Json& info) {
+Status SaveHybridCheckpoint(const std::string& dir, const HybridModel& model, const Json& info,
+                            const std::function<Status(const std::string& dir)>& also_write) {
   if (FindKey(info, "llm") == nullptr) {
     return InvalidArgumentError("SaveHybridCheckpoint: info lacks \"llm\"");
   }
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return InternalError(dir + ": cannot create folder: " + ec.message());
-  const HybridModel::Parts& parts = model.parts();
-  // Remove parts a previous save wrote that this model lacks.
-  if (!parts.lora.has_value()) fs::remove_all(dir + "/lora", ec);
-  if (parts.lora.has_value()) {
-    SASRECLLM_ASSIGN_OR_RETURN(const std::string base_model, GetStringOr(info, "llm", ""));
-    SASRECLLM_RETURN_IF_ERROR(parts.lora->SavePeft(dir + "/lora", base_model));
-  }
-  if (model.uses_sasrec()) {
-    SASRECLLM_RETURN_IF_ERROR(SaveMapping(parts.mapping, dir + "/mapping.safetensors"));
-    SASRECLLM_RETURN_IF_ERROR(
-        model::SaveSasrecCheckpoint(dir + "/sasrec", parts.sasrec, Json::object()));
-  }
-  Json out = info;
-  out["format"] = kHybridCheckpointFormat;
-  out["template"] = parts.prompt_template.text();
-  out["max_titles"] = parts.max_titles;
-  out["yes_token_id"] = model.yes_token_id();
-  return WriteStringToFile(dir + "/hybrid.json", DumpJson(out, 2) + "\n");
+  return ReplaceFolderAtomically(dir, [&](const std::string& staging) -> Status {
+    const HybridModel::Parts& parts = model.parts();
+    if (parts.lora.has_value()) {
+      SASRECLLM_ASSIGN_OR_RETURN(const std::string base_model, GetStringOr(info, "llm", ""));
+      SASRECLLM_RETURN_IF_ERROR(parts.lora->SavePeft(staging + "/lora", base_model));
+    }
+    if (model.uses_sasrec()) {
+      SASRECLLM_RETURN_IF_ERROR(SaveMapping(parts.mapping, staging + "/mapping.safetensors"));
+      SASRECLLM_RETURN_IF_ERROR(
+          model::SaveSasrecCheckpoint(staging + "/sasrec", parts.sasrec, Json::object()));
+    }
+    if (also_write) SASRECLLM_RETURN_IF_ERROR(also_write(staging));
+    Json out = info;
+    out["format"] = kHybridCheckpointFormat;
+    out["template"] = parts.prompt_template.text();
+    out["max_titles"] = parts.max_titles;
+    out["yes_token_id"] = model.yes_token_id();
+    return WriteStringToFile(staging + "/hybrid.json", DumpJson(out, 2) + "\n");
+  });
 }
 
 StatusOr<std::unique_ptr<HybridModel>> LoadHybridCheckpoint(const std::string& dir,

@@ -18,6 +18,7 @@
 #define SASRECLLM_MODEL_HYBRID_HYBRID_CHECKPOINT_H_
 
 #include <memory>
+#include <functional>
 #include <string>
 
 #include "model/hybrid/hybrid_model.h"
@@ -28,9 +29,13 @@ namespace sasrecllm::hybrid {
 
 inline constexpr char kHybridCheckpointFormat[] = "sasrecllm-hybrid-checkpoint";
 
-// Writes DIR (created; files replaced atomically). `info` must hold "llm"
-// (the base LLM folder) and may hold anything else (strategy, metrics).
-Status SaveHybridCheckpoint(const std::string& dir, const HybridModel& model, const Json& info);
+// Writes DIR, replacing a previous checkpoint there as a whole (base/file.h
+// ReplaceFolderAtomically: a failed save, e.g. on a full disk, leaves the
+// previous one as it was). `info` must hold "llm" (the base LLM folder) and
+// may hold anything else (strategy, metrics). `also_write`, when given, adds
+// files of its own (an optimizer's state) to the folder before it is swapped in.
+Status SaveHybridCheckpoint(const std::string& dir, const HybridModel& model, const Json& info,
+                            const std::function<Status(const std::string& dir)>& also_write = nullptr);
 
 struct HybridLoadOptions {
   llm::LlamaModel::Options llm;  // device, dtype of the LLM. Default: float32 CPU

@@ -105,16 +105,14 @@ Status RestoreTrainedParts(const std::string& dir, HybridModel::Parts* parts) {
   return OkStatus();
 }
 
+// Replaces `to` with a copy of the folder `from`, whole (ReplaceFolderAtomically).
 Status CopyDir(const std::string& from, const std::string& to) {
-  std::error_code ec;
-  const std::string tmp = to + ".tmp";
-  fs::remove_all(tmp, ec);
-  fs::copy(from, tmp, fs::copy_options::recursive, ec);
-  if (ec) return InternalError("cannot copy " + from + " to " + tmp + ": " + ec.message());
-  fs::remove_all(to, ec);
-  fs::rename(tmp, to, ec);
-  if (ec) return InternalError("cannot rename " + tmp + " to " + to + ": " + ec.message());
-  return OkStatus();
+  return ReplaceFolderAtomically(to, [&](const std::string& staging) -> Status {
+    std::error_code ec;
+    fs::copy(from, staging, fs::copy_options::recursive, ec);
+    if (ec) return DataLossError("cannot copy " + from + " to " + staging + ": " + ec.message());
+    return OkStatus();
+  });
 }
 
 struct StageState {
@@ -343,12 +341,15 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
       }
       state.epoch = epoch_done;
       state.batch_in_epoch = batch_done;
-      SASRECLLM_RETURN_IF_ERROR(SaveHybridCheckpoint(last_dir, *model, info));
-      try {
-        torch::save(optimizer, last_dir + "/optimizer.pt");
-      } catch (const std::exception& e) {
-        return InternalError(last_dir + "/optimizer.pt: " + TorchErrorMessage(e));
-      }
+      SASRECLLM_RETURN_IF_ERROR(SaveHybridCheckpoint(
+          last_dir, *model, info, [&](const std::string& dir) -> Status {
+            try {
+              torch::save(optimizer, dir + "/optimizer.pt");
+            } catch (const std::exception& e) {
+              return DataLossError(last_dir + "/optimizer.pt: " + TorchErrorMessage(e));
+            }
+            return OkStatus();
+          }));
       const bool stop = state.bad_evals >= options.patience;
       SASRECLLM_RETURN_IF_ERROR(
           WriteStringToFile(stage_dir + "/state.json", DumpJson(state.ToJson(), 2) + "\n"));

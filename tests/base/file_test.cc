@@ -3,8 +3,14 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <string>
+#include <vector>
+
+#include "base/file_digest.h"
+#include "tests/base/full_disk.h"
 
 namespace sasrecllm {
 namespace {
@@ -78,6 +84,98 @@ TEST(FileTest, FileNamesFromFilesCannotLeaveTheirFolder) {
     EXPECT_NE(s.message().find("weight_map"), std::string::npos) << s.message();
   }
   EXPECT_FALSE(CheckFileNameInFolder(std::string("a\0b", 3), "shard").ok());
+}
+
+// FIPS 180-2's test vectors, as `sha256sum` prints them.
+TEST(FileTest, DigestsAreSha256) {
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const fs::path dir = fs::temp_directory_path() / "sasrecllm_file_test_digest";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  // Longer than DigestFile's 1 MiB buffer: the million-'a' vector.
+  const std::string path = (dir / "a.txt").string();
+  ASSERT_TRUE(WriteStringToFile(path, std::string(1000000, 'a')).ok());
+  auto d = DigestFile(path);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->bytes, 1000000);
+  EXPECT_EQ(d->sha256, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_EQ(DigestFile((dir / "nope").string()).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(DigestFile(dir.string()).status().code(), StatusCode::kInvalidArgument);
+  fs::remove_all(dir);
+}
+
+class ReplaceFolderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // One folder per test: ctest runs them side by side.
+    root_ = fs::temp_directory_path() /
+            ("sasrecllm_replace_folder_" +
+             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    dir_ = (root_ / "bundle").string();
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // Writes `files` (name -> contents) into the staging folder.
+  static std::function<Status(const std::string&)> Writes(std::map<std::string, std::string> files) {
+    return [files](const std::string& staging) -> Status {
+      for (const auto& [name, contents] : files) {
+        SASRECLLM_RETURN_IF_ERROR(WriteStringToFile(staging + "/" + name, contents));
+      }
+      return OkStatus();
+    };
+  }
+  // Everything under root_, for "nothing left behind" checks.
+  std::vector<std::string> Entries() const {
+    std::vector<std::string> names;
+    for (const auto& e : fs::recursive_directory_iterator(root_)) {
+      names.push_back(fs::relative(e.path(), root_).generic_string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  fs::path root_;
+  std::string dir_;
+};
+
+TEST_F(ReplaceFolderTest, CreatesThenReplacesTheFolderWhole) {
+  ASSERT_TRUE(ReplaceFolderAtomically(dir_, Writes({{"a", "1"}, {"b", "2"}})).ok());
+  EXPECT_EQ(Entries(), (std::vector<std::string>{"bundle", "bundle/a", "bundle/b"}));
+  // The second version has no "b": the folder is replaced, not merged.
+  ASSERT_TRUE(ReplaceFolderAtomically(dir_ + "/", Writes({{"a", "3"}, {"c", "4"}})).ok());
+  EXPECT_EQ(Entries(), (std::vector<std::string>{"bundle", "bundle/a", "bundle/c"}));
+  EXPECT_EQ(*ReadFileToString(dir_ + "/a"), "3");
+  auto listed = ListFilesRecursively(root_.string());
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(*listed, (std::vector<std::string>{"bundle/a", "bundle/c"}));
+}
+
+TEST_F(ReplaceFolderTest, AFailedWriteLeavesThePreviousFolderAsItWas) {
+  ASSERT_TRUE(ReplaceFolderAtomically(dir_, Writes({{"a", "old"}})).ok());
+  const Status s = ReplaceFolderAtomically(dir_, [](const std::string& staging) {
+    EXPECT_TRUE(WriteStringToFile(staging + "/a", "new").ok());
+    return DataLossError("the second file failed");
+  });
+  EXPECT_EQ(s.message(), "the second file failed");
+  EXPECT_EQ(Entries(), (std::vector<std::string>{"bundle", "bundle/a"}));  // no staging left
+  EXPECT_EQ(*ReadFileToString(dir_ + "/a"), "old");
+}
+
+TEST_F(ReplaceFolderTest, AFullDiskLeavesThePreviousFolderAsItWas) {
+  ASSERT_TRUE(ReplaceFolderAtomically(dir_, Writes({{"a", "old"}, {"b", "old"}})).ok());
+  Status s;
+  {
+    testing::ScopedFullDisk full(/*bytes=*/100);
+    s = ReplaceFolderAtomically(dir_, Writes({{"a", "new"}, {"b", std::string(1000, 'x')}}));
+  }
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find("File too large"), std::string::npos) << s;
+  EXPECT_EQ(Entries(), (std::vector<std::string>{"bundle", "bundle/a", "bundle/b"}));
+  EXPECT_EQ(*ReadFileToString(dir_ + "/a"), "old");
+  EXPECT_EQ(*ReadFileToString(dir_ + "/b"), "old");
 }
 
 }  // namespace

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "base/file.h"
+#include "base/file_digest.h"
+#include "tests/base/full_disk.h"
 #include "model/safetensors.h"
 #include "tests/model/tiny_sasrec.h"
 
@@ -118,7 +121,7 @@ TEST_F(BundleTest, RefusesWrongFormatOrVersion) {
 TEST_F(BundleTest, RefusesShapesThatDisagreeWithTheManifest) {
   RewriteManifest([](Json* j) {
     Json s = (*j)["sasrec"];
-    s["hidden_units"] = Json(16);
+    s["hidden_units"] = Json(4);  // smaller: within what the file holds
     (*j)["sasrec"] = s;
   });
   ExpectLoadError("sasrec.safetensors", "item_emb.weight");
@@ -130,11 +133,117 @@ TEST_F(BundleTest, RefusesShapesThatDisagreeWithTheManifest) {
   ExpectLoadError("sasrec.safetensors", "unexpected tensor");
 }
 
+TEST_F(BundleTest, AManifestCannotClaimAModelBiggerThanItsWeights) {
+  // 10^12 items x 8 would be 32 TB of embeddings: refused before allocation.
+  RewriteManifest([](Json* j) {
+    Json s = (*j)["sasrec"];
+    s["item_num"] = Json(int64_t{1000000000000});
+    (*j)["sasrec"] = s;
+  });
+  ExpectLoadError("sasrec.safetensors holds", "needs at least");
+}
+
 TEST_F(BundleTest, RefusesCatalogIndicesBeyondItemNum) {
   ASSERT_TRUE(WriteStringToFile(File("catalog.tsv"), "index\titem_id\ttitle\n1\ta\tA\n7\tg\tG\n").ok());
+  RewriteManifest([](Json*) {});  // no "files": past the integrity check, to the catalog's
   ExpectLoadError("catalog.tsv", "index 7");
   auto big = Catalog::FromEntries({{9, "x", ""}});
   EXPECT_FALSE(WriteBundle(dir_, manifest_, *big, model_).ok());
+}
+
+TEST_F(BundleTest, TheManifestListsEveryFileWithItsSha256) {
+  auto b = Bundle::Load({dir_});
+  ASSERT_TRUE(b.ok()) << b.status();
+  const Json& files = (*b)->manifest().files;
+  ASSERT_TRUE(files.is_object());
+  EXPECT_EQ(files.size(), 2u);
+  for (const char* name : {"catalog.tsv", "sasrec.safetensors"}) {
+    auto d = DigestFile(File(name));
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_EQ(files[name]["bytes"].get<int64_t>(), d->bytes) << name;
+    EXPECT_EQ(files[name]["sha256"].get<std::string>(), d->sha256) << name;
+  }
+}
+
+// Each listed file missing, one byte short, or with one byte changed: the
+// load fails, naming the file, before anything is parsed.
+TEST_F(BundleTest, AMissingTruncatedOrCorruptedFileIsRefusedByName) {
+  for (const char* name : {"catalog.tsv", "sasrec.safetensors"}) {
+    for (const char* fault : {"missing", "truncated", "corrupted"}) {
+      SCOPED_TRACE(std::string(name) + " " + fault);
+      SetUp();
+      const std::string path = File(name);
+      std::string bytes = *ReadFileToString(path);
+      if (std::string(fault) == "missing") {
+        fs::remove(path);
+      } else if (std::string(fault) == "truncated") {
+        ASSERT_TRUE(WriteStringToFile(path, bytes.substr(0, bytes.size() - 1)).ok());
+      } else {
+        bytes[bytes.size() / 2] ^= 0x01;
+        ASSERT_TRUE(WriteStringToFile(path, bytes).ok());
+      }
+      auto b = Bundle::Load({dir_});
+      ASSERT_FALSE(b.ok());
+      EXPECT_NE(b.status().message().find(path), std::string::npos) << b.status();
+      const std::string expected = std::string(fault) == "missing"     ? "missing"
+                                   : std::string(fault) == "truncated" ? "bytes, but manifest.json says"
+                                                                       : "SHA-256";
+      EXPECT_NE(b.status().message().find(expected), std::string::npos) << b.status();
+    }
+  }
+}
+
+TEST_F(BundleTest, ListedPathsCannotLeaveTheBundle) {
+  const std::string digest = std::string(64, '0');
+  for (const char* bad : {"../catalog.tsv", "/etc/passwd", "llm//x", "llm/../../x", ""}) {
+    RewriteManifest([&](Json* j) {
+      (*j)["files"] = Json::object();
+      (*j)["files"][bad] = {{"bytes", 1}, {"sha256", digest}};
+    });
+    auto b = Bundle::Load({dir_});
+    EXPECT_EQ(b.status().code(), StatusCode::kInvalidArgument) << bad << ": " << b.status();
+    EXPECT_NE(b.status().message().find("files"), std::string::npos) << b.status();
+  }
+  RewriteManifest([&](Json* j) { (*j)["files"] = {{"catalog.tsv", {{"bytes", 1}}}}; });
+  ExpectLoadError("catalog.tsv", "expected {\"bytes\"");
+}
+
+TEST_F(BundleTest, AFullDiskDuringExportLeavesThePreviousBundle) {
+  std::map<std::string, std::string> before;
+  for (const char* name : {"manifest.json", "catalog.tsv", "sasrec.safetensors"}) {
+    before[name] = *ReadFileToString(File(name));
+  }
+  BundleManifest next = manifest_;
+  next.model_version = "test-2";
+  Status s;
+  {
+    sasrecllm::testing::ScopedFullDisk full(/*bytes=*/256);  // less than sasrec.safetensors
+    s = WriteBundle(dir_, next, catalog_, model_);
+  }
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find("File too large"), std::string::npos) << s;
+  for (const auto& [name, bytes] : before) EXPECT_EQ(*ReadFileToString(File(name)), bytes) << name;
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(dir_).parent_path())) {
+    if (e.path().filename().string().rfind(fs::path(dir_).filename().string(), 0) == 0) ++entries;
+  }
+  EXPECT_EQ(entries, 1) << "a staging folder was left beside the bundle";
+  auto b = Bundle::Load({dir_});
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ((*b)->manifest().model_version, "test-1");
+  // With room again, the same export replaces it.
+  ASSERT_TRUE(WriteBundle(dir_, next, catalog_, model_).ok());
+  EXPECT_EQ((*Bundle::Load({dir_}))->manifest().model_version, "test-2");
+}
+
+TEST_F(BundleTest, AFolderThatIsNotABundleIsNotReplaced) {
+  const std::string other = dir_ + "-other";
+  fs::create_directories(other);
+  ASSERT_TRUE(WriteStringToFile(other + "/notes.txt", "mine").ok());
+  const Status s = WriteBundle(other, manifest_, catalog_, model_);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s;
+  EXPECT_EQ(*ReadFileToString(other + "/notes.txt"), "mine");
+  fs::remove_all(other);
 }
 
 }  // namespace

@@ -96,6 +96,15 @@ StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::Create(Options options) {
     max_id = std::max(max_id, added.id);
   }
   if (max_id < 0) return DataLossError(source + ": the vocabulary is empty");
+  // The id table below is sized by the largest id. Real vocabularies are
+  // dense, up to a gap before their added tokens (llama.cpp's mini Llama 3
+  // test vocabulary: 325 tokens, ids up to 128001); a file whose largest id
+  // is far beyond that would only make it allocate (2^30 ids: 32 GB).
+  const size_t defined = options.vocab.size() + options.added_tokens.size();
+  if (static_cast<size_t>(max_id) >= std::max<size_t>(4 * defined, size_t{1} << 18)) {
+    return DataLossError(source + ": token id " + std::to_string(max_id) + " is far beyond the " +
+                         std::to_string(defined) + " tokens defined (ids must be dense)");
+  }
 
   // Decoded bytes of every id; added tokens override vocabulary pieces.
   tok->decoded_.assign(static_cast<size_t>(max_id) + 1, std::string());

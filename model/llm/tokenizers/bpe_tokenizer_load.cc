@@ -289,9 +289,10 @@ StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::LoadTokenizerJson(const st
     const Json& a = added[i];
     const Json* id = FindKey(a, "id");
     const Json* content = FindKey(a, "content");
-    if (id == nullptr || !IsInteger(*id) || content == nullptr || !content->is_string()) {
+    if (id == nullptr || !IsInteger(*id) || id->get<int64_t>() < 0 ||
+        id->get<int64_t>() > (1 << 30) || content == nullptr || !content->is_string()) {
       return DataLossError(path + ": added_tokens[" + std::to_string(i) + "] = " + DumpJson(a) +
-                           " lacks an integer \"id\" or a string \"content\"");
+                           " lacks an integer \"id\" in [0, 2^30] or a string \"content\"");
     }
     options.added_tokens.push_back({content->get<std::string>(), static_cast<int>(id->get<int64_t>()),
                                     BoolOr(a, "special", false), BoolOr(a, "lstrip", false),

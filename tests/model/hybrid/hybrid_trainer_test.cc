@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/file.h"
+#include "model/bundle.h"
 #include "model/hybrid/hybrid_bundle.h"
 #include "model/hybrid/hybrid_checkpoint.h"
 #include "model/safetensors.h"
@@ -123,6 +125,23 @@ TEST_F(HybridTrainerTest, JointTrainingLowersTheLossAndCheckpointsScoreTheSame) 
   auto c = ScoreExamples(**served, valid_, 16);
   ASSERT_TRUE(c.ok());
   for (size_t i = 0; i < valid_.size(); ++i) EXPECT_NEAR((*a)[i], (*c)[i], 1e-5);
+
+  // The manifest lists the LLM's files too; one changed byte in the LLM's
+  // weights and the bundle is refused, by name, before it is loaded.
+  auto loaded = model::Bundle::Load({bundle.path()});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Json& files = (*loaded)->manifest().files;
+  for (const char* name : {"mapping.safetensors", "llm/config.json", "llm/model.safetensors"}) {
+    EXPECT_NE(FindKey(files, name), nullptr) << name << " not in " << DumpJson(files);
+  }
+  const std::string weights = bundle.path() + "/llm/model.safetensors";
+  std::string bytes = *ReadFileToString(weights);
+  bytes[bytes.size() - 3] ^= 0x10;
+  ASSERT_TRUE(WriteStringToFile(weights, bytes).ok());
+  auto corrupted = LoadBundleHybridModel(bundle.path(), {});
+  ASSERT_FALSE(corrupted.ok());
+  EXPECT_NE(corrupted.status().message().find(weights), std::string::npos) << corrupted.status();
+  EXPECT_NE(corrupted.status().message().find("SHA-256"), std::string::npos) << corrupted.status();
 }
 
 TEST_F(HybridTrainerTest, EachStrategyChangesExactlyThePartsItTrains) {

@@ -440,6 +440,17 @@ TEST(BpeTokenizerTest, AddedTokenStripAndSingleWord) {
   EXPECT_EQ((*tok)->Encode("awa", false, false), (std::vector<int>{0, 0}));
 }
 
+// The id table is sized by the largest id: a sparse one is refused, not allocated.
+TEST(BpeTokenizerTest, IdsFarBeyondTheTokenCountAreRefused) {
+  BpeTokenizer::Options options;
+  options.vocab = {{"a", 0}, {"b", 1 << 30}};
+  StatusOr<std::unique_ptr<BpeTokenizer>> tok = BpeTokenizer::Create(options);
+  EXPECT_EQ(tok.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(tok.status().message().find("ids must be dense"), std::string::npos) << tok.status();
+  options.vocab = {{"a", 0}, {"b", 128001}};  // a gap, as Llama 3's added tokens have
+  EXPECT_TRUE(BpeTokenizer::Create(options).ok());
+}
+
 TEST(BpeTokenizerTest, MissingFileIsNotFound) {
   StatusOr<std::unique_ptr<BpeTokenizer>> tok =
       BpeTokenizer::LoadTokenizerJson("/nonexistent/tokenizer.json");
