@@ -41,6 +41,10 @@ absl::StatusOr<std::vector<std::string>> ReadItemIds(const std::string& path, in
   return ids;
 }
 
+// An open-loop send later than this (p99) means the client could not keep
+// its schedule.
+constexpr double kSendLagWarningMs = 10;
+
 // `value` rounded to 3 decimals (the figures' resolution: ms, req/s).
 double Round3(double value) { return std::round(value * 1000) / 1000; }
 
@@ -68,6 +72,11 @@ nlohmann::ordered_json BenchJson(const std::string& method, const LoadOptions& l
   j["errors_by_code"] = std::move(codes);
   j["model_versions"] = r.model_versions;
   j["throughput_rps"] = Round3(r.throughput_rps);
+  if (load.rate > 0) {
+    j["sent_rps"] = Round3(r.sent_rps);
+    j["send_lag_ms"] = {{"p50", Round3(r.send_lag.p50_ms)}, {"p99", Round3(r.send_lag.p99_ms)},
+                        {"max", Round3(r.send_lag.max_ms)}};
+  }
   const LatencySummary& e = r.error_latency;
   j["error_latency_ms"] = {{"p50", Round3(e.p50_ms)}, {"p99", Round3(e.p99_ms)},
                            {"max", Round3(e.max_ms)}};
@@ -91,6 +100,15 @@ void PrintBenchText(std::FILE* text, const std::string& method, const LoadOption
   if (r.dropped > 0) std::fprintf(text, ", dropped by client %lld", static_cast<long long>(r.dropped));
   std::fprintf(text, ")\n");
   std::fprintf(text, "throughput: %.1f req/s\n", r.throughput_rps);
+  if (load.rate > 0) {
+    std::fprintf(text, "sent:       %.1f req/s (send lag p50 %.2f  p99 %.2f  max %.2f ms)\n",
+                 r.sent_rps, r.send_lag.p50_ms, r.send_lag.p99_ms, r.send_lag.max_ms);
+    if (r.send_lag.p99_ms > kSendLagWarningMs) {
+      std::fprintf(text, "warning:    the client fell behind its schedule (send lag p99 %.0f ms): "
+                         "it set the pace, and the latencies include its lag\n",
+                   r.send_lag.p99_ms);
+    }
+  }
   const LatencySummary& l = r.latency;
   std::fprintf(text, "latency ms: mean %.2f  p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", l.mean_ms,
               l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms);
@@ -123,6 +141,7 @@ struct BenchFlags {
   int64_t pool_size = 1024;
   std::string json;
   bool fail_on_error = false;
+  int connections = 1;
 };
 
 int Bench(const GlobalOptions& global, const BenchFlags& f) {
@@ -144,8 +163,17 @@ int Bench(const GlobalOptions& global, const BenchFlags& f) {
   if (absl::Status s = shape.Validate(); !s.ok()) return UsageError(command, std::string(s.message()));
   if (absl::Status s = load.Validate(); !s.ok()) return UsageError(command, std::string(s.message()));
 
-  std::unique_ptr<v1::Recommender::Stub> stub;
-  if (grpc::Status s = ConnectRecommender(global, &stub); !s.ok()) return RpcError(command, s);
+  // One stub per connection (--connections): a server takes at most
+  // --max-concurrent-streams calls per connection, and the rest would wait in
+  // this client, not reach the server's admission.
+  std::vector<std::unique_ptr<v1::Recommender::Stub>> stubs(static_cast<size_t>(f.connections));
+  for (int c = 0; c < f.connections; ++c) {
+    if (grpc::Status s = ConnectRecommender(global, &stubs[c], f.connections > 1 ? c + 1 : 0);
+        !s.ok()) {
+      return RpcError(command, s);
+    }
+  }
+  v1::Recommender::Stub* stub = stubs[0].get();
 
   std::vector<std::string> items;
   if (!f.item_ids.empty()) {
@@ -169,10 +197,13 @@ int Bench(const GlobalOptions& global, const BenchFlags& f) {
 
   RequestPool pool = MakeRequestPool(shape, items, static_cast<uint64_t>(f.seed),
                                      static_cast<size_t>(f.pool_size));
-  absl::StatusOr<LoadResult> result = RunLoad(stub.get(), pool, load);
+  std::vector<v1::Recommender::Stub*> stub_ptrs;
+  for (const auto& s : stubs) stub_ptrs.push_back(s.get());
+  absl::StatusOr<LoadResult> result = RunLoad(stub_ptrs, pool, load);
   if (!result.ok()) return IoError(command, std::string(result.status().message()));
-  if (int rc = WriteJsonIfAsked(command, f.json, BenchJson(f.method, load, shape, *result));
-      rc != kExitOk) {
+  nlohmann::ordered_json json = BenchJson(f.method, load, shape, *result);
+  json["connections"] = f.connections;
+  if (int rc = WriteJsonIfAsked(command, f.json, json); rc != kExitOk) {
     return rc;
   }
   PrintBenchText(TextFile(f.json), f.method, load, shape, *result);
@@ -218,6 +249,10 @@ when the run completed, even with RPC errors (they are reported);
                   "Draw ids from 1..N (0: use --item-ids or the catalog).")
       ->check(AtLeast(0));
   sub->add_option("--seed", f.seed, "Seed of the request generator.");
+  sub->add_option("--connections", f.connections,
+                  "HTTP/2 connections to send over, in turn. A server takes at most its "
+                  "--max-concurrent-streams calls per connection; more wait in this client.")
+      ->check(CLI::Range(1, 1024));
   sub->add_option("--pool-size", f.pool_size, "Distinct requests generated, then cycled.")
       ->check(AtLeast(1));
   sub->add_option("--max-outstanding", f.load.max_outstanding,

@@ -35,8 +35,9 @@ struct Call {
 // touch it only under mu_.
 class LoadRun {
  public:
-  LoadRun(v1::Recommender::Stub* stub, const RequestPool& pool, const LoadOptions& options)
-      : stub_(stub), pool_(pool), options_(options) {}
+  LoadRun(std::vector<v1::Recommender::Stub*> stubs, const RequestPool& pool,
+          const LoadOptions& options)
+      : stubs_(std::move(stubs)), pool_(pool), options_(options) {}
 
   LoadResult Run() {
     const Clock::time_point t0 = Clock::now();
@@ -51,6 +52,8 @@ class LoadRun {
     done_.wait(lock, [&] { return outstanding_ == 0; });
     result_.latency = Summarize(latencies_ms_);
     result_.error_latency = Summarize(error_latencies_ms_);
+    result_.send_lag = Summarize(send_lags_ms_);
+    result_.sent_rps = static_cast<double>(sent_in_window_) / options_.duration_s;
     result_.measured_s = options_.duration_s;
     result_.throughput_rps = static_cast<double>(result_.ok) / options_.duration_s;
     return result_;
@@ -76,6 +79,9 @@ class LoadRun {
     for (;; next += interval) {
       if (next >= window_end_) return;
       std::this_thread::sleep_until(next);
+      if (next >= window_start_) {
+        send_lags_ms_.push_back(Seconds(Clock::now() - next) * 1e3);
+      }
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (outstanding_ >= options_.max_outstanding) {
@@ -84,6 +90,7 @@ class LoadRun {
         }
         ++outstanding_;
       }
+      if (next >= window_start_) ++sent_in_window_;
       Issue(next);  // latency counts from the scheduled time
     }
   }
@@ -95,12 +102,13 @@ class LoadRun {
     call->context.set_deadline(std::chrono::system_clock::now() +
                                absl::ToChronoMilliseconds(options_.timeout));
     const size_t i = next_request_++;
+    v1::Recommender::Stub* stub = stubs_[i % stubs_.size()];
     auto on_done = [this, call](grpc::Status status) { OnDone(call, status); };
     if (pool_.method == BenchMethod::kRecommend) {
-      stub_->async()->Recommend(&call->context, &pool_.recommend[i % pool_.recommend.size()],
+      stub->async()->Recommend(&call->context, &pool_.recommend[i % pool_.recommend.size()],
                                 &call->recommend_response, std::move(on_done));
     } else {
-      stub_->async()->Score(&call->context, &pool_.score[i % pool_.score.size()],
+      stub->async()->Score(&call->context, &pool_.score[i % pool_.score.size()],
                             &call->score_response, std::move(on_done));
     }
   }
@@ -132,12 +140,14 @@ class LoadRun {
     }
   }
 
-  v1::Recommender::Stub* const stub_;
+  const std::vector<v1::Recommender::Stub*> stubs_;  // not empty
   const RequestPool& pool_;
   const LoadOptions options_;
   Clock::time_point window_start_;
   Clock::time_point window_end_;
   size_t next_request_ = 0;  // dispatcher thread only
+  std::vector<double> send_lags_ms_;  // dispatcher thread only
+  int64_t sent_in_window_ = 0;        // dispatcher thread only
 
   std::mutex mu_;
   std::condition_variable done_;
@@ -221,12 +231,18 @@ RequestPool MakeRequestPool(const RequestShape& shape, const std::vector<std::st
 
 absl::StatusOr<LoadResult> RunLoad(v1::Recommender::Stub* stub, const RequestPool& pool,
                                    const LoadOptions& options) {
+  return RunLoad(std::vector<v1::Recommender::Stub*>{stub}, pool, options);
+}
+
+absl::StatusOr<LoadResult> RunLoad(const std::vector<v1::Recommender::Stub*>& stubs,
+                                   const RequestPool& pool, const LoadOptions& options) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
+  if (stubs.empty()) return absl::InvalidArgumentError("no stub to send to");
   if ((pool.method == BenchMethod::kRecommend && pool.recommend.empty()) ||
       (pool.method == BenchMethod::kScore && pool.score.empty())) {
     return absl::InvalidArgumentError("no requests to send: the item pool is empty");
   }
-  LoadRun run(stub, pool, options);
+  LoadRun run(stubs, pool, options);
   return run.Run();
 }
 

@@ -100,6 +100,11 @@ struct LoadResult {
   LatencySummary error_latency;
   // OK requests per second of the measured window.
   double throughput_rps = 0;
+  // Open loop: requests actually sent per second of the measured window, and
+  // how late each send was against its schedule. A lag that grows means the
+  // client, not the server, set the pace (the figures then measure it too).
+  double sent_rps = 0;
+  LatencySummary send_lag;
   double measured_s = 0;
 };
 
@@ -107,6 +112,10 @@ struct LoadResult {
 // options or an empty pool; RPC failures are counted, never returned.
 absl::StatusOr<LoadResult> RunLoad(v1::Recommender::Stub* stub, const RequestPool& pool,
                                    const LoadOptions& options);
+// The same over several stubs (their own connections: MakeChannel's
+// `connection`), the calls sent to them in turn.
+absl::StatusOr<LoadResult> RunLoad(const std::vector<v1::Recommender::Stub*>& stubs,
+                                   const RequestPool& pool, const LoadOptions& options);
 
 }  // namespace sasrecllm::client
 

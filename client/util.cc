@@ -108,8 +108,12 @@ CLI::Option* AddGlobalFlags(CLI::App& app, GlobalOptions* global) {
   return timeout;
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const GlobalOptions& global) {
+std::shared_ptr<grpc::Channel> MakeChannel(const GlobalOptions& global, int connection) {
   grpc::ChannelArguments arguments;
+  if (connection > 0) {
+    arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    arguments.SetInt("sasrecllm.connection", connection);
+  }
   arguments.SetMaxReceiveMessageSize(64 << 20);
   if (global.lb_policy == "round_robin") {
     // With client-side health checking: a replica that reports NOT_SERVING
@@ -145,8 +149,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const GlobalOptions& global) {
 }
 
 grpc::Status ConnectRecommender(const GlobalOptions& global,
-                                std::unique_ptr<v1::Recommender::Stub>* stub) {
-  std::shared_ptr<grpc::Channel> channel = MakeChannel(global);
+                                std::unique_ptr<v1::Recommender::Stub>* stub, int connection) {
+  std::shared_ptr<grpc::Channel> channel = MakeChannel(global, connection);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() +
                                  std::chrono::milliseconds(global.timeout_ms))) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE,

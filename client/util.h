@@ -88,14 +88,16 @@ CLI::Option* AddGlobalFlags(CLI::App& app, GlobalOptions* global);
 
 // A channel to global.target with its load-balancing policy and credentials
 // (plaintext, TLS or mutual TLS). Reconnects to a restarted replica within
-// about a second (gRPC's default backoff grows to two minutes).
-std::shared_ptr<grpc::Channel> MakeChannel(const GlobalOptions& global);
+// about a second (gRPC's default backoff grows to two minutes). Channels of
+// different `connection` numbers never share a connection (each has its own
+// subchannel pool): a load generator spreads its calls over several.
+std::shared_ptr<grpc::Channel> MakeChannel(const GlobalOptions& global, int connection = 0);
 void SetDeadline(const GlobalOptions& global, grpc::ClientContext* context);
 
 // A stub on a fresh channel to global.target, once the channel has connected
 // (within global.timeout_ms); UNAVAILABLE "cannot connect to TARGET" else.
 grpc::Status ConnectRecommender(const GlobalOptions& global,
-                                std::unique_ptr<v1::Recommender::Stub>* stub);
+                                std::unique_ptr<v1::Recommender::Stub>* stub, int connection = 0);
 
 // One unary Recommender RPC on a fresh channel to global.target with the
 // global deadline:

@@ -122,13 +122,7 @@ class Batcher {
   absl::StatusOr<Ticket> Enqueue(Request&& request,
                                  absl::Time deadline = absl::InfiniteFuture()) {
     absl::MutexLock lock(&mu_);
-    if (draining_) {
-      return absl::UnavailableError("the server is shutting down");
-    }
-    if (queue_.size() >= static_cast<size_t>(options_.max_queue_size)) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "request queue full (max_queue_size=", options_.max_queue_size, ")"));
-    }
+    if (absl::Status s = RefusalLocked(); !s.ok()) return s;
     const Ticket ticket = next_ticket_++;
     queue_.push_back(Entry{ticket, std::move(request), clock_->Now(), deadline});
     ReportDepthLocked();
@@ -163,9 +157,28 @@ class Batcher {
     if (thread_.joinable()) thread_.join();
   }
 
+  // What Enqueue would answer now without taking the request: OK, or its
+  // RESOURCE_EXHAUSTED / UNAVAILABLE. For refusing a request before the work
+  // of building it (the answer may change at once: Enqueue decides).
+  absl::Status Refusal() {
+    absl::MutexLock lock(&mu_);
+    return RefusalLocked();
+  }
+
   size_t QueueDepth() {
     absl::MutexLock lock(&mu_);
     return queue_.size();
+  }
+
+  // About how long a request queued now would take to leave its batch: the
+  // batches queued ahead of it, the one running, and its own, each at the
+  // recent batch time (an exponential average of run_batch's wall time;
+  // zero before the first batch). For deadline-aware admission (pipeline.h).
+  absl::Duration ExpectedWait() {
+    absl::MutexLock lock(&mu_);
+    const int64_t batches_ahead =
+        static_cast<int64_t>(queue_.size()) / options_.max_batch_size + (running_ ? 1 : 0);
+    return (batches_ahead + 1) * batch_time_;
   }
 
  private:
@@ -190,6 +203,15 @@ class Batcher {
     }
     callbacks_.reject(std::move(*request), absl::CancelledError("request cancelled by the client"));
     return true;
+  }
+
+  absl::Status RefusalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (draining_) return absl::UnavailableError("the server is shutting down");
+    if (queue_.size() >= static_cast<size_t>(options_.max_queue_size)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "request queue full (max_queue_size=", options_.max_queue_size, ")"));
+    }
+    return absl::OkStatus();
   }
 
   void ReportDepthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -217,6 +239,11 @@ class Batcher {
     }
     if (queue_.size() != before) ReportDepthLocked();
     return earliest;
+  }
+
+  void SetRunning(bool running) {
+    absl::MutexLock lock(&mu_);
+    running_ = running;
   }
 
   void Loop() {
@@ -263,12 +290,22 @@ class Batcher {
         batch.push_back(std::move(entry.request));
       }
       taken.clear();
+      absl::Duration ran = absl::ZeroDuration();
       if (!batch.empty()) {
         if (callbacks_.on_batch) callbacks_.on_batch(batch.size());
+        SetRunning(true);
+        const absl::Time start = clock_->Now();
         callbacks_.run_batch(std::move(batch));
+        ran = clock_->Now() - start;
         batch.clear();
       }
       mu_.Lock();
+      running_ = false;
+      if (ran > absl::ZeroDuration()) {
+        // Weight 1/4 for the newest batch: follows a change of load within a
+        // few batches without jumping at one slow batch.
+        batch_time_ = batch_time_ == absl::ZeroDuration() ? ran : (3 * batch_time_ + ran) / 4;
+      }
     }
     mu_.Unlock();
   }
@@ -282,6 +319,8 @@ class Batcher {
   std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
   Ticket next_ticket_ ABSL_GUARDED_BY(mu_) = 1;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool running_ ABSL_GUARDED_BY(mu_) = false;                         // run_batch in progress
+  absl::Duration batch_time_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();  // see ExpectedWait
 
   absl::Mutex join_mu_;  // serialises concurrent Shutdown() calls
   std::thread thread_;

@@ -46,6 +46,8 @@ class LlmStage final : public Stage {
 
   absl::string_view name() const override { return kStageLlm; }
   bool Wants(const Request& request) const override;
+  // Every HYBRID request: a Recommend gets its candidates from stage 1.
+  bool WillWant(const Request& request) const override { return request.hybrid(); }
   // Unit: sequences.
   size_t Run(const std::vector<Request*>& batch, std::vector<absl::Status>* statuses) override;
   absl::Status Warmup() override;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -273,6 +274,10 @@ int main(int argc, char** argv) {
   // memory in the heap for reuse instead.
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
+  // Debian's Abseil is built with its Mutex deadlock detector on: a lock
+  // graph updated on every absl::Mutex lock, a few percent of a loaded
+  // server's CPU (perf under overload). The tests keep it on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   ServerFlags flags;
   CLI::App app("Serves a SASRecLLM model bundle over gRPC.", "sasrecllm-server");
   app.footer(

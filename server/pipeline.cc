@@ -16,6 +16,10 @@ namespace {
 constexpr int kStageShift = 56;
 constexpr uint64_t kIdMask = (uint64_t{1} << kStageShift) - 1;
 
+// The share of a request's time left that the work queued ahead may take
+// for it to be admitted (Admit).
+constexpr double kAdmissionShareOfTimeLeft = 0.75;
+
 uint64_t PlaceOf(size_t stage, uint64_t id) {
   return (static_cast<uint64_t>(stage) << kStageShift) | (id & kIdMask);
 }
@@ -27,7 +31,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(std::vector<StageConf
   if (metrics == nullptr) return absl::InvalidArgumentError("Pipeline: no metrics");
   if (stages.empty()) return absl::InvalidArgumentError("Pipeline: no stages");
   if (stages.size() > 255) return absl::InvalidArgumentError("Pipeline: more than 255 stages");
-  std::unique_ptr<Pipeline> pipeline(new Pipeline(metrics));
+  std::unique_ptr<Pipeline> pipeline(new Pipeline(metrics, clock != nullptr ? clock : RealClock::Get()));
   for (size_t i = 0; i < stages.size(); ++i) {
     if (stages[i].stage == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("Pipeline: stage ", i, " is null"));
@@ -69,7 +73,32 @@ Pipeline::~Pipeline() { Shutdown(); }
 void Pipeline::Submit(std::unique_ptr<Request> request) {
   // 2^56 ids: at a million requests a second, two thousand years.
   request->id = next_id_.fetch_add(1, std::memory_order_relaxed) & kIdMask;
+  if (absl::Status admitted = Admit(*request); !admitted.ok()) {
+    RequestSink* sink = request->sink;
+    sink->Finish(std::move(request), admitted);
+    return;
+  }
   Advance(std::move(request), 0);
+}
+
+absl::Status Pipeline::Admit(const Request& request) {
+  if (request.deadline == absl::InfiniteFuture()) return absl::OkStatus();
+  absl::Duration expected = absl::ZeroDuration();
+  std::string ahead;
+  for (const Runner& runner : runners_) {
+    if (!runner.stage->WillWant(request)) continue;
+    const absl::Duration wait = runner.queue->ExpectedWait();
+    expected += wait;
+    absl::StrAppend(&ahead, ahead.empty() ? "" : ", ", runner.stage->name(), " ",
+                    absl::FormatDuration(absl::Trunc(wait, absl::Microseconds(100))));
+  }
+  const absl::Duration left = request.deadline - clock_->Now();
+  // A quarter of the time left is kept for what the estimate does not see:
+  // building and sending the reply, gRPC's own queues, the way back.
+  if (expected <= left * kAdmissionShareOfTimeLeft) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "overloaded: the work queued ahead (", ahead, ") would take past the request's deadline (",
+      absl::FormatDuration(absl::Trunc(left, absl::Microseconds(100))), " left)"));
 }
 
 void Pipeline::Advance(std::unique_ptr<Request> request, size_t first) {

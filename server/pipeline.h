@@ -11,6 +11,13 @@
 //   auto pipeline = Pipeline::Create(std::move(stages), &metrics);
 //   (*pipeline)->Submit(std::move(request));  // request->sink->Finish runs exactly once
 //
+// Admission: Submit refuses at once, with RESOURCE_EXHAUSTED, a request that
+// cannot finish before its deadline: the stages it will go through expect
+// more work queued ahead of it (Batcher::ExpectedWait, from their recent batch
+// times) than three quarters of the time it has left (the rest is for the
+// reply's way back). Under overload such requests would only
+// wait in a queue until their deadline and fail there, after holding a slot.
+//
 // Routing: Submit and every finished batch send a request to the next stage
 // whose Wants() is true, skipping the others; after the last stage (or when
 // a stage fails it) the request goes to request->sink->Finish. A request
@@ -67,6 +74,10 @@ class Stage {
   virtual absl::string_view name() const = 0;
   // Whether `request` has work here; the pipeline skips the stage otherwise.
   virtual bool Wants(const Request& request) const = 0;
+  // Whether it will have, once the stages before this one ran (for the
+  // admission estimate at Submit): Wants by default; a stage that works on
+  // what an earlier one adds (the LLM on stage 1's candidates) says so here.
+  virtual bool WillWant(const Request& request) const { return Wants(request); }
   // Runs one batch (1..max_batch_size requests, oldest first) and fills in
   // what this stage computes. Sets (*statuses)[i] (pre-sized, all OK) to
   // finish batch[i] with an error instead of passing it on. Returns the
@@ -96,9 +107,14 @@ class Pipeline {
   ~Pipeline();
 
   // Sends `request` (request->sink set) to its first stage, or straight to
-  // its sink when no stage wants it. A full queue finishes it with
+  // its sink when no stage wants it. A full queue, or a deadline that the
+  // work queued ahead would pass (see Admission), finishes it with
   // RESOURCE_EXHAUSTED, a pipeline that is shutting down with UNAVAILABLE.
   void Submit(std::unique_ptr<Request> request);
+
+  // What the first stage's queue would answer a request now (Batcher::Refusal):
+  // lets the service refuse, under overload, before it builds the request.
+  absl::Status FirstStageRefusal() { return runners_.front().queue->Refusal(); }
 
   // Drops the request queued at `place` (RequestSink::SetQueuedAt), finishing
   // it as CANCELLED; nothing when it is not in that queue (any more).
@@ -121,13 +137,17 @@ class Pipeline {
     std::unique_ptr<Queue> queue;
   };
 
-  explicit Pipeline(Metrics* metrics) : metrics_(metrics) {}
+  Pipeline(Metrics* metrics, Clock* clock) : metrics_(metrics), clock_(clock) {}
+  // OK, or RESOURCE_EXHAUSTED when `request` would miss its deadline behind
+  // the work queued in the stages it will go through.
+  absl::Status Admit(const Request& request);
   // Queues `request` at the first stage >= `first` that wants it, or
   // finishes it (OK) when none does.
   void Advance(std::unique_ptr<Request> request, size_t first);
   void RunBatch(size_t stage, std::vector<std::unique_ptr<Request>> batch);
 
   Metrics* const metrics_;
+  Clock* const clock_;
   std::vector<Runner> runners_;
   std::atomic<uint64_t> next_id_{1};
 };

@@ -83,6 +83,14 @@ grpc::ServerUnaryReactor* RecommenderService::Recommend(grpc::CallbackServerCont
   std::shared_ptr<ServingModel> model = Current();
   auto* call = new RecommendCall(context, response, model->call_env());
   call->set_user_id(request->user_id());
+  // Under overload most calls are refused: refuse them before mapping their
+  // ids, the larger part of a refusal's cost (nearly every Recommend starts
+  // at stage 1; one of cold candidates only, which would skip it, is refused
+  // with the rest while stage 1 is full).
+  if (absl::Status full = model->pipeline().FirstStageRefusal(); !full.ok()) {
+    call->FinishWith(full);
+    return call;
+  }
   Submit(*model, call, model->request_builder().FromRecommend(*request));
   return call;
 }

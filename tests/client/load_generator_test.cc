@@ -2,9 +2,12 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "client/util.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 
@@ -17,9 +20,13 @@ class FakeRecommender final : public v1::Recommender::Service {
  public:
   explicit FakeRecommender(int reject_every) : reject_every_(reject_every) {}
 
-  grpc::Status Recommend(grpc::ServerContext*, const v1::RecommendRequest* request,
+  grpc::Status Recommend(grpc::ServerContext* context, const v1::RecommendRequest* request,
                          v1::RecommendResponse* response) override {
     last_history_len_ = request->history_size();
+    {
+      std::lock_guard<std::mutex> lock(peers_mu_);
+      peers_.insert(context->peer());
+    }
     if (reject_every_ > 0 && ++calls_ % reject_every_ == 0) {
       return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "queue full");
     }
@@ -35,6 +42,8 @@ class FakeRecommender final : public v1::Recommender::Service {
   }
 
   std::atomic<int> last_history_len_{-1};
+  std::mutex peers_mu_;
+  std::set<std::string> peers_;  // the client addresses Recommend was called from
 
  private:
   const int reject_every_;
@@ -53,6 +62,7 @@ class LoadGeneratorTest : public ::testing::Test {
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     ASSERT_GT(port, 0);
+    port_ = port;
     stub_ = v1::Recommender::NewStub(grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
   }
@@ -65,6 +75,7 @@ class LoadGeneratorTest : public ::testing::Test {
   std::unique_ptr<FakeRecommender> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::Recommender::Stub> stub_;
+  int port_ = 0;
 };
 
 TEST_F(LoadGeneratorTest, SameSeedGivesTheSamePool) {
@@ -142,6 +153,26 @@ TEST_F(LoadGeneratorTest, OpenLoopSendsAtTheRequestedRate) {
   // 100 sends scheduled in the window; allow for scheduling slack.
   EXPECT_GT(r->ok, 70);
   EXPECT_LT(r->ok, 130);
+  EXPECT_NEAR(r->sent_rps, 200, 4);  // every scheduled send was made
+  EXPECT_GE(r->send_lag.max_ms, 0);
+}
+
+TEST_F(LoadGeneratorTest, CallsGoToEveryStubEachOnItsOwnConnection) {
+  Start(/*reject_every=*/0);
+  GlobalOptions global;
+  global.target = "127.0.0.1:" + std::to_string(port_);
+  auto first = v1::Recommender::NewStub(MakeChannel(global, 1));
+  auto second = v1::Recommender::NewStub(MakeChannel(global, 2));
+  LoadOptions options;
+  options.concurrency = 2;
+  options.warmup_s = 0;
+  options.duration_s = 0.3;
+  absl::StatusOr<LoadResult> r =
+      RunLoad({first.get(), second.get()}, MakeRequestPool(RequestShape(), Items(), 1, 8), options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_GT(r->ok, 10);
+  std::lock_guard<std::mutex> lock(service_->peers_mu_);
+  EXPECT_EQ(service_->peers_.size(), 2u);  // two client ports: two connections
 }
 
 TEST_F(LoadGeneratorTest, RejectsBadOptionsAndAnEmptyPool) {

@@ -303,5 +303,45 @@ TEST(BatcherTest, ReportsQueueDepthOnEveryChange) {
   EXPECT_THAT(rec.depths(), ElementsAre(1u, 2u, 0u));
 }
 
+// ExpectedWait: the batches ahead, the running one and the request's own,
+// each at the recent batch time (here 10 ms of fake time per batch).
+TEST(BatcherTest, ExpectedWaitCountsTheBatchesAheadAtTheRecentBatchTime) {
+  FakeClock clock;
+  absl::Notification release;
+  absl::Mutex mu;
+  int batches = 0;
+  StringBatcher::Callbacks c;
+  c.run_batch = [&](std::vector<std::string> batch) {
+    {
+      absl::MutexLock lock(&mu);
+      ++batches;
+      if (batches == 2) {
+        mu.Unlock();
+        release.WaitForNotification();
+        mu.Lock();
+      }
+    }
+    clock.Advance(absl::Milliseconds(10));
+  };
+  c.reject = [](std::string, absl::Status) {};
+  StringBatcher batcher({.max_batch_size = 2, .max_queue_delay = absl::ZeroDuration()},
+                        std::move(c), &clock);
+  auto batches_done = [&](int n) {
+    absl::MutexLock lock(&mu);
+    return batches >= n;
+  };
+  EXPECT_EQ(batcher.ExpectedWait(), absl::ZeroDuration());  // nothing measured yet
+  ASSERT_TRUE(batcher.Enqueue("a").ok());
+  while (!batches_done(1) || batcher.ExpectedWait() == absl::ZeroDuration()) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(batcher.ExpectedWait(), absl::Milliseconds(10));  // its own batch only
+  ASSERT_TRUE(batcher.Enqueue("b").ok());  // runs, held by `release`
+  while (batcher.ExpectedWait() != absl::Milliseconds(20)) absl::SleepFor(absl::Milliseconds(1));
+  for (const char* item : {"c", "d", "e", "f"}) ASSERT_TRUE(batcher.Enqueue(item).ok());
+  // Two full batches queued + the running one + its own.
+  EXPECT_EQ(batcher.ExpectedWait(), absl::Milliseconds(40));
+  release.Notify();
+  batcher.Shutdown();
+}
+
 }  // namespace
 }  // namespace sasrecllm::server

@@ -235,6 +235,39 @@ TEST_F(PipelineTest, AFullQueueRefusesAndQueuedRequestsCanBeCancelled) {
   EXPECT_TRUE(running.Wait().second.ok());
 }
 
+// Deadline-aware admission: after a batch that took 50 ms, a request with
+// 20 ms left is refused at the door without running; one with 100 ms runs.
+TEST_F(PipelineTest, ARequestThatWouldMissItsDeadlineIsRefusedAtTheDoor) {
+  FakeClock clock;
+  auto stage = std::make_unique<FakeStage>(
+      "slow", Always, [&clock](Request*, absl::Status*) { clock.Advance(absl::Milliseconds(50)); });
+  FakeStage* slow = stage.get();
+  std::vector<Pipeline::StageConfig> stages;
+  stages.push_back({std::move(stage), Immediate()});
+  auto pipeline = Pipeline::Create(std::move(stages), &metrics_, &clock);
+  ASSERT_TRUE(pipeline.ok());
+  {
+    RecordingSink first;  // no deadline: always admitted; measures the batch time
+    (*pipeline)->Submit(MakeRequest(&first));
+    ASSERT_TRUE(first.Wait().second.ok());
+  }
+  RecordingSink late;
+  auto request = MakeRequest(&late);
+  request->deadline = clock.Now() + absl::Milliseconds(20);
+  (*pipeline)->Submit(std::move(request));
+  const absl::Status refused = late.Wait().second;
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.message(), HasSubstr("slow 50ms"));
+  EXPECT_EQ(slow->ran(), 1);
+
+  RecordingSink in_time;
+  request = MakeRequest(&in_time);
+  request->deadline = clock.Now() + absl::Milliseconds(100);
+  (*pipeline)->Submit(std::move(request));
+  EXPECT_TRUE(in_time.Wait().second.ok());
+  EXPECT_EQ(slow->ran(), 2);
+}
+
 TEST_F(PipelineTest, ACancelledRequestDoesNotRunAndShutdownRefusesNewOnes) {
   FakeStage* stage_ptr = nullptr;
   auto stage = std::make_unique<FakeStage>("one", Always, [](Request*, absl::Status*) {});
