@@ -70,6 +70,9 @@ nlohmann::ordered_json BenchJson(const std::string& method, const LoadOptions& l
   j["errors"] = r.errors;
   j["dropped"] = r.dropped;
   j["errors_by_code"] = std::move(codes);
+  j["invalid_every"] = shape.invalid_every;
+  j["expected_errors"] = r.expected_errors;
+  j["unexpected_errors_by_code"] = r.unexpected;
   j["model_versions"] = r.model_versions;
   j["throughput_rps"] = Round3(r.throughput_rps);
   if (load.rate > 0) {
@@ -112,6 +115,15 @@ void PrintBenchText(std::FILE* text, const std::string& method, const LoadOption
   const LatencySummary& l = r.latency;
   std::fprintf(text, "latency ms: mean %.2f  p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", l.mean_ms,
               l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms);
+  if (shape.invalid_every > 0 || !r.unexpected.empty()) {
+    std::fprintf(text, "expected:   %lld INVALID_ARGUMENT for the invalid requests; unexpected:",
+                 static_cast<long long>(r.expected_errors));
+    if (r.unexpected.empty()) std::fprintf(text, " none");
+    for (const auto& [name, count] : r.unexpected) {
+      std::fprintf(text, " %s=%lld", name.c_str(), static_cast<long long>(count));
+    }
+    std::fprintf(text, "\n");
+  }
   if (r.model_versions.size() > 1) {  // one is the usual case: say nothing
     std::fprintf(text, "versions:  ");
     for (const auto& [version, count] : r.model_versions) {
@@ -249,6 +261,10 @@ when the run completed, even with RPC errors (they are reported);
                   "Draw ids from 1..N (0: use --item-ids or the catalog).")
       ->check(AtLeast(0));
   sub->add_option("--seed", f.seed, "Seed of the request generator.");
+  sub->add_option("--invalid-every", f.shape.invalid_every,
+                  "Every N-th request carries an empty history id, to be refused "
+                  "INVALID_ARGUMENT (0: none); other replies to it count as unexpected.")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--connections", f.connections,
                   "HTTP/2 connections to send over, in turn. A server takes at most its "
                   "--max-concurrent-streams calls per connection; more wait in this client.")

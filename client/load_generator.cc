@@ -29,6 +29,7 @@ struct Call {
   v1::RecommendResponse recommend_response;
   v1::ScoreResponse score_response;
   Clock::time_point start;
+  bool invalid = false;  // RequestPool::invalid: INVALID_ARGUMENT expected
 };
 
 // The shared state of one run. Callbacks (gRPC threads) and the dispatcher
@@ -102,13 +103,16 @@ class LoadRun {
     call->context.set_deadline(std::chrono::system_clock::now() +
                                absl::ToChronoMilliseconds(options_.timeout));
     const size_t i = next_request_++;
+    const size_t k = i % (pool_.method == BenchMethod::kRecommend ? pool_.recommend.size()
+                                                                   : pool_.score.size());
+    call->invalid = k < pool_.invalid.size() && pool_.invalid[k];
     v1::Recommender::Stub* stub = stubs_[i % stubs_.size()];
     auto on_done = [this, call](grpc::Status status) { OnDone(call, status); };
     if (pool_.method == BenchMethod::kRecommend) {
-      stub->async()->Recommend(&call->context, &pool_.recommend[i % pool_.recommend.size()],
+      stub->async()->Recommend(&call->context, &pool_.recommend[k],
                                 &call->recommend_response, std::move(on_done));
     } else {
-      stub->async()->Score(&call->context, &pool_.score[i % pool_.score.size()],
+      stub->async()->Score(&call->context, &pool_.score[k],
                             &call->score_response, std::move(on_done));
     }
   }
@@ -116,6 +120,7 @@ class LoadRun {
   void OnDone(Call* call, const grpc::Status& status) {
     const Clock::time_point end = Clock::now();
     const double latency_ms = Seconds(end - call->start) * 1e3;
+    const bool invalid = call->invalid;
     std::string version = pool_.method == BenchMethod::kRecommend
                               ? std::move(*call->recommend_response.mutable_model_version())
                               : std::move(*call->score_response.mutable_model_version());
@@ -131,6 +136,11 @@ class LoadRun {
         } else {
           ++result_.errors;
           error_latencies_ms_.push_back(latency_ms);
+        }
+        if (invalid && status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+          ++result_.expected_errors;
+        } else if (invalid || !status.ok()) {
+          ++result_.unexpected[StatusCodeName(status.error_code())];
         }
       }
       --outstanding_;
@@ -211,10 +221,13 @@ RequestPool MakeRequestPool(const RequestShape& shape, const std::vector<std::st
   };
   for (size_t i = 0; i < size; ++i) {
     const std::string user_id = absl::StrCat("bench-", i);
+    const bool invalid = shape.invalid_every > 0 && (i + 1) % shape.invalid_every == 0;
+    pool.invalid.push_back(invalid);
     if (shape.method == BenchMethod::kRecommend) {
       v1::RecommendRequest& request = pool.recommend.emplace_back();
       request.set_user_id(user_id);
       fill(request.mutable_history(), shape.history_len);
+      if (invalid) request.add_history("");
       request.set_top_k(shape.top_k);
       fill(request.mutable_candidates(), shape.num_candidates);
       request.set_mode(shape.mode);
@@ -222,6 +235,7 @@ RequestPool MakeRequestPool(const RequestShape& shape, const std::vector<std::st
       v1::ScoreRequest& request = pool.score.emplace_back();
       request.set_user_id(user_id);
       fill(request.mutable_history(), shape.history_len);
+      if (invalid) request.add_history("");
       fill(request.mutable_candidates(), shape.num_candidates);
       request.set_mode(shape.mode);
     }

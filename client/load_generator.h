@@ -47,6 +47,10 @@ struct RequestShape {
   int num_candidates = 0;
   // Default: AUTO.
   v1::RankingMode mode = v1::RANKING_MODE_AUTO;
+  // > 0: every N-th request of the pool carries an empty history id, which a
+  // server must refuse with INVALID_ARGUMENT (a soak's invalid calls).
+  // Default: 0 (none).
+  int invalid_every = 0;
 
   absl::Status Validate() const;
 };
@@ -57,6 +61,8 @@ struct RequestPool {
   BenchMethod method = BenchMethod::kRecommend;
   std::vector<v1::RecommendRequest> recommend;
   std::vector<v1::ScoreRequest> score;
+  // invalid[i]: request i is one of RequestShape::invalid_every's.
+  std::vector<bool> invalid;
 };
 
 // `size` requests of `shape` whose ids are drawn uniformly from `items`
@@ -88,6 +94,12 @@ struct LoadResult {
   std::map<std::string, int64_t> codes;
   int64_t ok = 0;
   int64_t errors = 0;
+  // Invalid requests answered INVALID_ARGUMENT, as they should be (also in
+  // `errors` and `codes`).
+  int64_t expected_errors = 0;
+  // By code: replies other than the request called for (a valid request not
+  // answered OK, an invalid one not answered INVALID_ARGUMENT).
+  std::map<std::string, int64_t> unexpected;
   // OK replies by the model_version that answered them (a rollout or a hot
   // reload shows as two).
   std::map<std::string, int64_t> model_versions;

@@ -23,6 +23,9 @@ class FakeRecommender final : public v1::Recommender::Service {
   grpc::Status Recommend(grpc::ServerContext* context, const v1::RecommendRequest* request,
                          v1::RecommendResponse* response) override {
     last_history_len_ = request->history_size();
+    for (const std::string& id : request->history()) {
+      if (id.empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "empty item id");
+    }
     {
       std::lock_guard<std::mutex> lock(peers_mu_);
       peers_.insert(context->peer());
@@ -155,6 +158,27 @@ TEST_F(LoadGeneratorTest, OpenLoopSendsAtTheRequestedRate) {
   EXPECT_LT(r->ok, 130);
   EXPECT_NEAR(r->sent_rps, 200, 4);  // every scheduled send was made
   EXPECT_GE(r->send_lag.max_ms, 0);
+}
+
+TEST_F(LoadGeneratorTest, InvalidRequestsRefusedAsTheyShouldBeAreExpectedErrors) {
+  Start(/*reject_every=*/3);  // every third call RESOURCE_EXHAUSTED: unexpected
+  RequestShape shape;
+  shape.history_len = 2;
+  shape.invalid_every = 4;
+  RequestPool pool = MakeRequestPool(shape, Items(), 1, 8);
+  EXPECT_EQ(pool.invalid, (std::vector<bool>{false, false, false, true, false, false, false, true}));
+  EXPECT_EQ(pool.recommend[3].history_size(), 3);
+  EXPECT_EQ(pool.recommend[3].history(2), "");
+  LoadOptions options;
+  options.warmup_s = 0;
+  options.duration_s = 0.3;
+  absl::StatusOr<LoadResult> r = RunLoad(stub_.get(), pool, options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_GT(r->expected_errors, 0);
+  EXPECT_EQ(r->codes["INVALID_ARGUMENT"], r->expected_errors);
+  // The fake's RESOURCE_EXHAUSTED replies are the only unexpected ones.
+  ASSERT_EQ(r->unexpected.size(), 1u);
+  EXPECT_GT(r->unexpected["RESOURCE_EXHAUSTED"], 0);
 }
 
 TEST_F(LoadGeneratorTest, CallsGoToEveryStubEachOnItsOwnConnection) {
