@@ -24,11 +24,13 @@ struct ConnectionLimits {
   // Most calls in flight on one HTTP/2 connection; more wait for a free
   // stream on the client side. Default: 256.
   int max_concurrent_streams = 256;
-  // The shortest interval (ms) between a client's keepalive pings when no
-  // call is active; pings faster than this count as strikes. Default: 10000.
+  // The shortest interval (ms) between a client's pings while the server
+  // sends it nothing; pings faster than this count as strikes. (On a
+  // connection with no call at all, gRPC counts every ping as a strike.)
+  // Default: 10000.
   int min_ping_interval_ms = 10000;
   // Strikes before the server closes the connection with GOAWAY
-  // ENHANCE_YOUR_CALM ("too_many_pings"). Default: 2.
+  // ENHANCE_YOUR_CALM ("too_many_pings"); 0 = no limit. Default: 2.
   int max_ping_strikes = 2;
   // A connection older than this (s) is sent GOAWAY, so that clients spread
   // over replicas added since; 0 = no limit. Default: 1800 (30 minutes).

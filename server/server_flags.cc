@@ -121,10 +121,11 @@ void AddServerFlags(CLI::App& app, ServerFlags* flags) {
   add_at_least("max-concurrent-streams", &flags->max_concurrent_streams, 1,
                "Most calls in flight on one client connection (HTTP/2 streams).");
   add_at_least("keepalive-min-ping-interval-ms", &flags->keepalive_min_ping_interval_ms, 0,
-               "Shortest interval between a client's keepalive pings without calls; faster "
-               "pings are strikes.");
+               "Shortest interval between a client's pings while the server sends it nothing; "
+               "faster pings are strikes (with no call open, every ping is).");
   add_at_least("keepalive-max-ping-strikes", &flags->keepalive_max_ping_strikes, 0,
-               "Ping strikes before the connection is closed (GOAWAY too_many_pings).");
+               "Ping strikes before the connection is closed (GOAWAY too_many_pings); 0: no "
+               "limit.");
   add_at_least("max-connection-age-s", &flags->max_connection_age_s, 0,
                "GOAWAY to connections older than this, so clients rebalance over new replicas "
                "(0: no limit).")
