@@ -1,6 +1,7 @@
 #include "base/file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,6 +147,26 @@ void SyncParentFolder(const std::string& folder) {
   }
 }
 
+// Removes DIR.partial.PID folders that a process no longer running left
+// (killed mid-write); a live writer's, and names of other shapes, are kept.
+void RemoveAbandonedStaging(const std::string& dir) {
+  namespace fs = std::filesystem;
+  const fs::path path(dir);
+  const fs::path parent = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  const std::string prefix = path.filename().string() + ".partial.";
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(parent, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string pid = name.substr(prefix.size());
+    if (pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 9) continue;
+    if (::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH) {
+      std::error_code ignored;
+      fs::remove_all(entry.path(), ignored);
+    }
+  }
+}
+
 // Swaps the two folders' names in one step; false (errno set) where the file
 // system has no RENAME_EXCHANGE.
 bool ExchangeFolders(const std::string& a, const std::string& b) {
@@ -166,6 +187,7 @@ Status ReplaceFolderAtomically(const std::string& dir,
   while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
   const std::string staging = trimmed + ".partial." + std::to_string(::getpid());
   std::error_code ec;
+  RemoveAbandonedStaging(trimmed);
   fs::remove_all(staging, ec);
   fs::create_directories(staging, ec);
   if (ec) return FailedPreconditionError(dir + ": cannot create " + staging + ": " + ec.message());

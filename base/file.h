@@ -65,7 +65,8 @@ StatusOr<std::vector<std::string>> ListFilesRecursively(const std::string& dir);
 
 // Replaces the folder `dir` as a whole, so that no reader and no failure ever
 // sees a mix of old and new files. `write` fills a fresh staging folder beside
-// it (DIR.partial.PID, a leftover one removed first); that folder then takes
+// it (DIR.partial.PID; one a process no longer running left, from a crash, is
+// removed first); that folder then takes
 // dir's place in one rename (renameat2 RENAME_EXCHANGE where `dir` exists; a
 // file system without it gets rename-aside, a short window with no `dir`),
 // and the previous folder is removed. When `write` fails (a full disk, ...),

@@ -164,6 +164,18 @@ TEST_F(ReplaceFolderTest, AFailedWriteLeavesThePreviousFolderAsItWas) {
   EXPECT_EQ(*ReadFileToString(dir_ + "/a"), "old");
 }
 
+TEST_F(ReplaceFolderTest, AStagingFolderLeftByADeadProcessIsRemoved) {
+  // PID 999999999 is above any pid_max: no such process. Ours (alive) stays.
+  const std::string dead = dir_ + ".partial.999999999";
+  const std::string live = dir_ + ".partial.1";  // init: always running
+  const std::string other = dir_ + ".partial.notapid";
+  for (const std::string& d : {dead, live, other}) ASSERT_TRUE(fs::create_directories(d));
+  ASSERT_TRUE(ReplaceFolderAtomically(dir_, Writes({{"a", "1"}})).ok());
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_TRUE(fs::exists(other));
+}
+
 TEST_F(ReplaceFolderTest, AFullDiskLeavesThePreviousFolderAsItWas) {
   ASSERT_TRUE(ReplaceFolderAtomically(dir_, Writes({{"a", "old"}, {"b", "old"}})).ok());
   Status s;
