@@ -332,7 +332,9 @@ TEST(BatcherTest, ExpectedWaitCountsTheBatchesAheadAtTheRecentBatchTime) {
   };
   EXPECT_EQ(batcher.ExpectedWait(), absl::ZeroDuration());  // nothing measured yet
   ASSERT_TRUE(batcher.Enqueue("a").ok());
-  while (!batches_done(1) || batcher.ExpectedWait() == absl::ZeroDuration()) absl::SleepFor(absl::Milliseconds(1));
+  while (!batches_done(1) || batcher.ExpectedWait() == absl::ZeroDuration()) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
   EXPECT_EQ(batcher.ExpectedWait(), absl::Milliseconds(10));  // its own batch only
   ASSERT_TRUE(batcher.Enqueue("b").ok());  // runs, held by `release`
   while (batcher.ExpectedWait() != absl::Milliseconds(20)) absl::SleepFor(absl::Milliseconds(1));
