@@ -9,6 +9,11 @@
 #                             waits (TRIES x 0.1 s) for "listening on H:PORT"
 #                             in LOG, sets TARGET and waits for its health
 #   stop_server               stops $SERVER_PID; a non-zero exit fails the run
+#   bench_pin_defaults        SERVER_CPUS=0 and CLIENT_CPUS=the others on 2+ CPUs,
+#                             else "-" (no pinning); callers' flags may override
+#   bench_pin                 SERVER_PIN / CLIENT_PIN: "taskset -c LIST" prefixes
+#                             (taskset execs the command: $! stays the server's
+#                             pid), or empty for "-"
 #   bench_usage               prints the calling script's header comment (its
 #                             usage) and exits 2
 # It also sets ROOT, the repository's root.
@@ -52,4 +57,20 @@ stop_server() {
   kill -TERM "$SERVER_PID"
   wait "$SERVER_PID" || { echo "$BENCH_NAME: server exited $?" >&2; exit 1; }
   SERVER_PID=
+}
+
+bench_pin_defaults() {
+  if [[ $(nproc) -ge 2 ]]; then
+    SERVER_CPUS=0
+    CLIENT_CPUS=1-$(($(nproc) - 1))
+  else
+    SERVER_CPUS=-
+    CLIENT_CPUS=-
+  fi
+}
+
+bench_pin() {
+  SERVER_PIN=(); [[ $SERVER_CPUS == - ]] || SERVER_PIN=(taskset -c "$SERVER_CPUS")
+  CLIENT_PIN=(); [[ $CLIENT_CPUS == - ]] || CLIENT_PIN=(taskset -c "$CLIENT_CPUS")
+  echo "server CPUs: $SERVER_CPUS, client CPUs: $CLIENT_CPUS" >&2
 }

@@ -40,13 +40,7 @@ TIMEOUT_MS=10000
 HISTORY_LEN=20
 CONNECTIONS=8
 SERVER_FLAGS=()
-if [[ $(nproc) -ge 2 ]]; then
-  SERVER_CPUS=0
-  CLIENT_CPUS=1-$(($(nproc) - 1))
-else
-  SERVER_CPUS=-
-  CLIENT_CPUS=-
-fi
+bench_pin_defaults
 while [[ $# -gt 0 ]]; do
   case $1 in
     --server-cpus) SERVER_CPUS=$2; shift 2 ;;
@@ -65,10 +59,7 @@ CLIENT=$BUILD/sasrecllm-client
 BENCH_NAME=overload.sh
 bench_begin
 
-# "taskset -c LIST" (which execs the command: $! stays the server's pid), or nothing for "-".
-SERVER_PIN=(); [[ $SERVER_CPUS == - ]] || SERVER_PIN=(taskset -c "$SERVER_CPUS")
-CLIENT_PIN=(); [[ $CLIENT_CPUS == - ]] || CLIENT_PIN=(taskset -c "$CLIENT_CPUS")
-echo "server CPUs: $SERVER_CPUS, client CPUs: $CLIENT_CPUS" >&2
+bench_pin
 "${SERVER_PIN[@]}" "$SERVER" --bundle "$BUNDLE" --host 127.0.0.1 --port 0 --metrics-port 0 \
   "${SERVER_FLAGS[@]}" >"$WORK/access.jsonl" 2>"$WORK/server.log" &
 bench_wait_listening "$WORK/server.log" 3000 300

@@ -31,13 +31,7 @@ INVALID_EVERY=10
 HISTORY_LEN=20
 TIMEOUT_MS=10000
 SERVER_FLAGS=()
-if [[ $(nproc) -ge 2 ]]; then
-  SERVER_CPUS=0
-  CLIENT_CPUS=1-$(($(nproc) - 1))
-else
-  SERVER_CPUS=-
-  CLIENT_CPUS=-
-fi
+bench_pin_defaults
 while [[ $# -gt 0 ]]; do
   case $1 in
     --duration-s) DURATION=$2; shift 2 ;;
@@ -57,9 +51,7 @@ CLIENT=$BUILD/sasrecllm-client
 BENCH_NAME=soak.sh
 bench_begin
 
-SERVER_PIN=(); [[ $SERVER_CPUS == - ]] || SERVER_PIN=(taskset -c "$SERVER_CPUS")
-CLIENT_PIN=(); [[ $CLIENT_CPUS == - ]] || CLIENT_PIN=(taskset -c "$CLIENT_CPUS")
-echo "server CPUs: $SERVER_CPUS, client CPUs: $CLIENT_CPUS" >&2
+bench_pin
 "${SERVER_PIN[@]}" "$SERVER" --bundle "$BUNDLE" --host 127.0.0.1 --port 0 --metrics-port 0 \
   "${SERVER_FLAGS[@]}" >"$WORK/access.jsonl" 2>"$WORK/server.log" &
 bench_wait_listening "$WORK/server.log" 3000 300
