@@ -135,6 +135,36 @@ StatusOr<std::vector<std::string>> ListFilesRecursively(const std::string& dir) 
   return files;
 }
 
+Status CheckLinksStayInFolder(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path root = fs::canonical(dir, ec);
+  if (ec) return DataLossError(dir + ": cannot resolve: " + ec.message());
+  fs::recursive_directory_iterator it(root, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    if (!it->is_symlink(ec)) continue;
+    const fs::path link = it->path();
+    // lexically: fs::relative would resolve the link itself.
+    const std::string shown = dir + "/" + link.lexically_relative(root).generic_string();
+    std::error_code resolve_error;
+    const fs::path target = fs::canonical(link, resolve_error);
+    if (resolve_error) {
+      return InvalidArgumentError(shown + ": a symbolic link that leads nowhere (" +
+                                  resolve_error.message() + ")");
+    }
+    // Inside: root itself or a path below it, compared component by component
+    // (a string prefix would let /bundle-evil pass for /bundle).
+    const auto [mismatch, unused] =
+        std::mismatch(root.begin(), root.end(), target.begin(), target.end());
+    if (mismatch != root.end()) {
+      return InvalidArgumentError(shown + ": a symbolic link to " + target.string() +
+                                  ", outside " + dir);
+    }
+  }
+  if (ec) return DataLossError(dir + ": cannot list: " + ec.message());
+  return OkStatus();
+}
+
 namespace {
 
 // Makes a completed rename in `folder` durable (its parent's entry).

@@ -63,6 +63,13 @@ bool FileExists(const std::string& path);
 // when `dir` is not a folder; DATA_LOSS when it cannot be listed.
 StatusOr<std::vector<std::string>> ListFilesRecursively(const std::string& dir);
 
+// OK when every symbolic link under `dir` (at any depth; `dir` itself may be
+// one) resolves to something inside `dir`: a bundle may link its own files,
+// but a link cannot make a loader read a file outside it ("/etc/shadow", a
+// secret mounted elsewhere). INVALID_ARGUMENT naming the first link that
+// leaves the folder or leads nowhere; DATA_LOSS when `dir` cannot be listed.
+Status CheckLinksStayInFolder(const std::string& dir);
+
 // Replaces the folder `dir` as a whole, so that no reader and no failure ever
 // sees a mix of old and new files. `write` fills a fresh staging folder beside
 // it (DIR.partial.PID; one a process no longer running left, from a crash, is

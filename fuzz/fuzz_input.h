@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace sasrecllm::fuzz {
 
@@ -66,6 +67,19 @@ inline std::pair<std::string_view, std::string_view> SplitInTwo(std::string_view
   const size_t at = input.find(kSeparator);
   if (at == std::string_view::npos) return {input, {}};
   return {input.substr(0, at), input.substr(at + kSeparator.size())};
+}
+
+// The input cut at every "\n--\n" into exactly `n` parts: the last one keeps
+// any further separators, and missing parts are "". One fuzz input for n files.
+inline std::vector<std::string_view> SplitInParts(std::string_view input, size_t n) {
+  std::vector<std::string_view> parts;
+  while (parts.size() + 1 < n) {
+    auto [head, rest] = SplitInTwo(input);
+    parts.push_back(head);
+    input = rest;
+  }
+  parts.push_back(input);
+  return parts;
 }
 
 }  // namespace sasrecllm::fuzz

@@ -18,6 +18,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SEPARATOR = b"\n--\n"  # between the files of one input (fuzz_input.h: SplitInParts)
 
 
 def put(target, name, data):
@@ -62,6 +63,59 @@ def llama2c_tokenizer(pieces):
     return out
 
 
+def read_safetensors(data):
+    """{name: (dtype, shape, bytes)} of a .safetensors file, in file order."""
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    header.pop("__metadata__", None)
+    body = data[8 + n:]
+    return {k: (v["dtype"], v["shape"], body[v["data_offsets"][0]:v["data_offsets"][1]])
+            for k, v in header.items()}
+
+
+def write_safetensors(tensors):
+    header, body = {}, b""
+    for name, (dtype, shape, raw) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": shape,
+                        "data_offsets": [len(body), len(body) + len(raw)]}
+        body += raw
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + body
+
+
+def sharded_llm(model_safetensors):
+    """The tiny LLM's weights as two shards and their index, one fuzz input."""
+    tensors = read_safetensors(model_safetensors)
+    names = list(tensors)
+    half = len(names) // 2
+    files = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+    shards = [dict((k, tensors[k]) for k in names[:half]), dict((k, tensors[k]) for k in names[half:])]
+    index = {"metadata": {"total_size": sum(len(t[2]) for t in tensors.values())},
+             "weight_map": {k: files[0] if i < half else files[1] for i, k in enumerate(names)}}
+    parts = [json.dumps(index).encode(), write_safetensors(shards[0]), write_safetensors(shards[1])]
+    assert all(SEPARATOR not in p for p in parts[:-1]), "a part holds the separator"
+    return SEPARATOR.join(parts)
+
+
+def peft_adapter(r, modules, hidden=8, layers=1, default_name=False):
+    """A PEFT LoRA adapter for fuzz/tiny_llama.h's model (hidden 8, kv width 8),
+    adapter_config.json and adapter_model.safetensors as one fuzz input."""
+    config = {"peft_type": "LORA", "r": r, "lora_alpha": 2 * r, "lora_dropout": 0.0,
+              "target_modules": modules, "bias": "none"}
+    tensors = {}
+    for layer in range(layers):
+        for m in modules:
+            path = f"base_model.model.model.layers.{layer}.self_attn.{m}"
+            suffix = ".default.weight" if default_name else ".weight"
+            a = [(i % 5 - 2) / 10 for i in range(r * hidden)]
+            b = [(i % 3 - 1) / 10 for i in range(hidden * r)]
+            tensors[path + ".lora_A" + suffix] = ("F32", [r, hidden], struct.pack(f"<{len(a)}f", *a))
+            tensors[path + ".lora_B" + suffix] = ("F32", [hidden, r], struct.pack(f"<{len(b)}f", *b))
+    config = json.dumps(config).encode()
+    assert SEPARATOR not in config
+    return config + SEPARATOR + write_safetensors(tensors)
+
+
 def varint(n):
     out = b""
     while True:
@@ -101,6 +155,7 @@ def main():
         put("catalog_tsv", "items.tsv", read("data", "items.tsv"))
         put("safetensors", "sasrec.safetensors", read("bundle", "sasrec.safetensors"))
         put("safetensors", "llm.safetensors", read("llm", "model.safetensors"))
+        put("sharded_index", "two_shards", sharded_llm(read("llm", "model.safetensors")))
         header = json.dumps({"__metadata__": {"format": "pt"},
                              "w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})
         put("safetensors", "one_tensor.safetensors",
@@ -114,6 +169,8 @@ def main():
     put("movielens", "ml.dat", "1::1193::5::978300760\n1::661::3::978302109\n"
         "2::1193::4::978298413\n--\n661::James and the Giant Peach (1996)::Animation|Children's\n"
         "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n")
+    put("peft_adapter", "q_v_r2", peft_adapter(2, ["q_proj", "v_proj"]))
+    put("peft_adapter", "k_o_r1_default_names", peft_adapter(1, ["k_proj", "o_proj"], default_name=True))
     put("llama2c_checkpoint", "tiny.bin", llama2c_checkpoint())
     put("llama2c_checkpoint", "untied.bin", llama2c_checkpoint(vocab=-4)[:28]
         + llama2c_checkpoint()[28:] + struct.pack("<32f", *[0.1] * 32))

@@ -68,13 +68,13 @@ StatusOr<BundleManifest> BundleManifest::FromJson(const Json& json) {
   StatusOr<SasrecConfig> config = SasrecConfig::FromJson(*sasrec);
   if (!config.ok()) return config.status().WithPrefix(file + ": sasrec");
   m.sasrec = *config;
-  m.max_history = m.sasrec.maxlen;
+  m.max_history = std::min(m.sasrec.maxlen, kMaxHistoryLimit);
   if (FindKey(json, "max_history") != nullptr) {
     StatusOr<int64_t> max_history = GetInt(json, "max_history");
     if (!max_history.ok()) return max_history.status().WithPrefix(file);
-    if (*max_history < 1) {
+    if (*max_history < 1 || *max_history > kMaxHistoryLimit) {
       return InvalidArgumentError(file + ": max_history " + std::to_string(*max_history) +
-                                  " must be >= 1");
+                                  " must be in [1, " + std::to_string(kMaxHistoryLimit) + "]");
     }
     m.max_history = *max_history;
   }
@@ -113,6 +113,8 @@ StatusOr<std::unique_ptr<Bundle>> Bundle::Load(const BundleLoadOptions& options)
   if (!fs::is_directory(dir, ec)) {
     return NotFoundError("bundle folder " + options.dir + " does not exist");
   }
+  // No file the loaders open below may lead out of the folder.
+  SASRECLLM_RETURN_IF_ERROR(CheckLinksStayInFolder(options.dir));
   std::unique_ptr<Bundle> bundle(new Bundle());
   bundle->options_ = options;
 

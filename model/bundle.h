@@ -45,11 +45,17 @@ namespace sasrecllm::model {
 inline constexpr char kBundleFormat[] = "sasrecllm-bundle";
 inline constexpr int kBundleFormatVersion = 1;
 
+// The largest max_history a manifest may set. A request's history is read
+// whole (each id checked and mapped, every one excluded from the results), so
+// the bundle's claim bounds a client's work per request; SASRec itself reads
+// only the last maxlen ids. 10,000 is far beyond any maxlen in use (50-200).
+inline constexpr int64_t kMaxHistoryLimit = 10000;
+
 struct BundleManifest {
   std::string model_version;       // e.g. "sasrec-games-20261126"
   std::string created_at;          // ISO 8601, informational
   SasrecConfig sasrec;
-  int64_t max_history = 50;        // longest history a request may send; Default: sasrec.maxlen
+  int64_t max_history = 50;        // longest history a request may send, in [1, kMaxHistoryLimit]; Default: sasrec.maxlen
   std::vector<std::string> components = {"sasrec"};
   Json extra = Json::object();     // free-form provenance (data set, metrics, command)
   // With the "mapping" and "llm" components: {"template": "...", "max_titles": 10,

@@ -15,7 +15,13 @@
 #   scripts/fuzz.sh --list
 #
 # Environment: FUZZ_BUILD_DIR (default build-fuzz), JOBS (build jobs, default
-# the number of cores), FUZZ_RSS_MB (default 4096, libFuzzer's -rss_limit_mb).
+# the number of cores), FUZZ_RSS_MB (default 4096, libFuzzer's -rss_limit_mb),
+# FUZZ_RUNS (stop a target after this many executions, or at SECONDS, whichever
+# comes first; default no limit), FUZZ_SEED (libFuzzer's -seed; default 0, a
+# random one), FUZZ_SEEDS_ONLY=1 (start from the committed corpus alone, not
+# what earlier runs found). The test command's short run (scripts/test.sh)
+# sets FUZZ_RUNS, FUZZ_SEED and FUZZ_SEEDS_ONLY, so that it is the same run on
+# every machine.
 # Needs clang and libclang-rt-14-dev (SETUP_FUZZ_TOOLS=1 scripts/setup.sh --no-build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,9 +70,15 @@ for t in $run_targets; do
   mkdir -p "$corpus" "$crashes"
   log="$BUILD/fuzz-$t.log"
   rc=0
-  "$BUILD/fuzz/${t}_fuzzer" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
+  inputs=("$corpus" "fuzz/corpus/$t")
+  if [ "${FUZZ_SEEDS_ONLY:-0}" = 1 ]; then
+    # New inputs go to a fresh folder; only the committed seeds are read.
+    rm -rf "$corpus" && mkdir -p "$corpus"
+  fi
+  "$BUILD/fuzz/${t}_fuzzer" -max_total_time="$SECONDS_EACH" -runs="${FUZZ_RUNS:--1}" \
+    -seed="${FUZZ_SEED:-0}" -print_final_stats=1 \
     -rss_limit_mb="${FUZZ_RSS_MB:-4096}" -max_len=65536 -timeout=25 \
-    -artifact_prefix="$crashes/" "$corpus" "fuzz/corpus/$t" > "$log" 2>&1 || rc=$?
+    -artifact_prefix="$crashes/" "${inputs[@]}" > "$log" 2>&1 || rc=$?
   # From libFuzzer's -print_final_stats and its "Done N runs in S second(s)".
   execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log")
   secs=$(awk '/^Done [0-9]+ runs in/ {print $5}' "$log")

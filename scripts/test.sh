@@ -11,8 +11,12 @@
 # Both builds leave out the SentencePiece plugin (SASRECLLM_WITH_SENTENCEPIECE=OFF:
 # its RTLD_DEEPBIND dlopen() is refused by the sanitizer runtimes), so the
 # tokenizer.model tests are not in them; libtorch, gRPC and the other Debian
-# libraries are not instrumented. Reports go to the test output; any report
-# fails its test.
+# libraries are not instrumented. Under TSan, Abseil is: scripts/tsan-abseil.sh
+# builds Debian's own Abseil with -fsanitize=thread (once, ~10 minutes) and the
+# tests load it in place of the system's, so that absl::Mutex (ours, and gRPC's
+# locks, which wrap it) is seen; libtorch runs one thread (OMP_NUM_THREADS=1:
+# its OpenMP pool is not instrumented). Reports go to the test output; any
+# report fails its test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SANITIZE=
@@ -44,6 +48,9 @@ else
   TARGETS=(server_core_tests server_tests)
   SELECT=(-R "^(BatcherTest|PipelineTest|LlmStageTest|RecommenderServiceTest|HybridServiceTest|ReloadTest|ReloaderTest|ModelLoaderTest|MetricsTest|AccessLogTest)\\.")
   export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/sanitizers/tsan.supp}
+  scripts/tsan-abseil.sh "$BUILD_DIR/abseil-tsan"
+  export LD_LIBRARY_PATH="$PWD/$BUILD_DIR/abseil-tsan/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export OMP_NUM_THREADS=1
 fi
 LAUNCHER=()
 command -v ccache >/dev/null && LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)

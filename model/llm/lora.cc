@@ -35,6 +35,41 @@ std::string PeftModulePath(int64_t layer, const std::string& module) {
          (IsAttentionModule(module) ? ".self_attn." : ".mlp.") + module;
 }
 
+// Every A and B the config asks for is in `tensors` with its shape, checked
+// before Init allocates the adapter: the allocation is sized by the config's
+// r, so a claim the weights file does not back (r = 10^9) is refused here, and
+// what is allocated is never more than the file holds. The messages are
+// LoadNamedTensors's.
+Status CheckPeftTensorsBeforeAllocating(const LlamaConfig& model_config, const LoraConfig& config,
+                                        const std::map<std::string, torch::Tensor>& tensors) {
+  auto find = [&](const std::string& name) -> const torch::Tensor* {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) {  // PEFT's other spelling, "...lora_A.default.weight"
+      it = tensors.find(name.substr(0, name.size() - std::string(".weight").size()) +
+                        ".default.weight");
+    }
+    return it == tensors.end() ? nullptr : &it->second;
+  };
+  for (int64_t l = 0; l < model_config.num_hidden_layers; ++l) {
+    for (const std::string& module : config.target_modules) {
+      const auto [out, in] = ModuleShape(model_config, module);
+      const std::string path = PeftModulePath(l, module);
+      const std::vector<std::pair<std::string, std::vector<int64_t>>> wanted = {
+          {path + ".lora_A.weight", {config.r, in}}, {path + ".lora_B.weight", {out, config.r}}};
+      for (const auto& [name, shape] : wanted) {
+        const torch::Tensor* t = find(name);
+        if (t == nullptr) return InvalidArgumentError("missing tensor " + name);
+        if (t->sizes() != c10::IntArrayRef(shape)) {
+          return InvalidArgumentError("tensor " + name + " has shape " +
+                                      model::ShapeString(t->sizes()) + ", expected " +
+                                      model::ShapeString(shape));
+        }
+      }
+    }
+  }
+  return OkStatus();
+}
+
 // ---------------------------------------------------------------------------
 // LoraConfig
 
@@ -145,6 +180,10 @@ StatusOr<LoraAdapter> LoraAdapter::LoadPeft(const std::string& dir,
   StatusOr<LoraConfig> config = LoraConfig::FromPeftJson(json);
   if (!config.ok()) return config.status().WithPrefix(config_path);
   SASRECLLM_ASSIGN_OR_RETURN(auto tensors, model::ReadSafetensors(weights_path));
+  if (Status valid = config->Validate(); !valid.ok()) return valid.WithPrefix(config_path);
+  SASRECLLM_RETURN_IF_ERROR(model_config.Validate());
+  Status present = CheckPeftTensorsBeforeAllocating(model_config, *config, tensors);
+  if (!present.ok()) return present.WithPrefix(weights_path);
 
   // Start from a zero adapter of the right shapes, then fill it.
   SASRECLLM_ASSIGN_OR_RETURN(LoraAdapter adapter, Init(model_config, *config, /*seed=*/0));

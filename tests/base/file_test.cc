@@ -86,6 +86,45 @@ TEST(FileTest, FileNamesFromFilesCannotLeaveTheirFolder) {
   EXPECT_FALSE(CheckFileNameInFolder(std::string("a\0b", 3), "shard").ok());
 }
 
+TEST(FileTest, SymbolicLinksMustStayInTheirFolder) {
+  const fs::path base = fs::temp_directory_path() / "sasrecllm_links_test";
+  fs::remove_all(base);
+  const fs::path dir = base / "bundle";
+  fs::create_directories(dir / "llm");
+  ASSERT_TRUE(WriteStringToFile((dir / "catalog.tsv").string(), "x").ok());
+  ASSERT_TRUE(WriteStringToFile((base / "secret").string(), "s").ok());
+  // A folder whose name starts like the bundle's: outside, though a string
+  // prefix would say inside.
+  fs::create_directories(base / "bundle-evil");
+  ASSERT_TRUE(WriteStringToFile((base / "bundle-evil" / "x").string(), "e").ok());
+
+  // Links that stay inside, and the folder itself reached through a link.
+  fs::create_symlink("../catalog.tsv", dir / "llm" / "same.tsv");
+  fs::create_directory_symlink("llm", dir / "llm2");
+  fs::create_directory_symlink("bundle", base / "current");
+  EXPECT_TRUE(CheckLinksStayInFolder(dir.string()).ok());
+  EXPECT_TRUE(CheckLinksStayInFolder((base / "current").string()).ok());
+
+  struct Case {
+    std::string link, target, needle;
+  };
+  // Each link is made in bundle/llm/.
+  for (const Case& c : {Case{"out", "../../secret", "outside"},
+                        Case{"abs", (base / "secret").string(), "outside"},
+                        Case{"sibling", "../../bundle-evil/x", "outside"},
+                        Case{"up", "../..", "outside"},
+                        Case{"dangling", "nothing-here", "leads nowhere"}}) {
+    const fs::path link = dir / "llm" / c.link;
+    fs::create_symlink(c.target, link);
+    const Status s = CheckLinksStayInFolder(dir.string());
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << c.link;
+    EXPECT_NE(s.message().find("llm/" + c.link), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(c.needle), std::string::npos) << s.message();
+    fs::remove(link);
+  }
+  fs::remove_all(base);
+}
+
 // FIPS 180-2's test vectors, as `sha256sum` prints them.
 TEST(FileTest, DigestsAreSha256) {
   EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");

@@ -208,6 +208,41 @@ TEST_F(BundleTest, ListedPathsCannotLeaveTheBundle) {
   ExpectLoadError("catalog.tsv", "expected {\"bytes\"");
 }
 
+TEST_F(BundleTest, MaxHistoryIsBounded) {
+  for (int64_t bad : {int64_t{0}, int64_t{-1}, kMaxHistoryLimit + 1, int64_t{1} << 40}) {
+    RewriteManifest([&](Json* j) {
+      j->erase("files");
+      (*j)["max_history"] = bad;
+    });
+    ExpectLoadError("max_history " + std::to_string(bad), "must be in [1, 10000]");
+  }
+  RewriteManifest([&](Json* j) {
+    j->erase("files");
+    (*j)["max_history"] = kMaxHistoryLimit;
+  });
+  auto b = Bundle::Load({dir_});
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->get()->manifest().max_history, kMaxHistoryLimit);
+}
+
+TEST_F(BundleTest, ALinkOutOfTheBundleIsRefused) {
+  // A bundle without "files" (written by hand) is not digest-checked, so the
+  // link itself must be refused: its catalog.tsv made a link to a file outside.
+  RewriteManifest([&](Json* j) { j->erase("files"); });
+  const std::string outside = dir_ + "-outside.tsv";
+  fs::copy_file(File("catalog.tsv"), outside, fs::copy_options::overwrite_existing);
+  fs::remove(File("catalog.tsv"));
+  fs::create_symlink(outside, File("catalog.tsv"));
+  ExpectLoadError("catalog.tsv", "outside");
+  // The same file linked from inside the bundle loads.
+  fs::remove(File("catalog.tsv"));
+  fs::copy_file(outside, File("catalog-real.tsv"));
+  fs::create_symlink("catalog-real.tsv", File("catalog.tsv"));
+  auto b = Bundle::Load({dir_});
+  EXPECT_TRUE(b.ok()) << b.status();
+  fs::remove(outside);
+}
+
 TEST_F(BundleTest, AFullDiskDuringExportLeavesThePreviousBundle) {
   std::map<std::string, std::string> before;
   for (const char* name : {"manifest.json", "catalog.tsv", "sasrec.safetensors"}) {

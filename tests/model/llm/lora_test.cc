@@ -181,6 +181,18 @@ TEST(LoraTest, BadAdaptersAreRefusedNamingTheProblem) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("missing tensor"), std::string::npos) << bad.status();
 
+  // A rank the weights file does not back is refused before anything is
+  // allocated for it (r = 10^12 would be 8 TB of float32 A and B).
+  ASSERT_TRUE(lora.SavePeft(dir.path()).ok());
+  ASSERT_TRUE(WriteStringToFile(dir.path() + "/adapter_config.json",
+                                R"({"peft_type": "LORA", "r": 1000000000000, "lora_alpha": 16,
+                                    "target_modules": ["q_proj"]})")
+                  .ok());
+  bad = LoraAdapter::LoadPeft(dir.path(), config);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("expected [1000000000000, 16]"), std::string::npos)
+      << bad.status();
+
   // Not a LoRA adapter, and an unknown target module.
   ASSERT_TRUE(WriteStringToFile(dir.path() + "/adapter_config.json",
                                 R"({"peft_type": "IA3", "r": 8, "lora_alpha": 16,
