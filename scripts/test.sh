@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command: set up (packages + build), then run the whole suite.
-#   scripts/test.sh [extra ctest args]
+# The test command: set up (packages + build), run the whole suite (ctest),
+# then a short libFuzzer run of every fuzz target (scripts/fuzz.sh).
+#   scripts/test.sh [extra ctest args]   # with arguments: ctest only
 #
 # Under a sanitizer, into a build folder of its own (GCC's runtimes; the first
 # build takes as long as a normal one, or longer):
@@ -26,10 +27,24 @@ case "${1:-}" in
 esac
 
 if [ -z "$SANITIZE" ]; then
+  # clang and its libFuzzer runtime too, for the short fuzzing run below.
+  [ "${SASRECLLM_TEST_FUZZ:-1}" != 0 ] && export SETUP_FUZZ_TOOLS=1
   scripts/setup.sh
   BUILD_DIR=${BUILD_DIR:-build}
-  cd "$BUILD_DIR"
-  exec ctest --output-on-failure -j "${JOBS:-$(nproc)}" "$@"
+  rc=0
+  (cd "$BUILD_DIR" && ctest --output-on-failure -j "${JOBS:-$(nproc)}" "$@") || rc=$?
+  # The short libFuzzer run of every target (ASan + UBSan, clang, build-fuzz/):
+  # a fixed number of executions from the committed seeds with a fixed seed, so
+  # that it is the same run on every machine. Only for the whole suite (no
+  # ctest arguments); SASRECLLM_TEST_FUZZ=0 leaves it out.
+  if [ $# -eq 0 ] && [ "${SASRECLLM_TEST_FUZZ:-1}" != 0 ]; then
+    echo "test.sh: short fuzzing run, every target (scripts/fuzz.sh)" >&2
+    FUZZ_RUNS=${FUZZ_RUNS:-5000} FUZZ_SEED=${FUZZ_SEED:-1} FUZZ_SEEDS_ONLY=1 \
+      scripts/fuzz.sh all 60 || rc=1
+  elif [ $# -eq 0 ]; then
+    echo "test.sh: SASRECLLM_TEST_FUZZ=0: the short fuzzing run is left out" >&2
+  fi
+  exit $rc
 fi
 
 scripts/setup.sh --no-build
