@@ -35,6 +35,15 @@ std::string PeftModulePath(int64_t layer, const std::string& module) {
          (IsAttentionModule(module) ? ".self_attn." : ".mlp.") + module;
 }
 
+// A tensor name as PEFT writes it, "...q_proj.lora_A.weight": some PEFT
+// versions keep the adapter name ("...q_proj.lora_A.default.weight").
+std::string CanonicalPeftName(const std::string& raw) {
+  if (const size_t pos = raw.find(".default.weight"); pos != std::string::npos) {
+    return raw.substr(0, pos) + ".weight";
+  }
+  return raw;
+}
+
 // Every A and B the config asks for is in `tensors` with its shape, checked
 // before Init allocates the adapter: the allocation is sized by the config's
 // r, so a claim the weights file does not back (r = 10^9) is refused here, and
@@ -42,14 +51,8 @@ std::string PeftModulePath(int64_t layer, const std::string& module) {
 // LoadNamedTensors's.
 Status CheckPeftTensorsBeforeAllocating(const LlamaConfig& model_config, const LoraConfig& config,
                                         const std::map<std::string, torch::Tensor>& tensors) {
-  auto find = [&](const std::string& name) -> const torch::Tensor* {
-    auto it = tensors.find(name);
-    if (it == tensors.end()) {  // PEFT's other spelling, "...lora_A.default.weight"
-      it = tensors.find(name.substr(0, name.size() - std::string(".weight").size()) +
-                        ".default.weight");
-    }
-    return it == tensors.end() ? nullptr : &it->second;
-  };
+  std::map<std::string, const torch::Tensor*> by_name;  // canonical name -> tensor
+  for (const auto& [raw_name, tensor] : tensors) by_name[CanonicalPeftName(raw_name)] = &tensor;
   for (int64_t l = 0; l < model_config.num_hidden_layers; ++l) {
     for (const std::string& module : config.target_modules) {
       const auto [out, in] = ModuleShape(model_config, module);
@@ -57,8 +60,9 @@ Status CheckPeftTensorsBeforeAllocating(const LlamaConfig& model_config, const L
       const std::vector<std::pair<std::string, std::vector<int64_t>>> wanted = {
           {path + ".lora_A.weight", {config.r, in}}, {path + ".lora_B.weight", {out, config.r}}};
       for (const auto& [name, shape] : wanted) {
-        const torch::Tensor* t = find(name);
-        if (t == nullptr) return InvalidArgumentError("missing tensor " + name);
+        const auto it = by_name.find(name);
+        if (it == by_name.end()) return InvalidArgumentError("missing tensor " + name);
+        const torch::Tensor* t = it->second;
         if (t->sizes() != c10::IntArrayRef(shape)) {
           return InvalidArgumentError("tensor " + name + " has shape " +
                                       model::ShapeString(t->sizes()) + ", expected " +
@@ -180,8 +184,7 @@ StatusOr<LoraAdapter> LoraAdapter::LoadPeft(const std::string& dir,
   StatusOr<LoraConfig> config = LoraConfig::FromPeftJson(json);
   if (!config.ok()) return config.status().WithPrefix(config_path);
   SASRECLLM_ASSIGN_OR_RETURN(auto tensors, model::ReadSafetensors(weights_path));
-  if (Status valid = config->Validate(); !valid.ok()) return valid.WithPrefix(config_path);
-  SASRECLLM_RETURN_IF_ERROR(model_config.Validate());
+  SASRECLLM_RETURN_IF_ERROR(model_config.Validate());  // ModuleShape divides by its heads
   Status present = CheckPeftTensorsBeforeAllocating(model_config, *config, tensors);
   if (!present.ok()) return present.WithPrefix(weights_path);
 
@@ -201,8 +204,7 @@ StatusOr<LoraAdapter> LoraAdapter::LoadPeft(const std::string& dir,
 }
 
 Status LoraAdapter::LoadNamedTensors(const std::map<std::string, torch::Tensor>& tensors) {
-  // PEFT writes "...q_proj.lora_A.weight"; some versions keep the adapter
-  // name ("...q_proj.lora_A.default.weight"). Accept both.
+  // Both of PEFT's spellings are accepted (CanonicalPeftName).
   std::map<std::string, torch::Tensor*> wanted;  // canonical name -> destination
   for (auto& [key, pair] : pairs_) {
     const std::string path = PeftModulePath(key.first, key.second);
@@ -211,10 +213,7 @@ Status LoraAdapter::LoadNamedTensors(const std::map<std::string, torch::Tensor>&
   }
   std::set<std::string> seen;
   for (const auto& [raw_name, tensor] : tensors) {
-    std::string name = raw_name;
-    if (const size_t pos = name.find(".default.weight"); pos != std::string::npos) {
-      name = name.substr(0, pos) + ".weight";
-    }
+    const std::string name = CanonicalPeftName(raw_name);
     auto it = wanted.find(name);
     if (it == wanted.end()) {
       return InvalidArgumentError("unexpected tensor " + raw_name +
