@@ -61,6 +61,29 @@ Json MetricsJson(const PointwiseMetrics& m) {
           {"uauc_users", m.uauc_users}};
 }
 
+StatusOr<PointwiseMetrics> MetricsFromJson(const Json& j, const std::string& what) {
+  PointwiseMetrics m;
+  StatusOr<const Json*> object = GetObject(j, what);
+  if (!object.ok()) return object.status();
+  auto number = [&](const char* key, double* out) -> Status {
+    const Json* v = FindKey(**object, key);
+    if (v != nullptr && v->is_null()) return OkStatus();  // NaN
+    StatusOr<double> d = GetDouble(**object, key);
+    if (!d.ok()) return d.status().WithPrefix(what);
+    *out = *d;
+    return OkStatus();
+  };
+  SASRECLLM_RETURN_IF_ERROR(number("auc", &m.auc));
+  SASRECLLM_RETURN_IF_ERROR(number("uauc", &m.uauc));
+  StatusOr<int64_t> rows = GetInt(**object, "rows");
+  if (!rows.ok()) return rows.status().WithPrefix(what);
+  StatusOr<int64_t> users = GetInt(**object, "uauc_users");
+  if (!users.ok()) return users.status().WithPrefix(what);
+  m.rows = *rows;
+  m.uauc_users = *users;
+  return m;
+}
+
 // Rows split into all (0), warm (1) and cold (2), then measured.
 class SubsetBuilder {
  public:
@@ -133,6 +156,14 @@ UaucResult Uauc(const std::vector<float>& scores, const std::vector<int>& labels
 
 Json PointwiseReport::ToJson() const {
   return {{"all", MetricsJson(all)}, {"warm", MetricsJson(warm)}, {"cold", MetricsJson(cold)}};
+}
+
+StatusOr<PointwiseReport> PointwiseReport::FromJson(const Json& json) {
+  PointwiseReport r;
+  SASRECLLM_ASSIGN_OR_RETURN(r.all, MetricsFromJson(json, "all"));
+  SASRECLLM_ASSIGN_OR_RETURN(r.warm, MetricsFromJson(json, "warm"));
+  SASRECLLM_ASSIGN_OR_RETURN(r.cold, MetricsFromJson(json, "cold"));
+  return r;
 }
 
 std::string PointwiseReport::DumpJson(

@@ -60,6 +60,9 @@ struct PointwiseReport {
   // {"all": {"auc", "uauc", "rows", "uauc_users"}, "warm": {...}, "cold": {...}};
   // NaN is written as null.
   Json ToJson() const;
+  // The inverse of ToJson (null reads as NaN). INVALID_ARGUMENT naming the
+  // member that is missing or not a number.
+  static StatusOr<PointwiseReport> FromJson(const Json& json);
   // ToJson() dumped compact, followed by the `extra` members, each a key and
   // its value as JSON text (e.g. JsonNumber(x)).
   std::string DumpJson(const std::vector<std::pair<std::string, std::string>>& extra = {}) const;

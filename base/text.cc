@@ -1,6 +1,7 @@
 #include "base/text.h"
 
 #include <charconv>
+#include <cstdio>
 
 namespace sasrecllm {
 
@@ -49,6 +50,15 @@ Status ParsePositiveId(std::string_view token, const char* field, const std::str
                          std::string(token) + "\"");
   }
   return OkStatus();
+}
+
+std::string FormatDuration(double seconds) {
+  if (!(seconds >= 0) || seconds > 1e7) return "?";
+  auto s = static_cast<int64_t>(seconds + 0.5);
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
+                static_cast<long long>((s / 60) % 60), static_cast<long long>(s % 60));
+  return buf;
 }
 
 }  // namespace sasrecllm

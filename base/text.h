@@ -55,6 +55,10 @@ Status LineError(const std::string& name, int64_t line, const std::string& what)
 Status ParsePositiveId(std::string_view token, const char* field, const std::string& name,
                        int64_t line, int64_t* out);
 
+// A duration for progress lines, "H:MM:SS" (e.g. "0:04:05"); "?" for a
+// negative, NaN or absurdly long (> 10^7 s) estimate.
+std::string FormatDuration(double seconds);
+
 }  // namespace sasrecllm
 
 #endif  // SASRECLLM_BASE_TEXT_H_

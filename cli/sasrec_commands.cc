@@ -24,6 +24,7 @@
 #include "model/sasrec.h"
 #include "model/sasrec_eval.h"
 #include "model/sasrec_pointwise.h"
+#include "model/sasrec_pointwise_trainer.h"
 #include "model/sasrec_trainer.h"
 #include "model/torch_device.h"
 
@@ -202,9 +203,128 @@ struct TrainSasrecFlags {
   int64_t threads = DefaultThreads();
   std::string device = "cpu";
   std::string select_on;  // --select-on-collm-valid
+  std::string objective = "next-item";
+  // --objective pointwise only (model::PointwiseTrainOptions' defaults).
+  double weight_decay = model::PointwiseTrainOptions().weight_decay;
+  int64_t patience = model::PointwiseTrainOptions().patience;
+  std::string init_from;
+  const CLI::App* app = nullptr;  // which flags were given (their defaults differ per objective)
+
+  bool Given(const char* flag) const { return app->count(flag) > 0; }
 };
 
+// ---------------------------------------------------------------------------
+// train-sasrec --objective pointwise: CoLLM's SASRec baseline
+// (model/sasrec_pointwise_trainer.h) on a CoLLM split folder.
+
+// The CoLLM split's items are 1..N: N = the largest item id in DIR/items.tsv
+// (when the folder has one) and in the rows, as `data convert-collm` sizes a
+// next-item model of the same split.
+StatusOr<int64_t> CollmItemNum(const std::string& dir,
+                               const std::vector<const std::vector<CollmRow>*>& splits) {
+  int64_t n = 0;
+  const std::string items_path = dir + "/items.tsv";
+  if (std::filesystem::exists(items_path)) {
+    SASRECLLM_ASSIGN_OR_RETURN(std::vector<model::ItemTitle> items,
+                               model::ReadItemsTsv(items_path));
+    for (const model::ItemTitle& t : items) n = std::max(n, t.item_id);
+  }
+  for (const std::vector<CollmRow>* rows : splits) {
+    for (const CollmRow& r : *rows) {
+      n = std::max(n, r.item_id);
+      for (int64_t h : r.history) n = std::max(n, h);
+    }
+  }
+  return n;
+}
+
+int TrainSasrecPointwise(const TrainSasrecFlags& f) {
+  for (const char* flag :
+       {"--format", "--l2-emb", "--eval-users", "--eval-every", "--select-on-collm-valid"}) {
+    if (f.Given(flag)) return UsageError(std::string(flag) + " applies to --objective next-item");
+  }
+  if (!std::filesystem::is_directory(f.data)) {
+    return UsageError("--objective pointwise: --data must be a CoLLM split folder (train.tsv, "
+                      "valid.tsv), got " + f.data);
+  }
+  // CoLLM's recorded best run, unless a flag says otherwise.
+  model::SasrecConfig c = model::CollmPointwiseSasrecConfig();
+  if (f.Given("--maxlen")) c.maxlen = f.c.maxlen;
+  if (f.Given("--hidden-units")) c.hidden_units = f.c.hidden_units;
+  if (f.Given("--num-blocks")) c.num_blocks = f.c.num_blocks;
+  if (f.Given("--num-heads")) c.num_heads = f.c.num_heads;
+  if (f.Given("--dropout")) c.dropout_rate = f.c.dropout_rate;
+  if (f.Given("--layernorm-eps")) c.layernorm_eps = f.c.layernorm_eps;
+  c.norm_first = f.c.norm_first;
+  model::PointwiseTrainOptions t;
+  if (f.Given("--epochs")) t.max_epochs = f.t.epochs;
+  if (f.Given("--batch-size")) t.batch_size = f.t.batch_size;
+  if (f.Given("--lr")) t.lr = f.t.lr;
+  if (f.Given("--seed")) t.seed = f.t.seed;
+  t.weight_decay = f.weight_decay;
+  t.patience = f.patience;
+  t.out_dir = f.t.out_dir;
+  t.resume = f.t.resume;
+  t.log = &std::cerr;
+  SetThreads(f.threads);
+  if (auto device = model::TorchDevice(f.device); device.ok()) {
+    t.device = *device;
+  } else if (device.status().code() == StatusCode::kInvalidArgument) {
+    return UsageError("--device: " + device.status().message());
+  } else {
+    return Fail(device.status());
+  }
+  if (Status s = t.Validate(); !s.ok()) return UsageError(s.message());
+
+  StatusOr<std::vector<CollmRow>> train = LoadCollmRows(f.data + "/train.tsv");
+  if (!train.ok()) return Fail(train.status());
+  StatusOr<std::vector<CollmRow>> valid = LoadCollmRows(f.data + "/valid.tsv");
+  if (!valid.ok()) return Fail(valid.status());
+  const std::string test_path = f.data + "/test.tsv";
+  std::vector<CollmRow> test;
+  if (std::filesystem::exists(test_path)) {
+    StatusOr<std::vector<CollmRow>> rows = LoadCollmRows(test_path);
+    if (!rows.ok()) return Fail(rows.status());
+    test = std::move(*rows);
+  }
+  StatusOr<int64_t> item_num = CollmItemNum(f.data, {&*train, &*valid, &test});
+  if (!item_num.ok()) return Fail(item_num.status());
+  c.item_num = *item_num;
+  if (Status s = c.Validate(); !s.ok()) return UsageError(s.message());
+  model::Sasrec init{nullptr};
+  if (!f.init_from.empty()) {
+    StatusOr<model::Sasrec> loaded = model::LoadSasrecCheckpoint(f.init_from);
+    if (!loaded.ok()) return Fail(loaded.status());
+    init = *loaded;
+  }
+  std::cerr << "training SASRec point-wise: " << DumpJson(c.ToJson()) << ", lr " << t.lr
+            << ", weight decay " << t.weight_decay << ", batch " << t.batch_size
+            << ", patience " << t.patience << ", " << torch::get_num_threads() << " threads"
+            << (init ? ", starting from " + f.init_from : std::string()) << "\n";
+  StatusOr<model::PointwiseTrainResult> result =
+      model::TrainSasrecPointwise(*train, *valid, c, t, init);
+  if (!result.ok()) return Fail(result.status());
+  std::printf("best epoch %lld of %zu%s: valid AUC %.4f UAUC %.4f (warm %.4f, cold %.4f)\n",
+              static_cast<long long>(result->best_epoch), result->history.size(),
+              result->stopped_early ? " (stopped early)" : "", result->best_valid.all.auc,
+              result->best_valid.all.uauc, result->best_valid.warm.auc,
+              result->best_valid.cold.auc);
+  if (!test.empty()) {
+    // Reported for the model chosen on validation; nothing here selects on it.
+    model::SasrecPointwiseStats stats;
+    StatusOr<PointwiseReport> report = ScoreCollmRows(result->model, test, 4096, &stats);
+    if (!report.ok()) return Fail(report.status());
+    std::printf("test (the model chosen on valid):\n%s", report->ToString().c_str());
+  }
+  std::printf("model: %s\n", t.out_dir.c_str());
+  return kExitOk;
+}
+
 int TrainSasrec(TrainSasrecFlags f) {
+  if (f.objective == "pointwise") return TrainSasrecPointwise(f);
+  for (const char* flag : {"--weight-decay", "--patience", "--init-from"}) {
+    if (f.Given(flag)) return UsageError(std::string(flag) + " applies to --objective pointwise");
+  }
   model::SasrecConfig& c = f.c;
   model::SasrecTrainOptions& t = f.t;
   SetThreads(f.threads);
@@ -374,10 +494,32 @@ one split file) also scores the latest model point-wise on those rows every
 --eval-every epochs (as eval-sasrec --pointwise) and keeps the best by AUC in
 DIR/best-valid-auc (config.json + model.safetensors, its epoch and valid AUC in
 config.json); DIR/collm_valid_log.json records every check. DIR itself stays the
-best on ranking NDCG@10.)");
+best on ranking NDCG@10.
+
+--objective pointwise trains SASRec as CoLLM trains its baseline, on a CoLLM
+split folder (--data DIR with train.tsv, valid.tsv and optionally test.tsv,
+items.tsv): each labelled row of train.tsv is scored dot(user representation
+of its history, embedding of its item) and trained with BCE against its label;
+Adam with L2 weight decay; after every epoch the model is scored on valid.tsv
+and the best by AUC is kept in DIR; training stops after --patience epochs
+without a better one (or at --epochs). test.tsv, when present, is scored once
+at the end with that model, for the report only. The defaults become CoLLM's
+recorded best run: --maxlen 25 --hidden-units 64 --num-blocks 2 --num-heads 1
+--dropout 0.2 --lr 0.01 --weight-decay 0.01 --batch-size 2048 --patience 100,
+at most --epochs 1000. For a fixed --seed, --threads and --device the run is
+deterministic (also across --resume). --init-from DIR starts from a SASRec
+checkpoint of the same shape (e.g. a next-item run of this split) instead of a
+random initialisation. --format, --l2-emb, --eval-every, --eval-users and
+--select-on-collm-valid are next-item flags.)");
   TrainSasrecFlags& f = sub.flags();
-  sub->add_option("--data", f.data, "sequence file (`user item` or `user item1 item2 ...` lines)")
+  f.app = sub.app();
+  sub->add_option("--data", f.data,
+                  "next-item: sequence file (`user item` or `user item1 item2 ...` lines); "
+                  "pointwise: a CoLLM split folder")
       ->required();
+  sub->add_option("--objective", f.objective,
+                  "next-item (the paper's, default) or pointwise (CoLLM's baseline; see below)")
+      ->check(CLI::IsMember({"next-item", "pointwise"}));
   sub->add_option("--format", f.format, "sequence file layout: auto, pairs or lists");
   sub->add_option("--out", f.t.out_dir, "output folder")->required();
   sub->add_option("--epochs", f.t.epochs, "training epochs");
@@ -403,6 +545,13 @@ best on ranking NDCG@10.)");
   sub->add_option("--select-on-collm-valid", f.select_on,
                   "CoLLM split folder or split file: keep the best point-wise valid AUC in "
                   "DIR/best-valid-auc (see below)");
+  sub->add_option("--weight-decay", f.weight_decay,
+                  "pointwise: Adam's L2 weight decay (default 0.01)");
+  sub->add_option("--patience", f.patience,
+                  "pointwise: stop after N epochs without a better valid AUC (default 100)")
+      ->check(AtLeast(1));
+  sub->add_option("--init-from", f.init_from,
+                  "pointwise: start from this SASRec checkpoint folder (same shape)");
   return sub.RunWith(TrainSasrec);
 }
 

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "base/file.h"
+#include "base/text.h"
 #include "model/safetensors.h"
 #include "model/torch_errors.h"
 
@@ -23,15 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 double SecondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-std::string FormatDuration(double seconds) {
-  if (!(seconds >= 0) || seconds > 1e7) return "?";
-  auto s = static_cast<int64_t>(seconds + 0.5);
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
-                static_cast<long long>((s / 60) % 60), static_cast<long long>(s % 60));
-  return buf;
 }
 
 // A bounded queue filled by one sampler thread for one epoch.

@@ -27,7 +27,10 @@ the negative control of the served-vs-offline checks, which must then fail.
    `export --hybrid`; a server on it re-ranks Recommend by llm_score, and
    `score-collm --mode hybrid` gives the AUC / UAUC (all, warm, cold) of the
    offline `sasrecllm eval-hybrid --merge-lora` to 1e-4; SIGTERM -> exit 0.
-10. pmixer's Games checkpoint (../shared, or $SASRECLLM_SHARED), exported and
+10. `train-sasrec --objective pointwise` on the tiny split: `eval-sasrec
+   --pointwise` of the model it keeps gives the validation AUC it was selected
+   on and the test AUC it printed; next-item-only flags are usage errors.
+11. pmixer's Games checkpoint (../shared, or $SASRECLLM_SHARED), exported and
    served, reproduces pmixer's reference logits.
 
 Python 3 standard library only. Any mismatch exits 1 (it never skips).
@@ -691,6 +694,51 @@ def check_pmixer_reference(build, client_binary, work):
         check(rc == 0, f"reference server exits 0 on SIGTERM (got {rc})")
 
 
+def check_pointwise_training(build, split, work):
+    """Issue 13, short: `train-sasrec --objective pointwise` on the tiny CoLLM
+    split; the model it keeps scores, through `eval-sasrec --pointwise`, the
+    validation AUC the trainer selected it on and the test AUC it printed; the
+    flags of the other objective are usage errors."""
+    log("== train-sasrec --objective pointwise")
+    tool = os.path.join(build, "sasrecllm")
+    model = os.path.join(work, "pointwise")
+    base = [tool, "train-sasrec", "--objective", "pointwise", "--data", split, "--out", model,
+            "--hidden-units", "16", "--batch-size", "32", "--threads", "2", "--seed", "3"]
+    rc, out, err = run(base + ["--epochs", "3"], check_rc=False)
+    if not check(rc == 0 and "best epoch" in out, f"pointwise training: exit {rc} ({err[-300:]})"):
+        return
+    log_json = json.load(open(os.path.join(model, "train_log.json")))
+    check(log_json.get("objective") == "pointwise" and len(log_json.get("epochs", [])) == 3,
+          f"train_log.json: objective {log_json.get('objective')}, "
+          f"{len(log_json.get('epochs', []))} epochs")
+    for split_name in ("valid", "test"):
+        out_json = os.path.join(work, f"pointwise-{split_name}.json")
+        run([tool, "eval-sasrec", "--pointwise", "--data", split, "--split", split_name,
+             "--model", model, "--threads", "2", "--json", out_json])
+        auc = json.load(open(out_json))["all"]["auc"]
+        if split_name == "valid":
+            selected = log_json["best_valid"]["all"]["auc"]
+            check(abs(auc - selected) < 1e-6,
+                  f"eval-sasrec valid AUC {auc:.6f} = the trainer's best {selected:.6f}")
+        else:
+            printed = re.search(r"^all\s+AUC (\S+)", out, re.M)
+            check(printed is not None and abs(auc - float(printed.group(1))) < 1e-4,
+                  f"eval-sasrec test AUC {auc:.4f} = the printed {printed and printed.group(1)}")
+    # Resuming a finished run trains nothing more and keeps the model.
+    rc, out2, _ = run(base + ["--epochs", "3", "--resume"], check_rc=False)
+    check(rc == 0 and out2 == out, f"--resume after the last epoch prints the same result (exit {rc})")
+    for what, args in [
+            ("--eval-every with --objective pointwise", base + ["--eval-every", "2"]),
+            ("--patience without --objective pointwise",
+             [tool, "train-sasrec", "--data", os.path.join(work, "data", "sequences.txt"),
+              "--out", model + "-x", "--patience", "3"]),
+            ("--objective pointwise on a file", [tool, "train-sasrec", "--objective", "pointwise",
+                                                 "--data", os.path.join(split, "train.tsv"),
+                                                 "--out", model + "-y"])]:
+        rc, _, err = run(args, check_rc=False)
+        check(rc == 2 and "error" in err, f"{what}: usage error, exit 2 (got {rc}: {err.strip()[-200:]})")
+
+
 def main():
     build, keep, work, rc = start(__doc__, "sasrecllm-e2e-")
     if rc is not None:
@@ -714,6 +762,7 @@ def main():
         check(any("listening on" in l for l in server.lines), "server printed 'listening on'")
         server = None
         check_queue_full(build, bundle, client_binary, work)
+        check_pointwise_training(build, split, work)
         check_hybrid(build, client_binary, sasrec, split, n_rows, items, work)
         check_pmixer_reference(build, client_binary, work)
     except (Fatal, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
