@@ -68,6 +68,14 @@ StatusOr<std::unique_ptr<Llama2cTokenizer>> Llama2cTokenizer::Load(const std::st
   return tok;
 }
 
+int Llama2cTokenizer::ByteFallback(unsigned char byte) const {
+  // run.c writes byte + 3 unchecked; a vocabulary without the 256 byte tokens
+  // (any file may be short) gets <unk> (0), as sentencepiece without byte
+  // fallback, instead of an id past the end.
+  const int id = static_cast<int>(byte) + 3;
+  return id < vocab_size() ? id : kUnk;
+}
+
 int Llama2cTokenizer::Lookup(const std::string& s) const {
   auto it = index_.find(s);
   return it == index_.end() ? -1 : it->second;
@@ -81,7 +89,7 @@ std::vector<int> Llama2cTokenizer::Encode(const std::string& input, bool bos, bo
   // add_dummy_prefix is true by default in sentencepiece.
   if (dummy_prefix && !text.empty()) {
     const int dummy = Lookup(" ");
-    tokens.push_back(dummy >= 0 ? dummy : static_cast<unsigned char>(' ') + 3);
+    tokens.push_back(dummy >= 0 ? dummy : ByteFallback(static_cast<unsigned char>(' ')));
   }
   // UTF-8 code points (at most 4 bytes each); unknown ones fall back to bytes.
   std::string buffer;
@@ -95,7 +103,7 @@ std::vector<int> Llama2cTokenizer::Encode(const std::string& input, bool bos, bo
     if (id != -1) {
       tokens.push_back(id);
     } else {
-      for (unsigned char byte : buffer) tokens.push_back(static_cast<int>(byte) + 3);
+      for (unsigned char byte : buffer) tokens.push_back(ByteFallback(byte));
     }
     buffer.clear();
   }

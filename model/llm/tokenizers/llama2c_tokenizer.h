@@ -25,6 +25,7 @@ namespace sasrecllm::llm {
 
 class Llama2cTokenizer {
  public:
+  static constexpr int kUnk = 0;
   static constexpr int kBos = 1;
   static constexpr int kEos = 2;
 
@@ -43,6 +44,8 @@ class Llama2cTokenizer {
   // run.c encode(): optional BOS, a dummy-prefix " " token when `text` is
   // non-empty, UTF-8 code points looked up with byte fallback (+3), then
   // greedy merges of the adjacent pair with the highest score; optional EOS.
+  // A byte whose fallback token (byte + 3) is not in a short vocabulary
+  // becomes <unk> (0), so every id returned is < vocab_size().
   // `text` is treated as a C string (it ends at its first NUL).
   // dummy_prefix = false leaves out the " " token (for text that continues
   // text encoded before); the merges then run over the text alone.
@@ -73,6 +76,7 @@ class Llama2cTokenizer {
  private:
   Llama2cTokenizer() = default;
   int Lookup(const std::string& s) const;
+  int ByteFallback(unsigned char byte) const;  // byte + 3, or kUnk when past the vocabulary
 
   int max_token_length_ = 0;
   std::vector<std::string> vocab_;  // [V] C-string pieces

@@ -143,6 +143,27 @@ TEST(Llama2cTest, TruncatedStories260kCheckpointIsDataLoss) {
   EXPECT_TRUE(Contains(t.status(), "truncated at token")) << t.status();
 }
 
+// Found by fuzz/tokenizer_files (fuzz/regressions/tokenizer_files/): a
+// tokenizer.bin with fewer than the 256 byte-fallback tokens made Encode index
+// past its vocabulary (run.c's byte + 3). Such bytes are now <unk>.
+TEST(Llama2cTest, AShortVocabularyEncodesUnknownBytesAsUnk) {
+  TempDir dir;
+  std::string bin = Header({8});  // max_token_length
+  for (const std::string piece : {"<unk>", "<s>", "</s>", "a", "b"}) {
+    const float score = 0;
+    bin += std::string(reinterpret_cast<const char*>(&score), 4);
+    bin += Header({static_cast<int32_t>(piece.size())}) + piece;
+  }
+  WriteBytes(dir.path() + "/short.bin", bin);
+  StatusOr<std::unique_ptr<Llama2cTokenizer>> t = Llama2cTokenizer::Load(dir.path() + "/short.bin");
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_EQ((*t)->vocab_size(), 5);
+  // "a" is in the vocabulary; " " (the dummy prefix), "\xc3\xa9" and "z" are
+  // not, and their bytes (+3 = 35, 198, 173, 125) lie past id 4.
+  const std::vector<int> ids = (*t)->Encode("a\xc3\xa9z", /*bos=*/true, /*eos=*/true);
+  EXPECT_EQ(ids, (std::vector<int>{1, 0, 3, 0, 0, 0, 2}));
+}
+
 TEST(Llama2cTest, CreateNamesMissingAndMisshapenWeights) {
   SASRECLLM_REQUIRE_SHARED(Stories260kDir() + "/stories260K.bin");
   StatusOr<Llama2cCheckpoint> c = ReadLlama2cCheckpoint(Stories260kDir() + "/stories260K.bin");
