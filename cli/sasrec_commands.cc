@@ -213,6 +213,20 @@ struct TrainSasrecFlags {
   bool Given(const char* flag) const { return app->count(flag) > 0; }
 };
 
+// --device NAME as a torch::Device: kExitOk, a usage error for a malformed
+// name, or a run-time error when this build or machine lacks the device.
+int ResolveDevice(const std::string& name, torch::Device* out) {
+  StatusOr<torch::Device> device = model::TorchDevice(name);
+  if (device.ok()) {
+    *out = *device;
+    return kExitOk;
+  }
+  if (device.status().code() == StatusCode::kInvalidArgument) {
+    return UsageError("--device: " + device.status().message());
+  }
+  return Fail(device.status());  // CUDA missing here: a run-time error
+}
+
 // ---------------------------------------------------------------------------
 // train-sasrec --objective pointwise: CoLLM's SASRec baseline
 // (model/sasrec_pointwise_trainer.h) on a CoLLM split folder.
@@ -267,13 +281,7 @@ int TrainSasrecPointwise(const TrainSasrecFlags& f) {
   t.resume = f.t.resume;
   t.log = &std::cerr;
   SetThreads(f.threads);
-  if (auto device = model::TorchDevice(f.device); device.ok()) {
-    t.device = *device;
-  } else if (device.status().code() == StatusCode::kInvalidArgument) {
-    return UsageError("--device: " + device.status().message());
-  } else {
-    return Fail(device.status());
-  }
+  if (int rc = ResolveDevice(f.device, &t.device); rc != kExitOk) return rc;
   if (Status s = t.Validate(); !s.ok()) return UsageError(s.message());
 
   StatusOr<std::vector<CollmRow>> train = LoadCollmRows(f.data + "/train.tsv");
@@ -328,13 +336,7 @@ int TrainSasrec(TrainSasrecFlags f) {
   model::SasrecConfig& c = f.c;
   model::SasrecTrainOptions& t = f.t;
   SetThreads(f.threads);
-  if (auto device = model::TorchDevice(f.device); device.ok()) {
-    t.device = *device;
-  } else if (device.status().code() == StatusCode::kInvalidArgument) {
-    return UsageError("--device: " + device.status().message());
-  } else {
-    return Fail(device.status());  // CUDA missing here: a run-time error
-  }
+  if (int rc = ResolveDevice(f.device, &t.device); rc != kExitOk) return rc;
   t.log = &std::cerr;
   if (Status s = t.Validate(); !s.ok()) return UsageError(s.message());
 

@@ -337,18 +337,7 @@ StatusOr<PointwiseTrainResult> TrainSasrecPointwise(const std::vector<CollmRow>&
         Json e = extra;
         e["epoch"] = epoch;
         const Json state = StateJson(epoch, sel, result);
-        // Weights, optimizer and state.json as one resume point; a failed
-        // save (a full disk) leaves the previous one.
-        SASRECLLM_RETURN_IF_ERROR(
-            ReplaceFolderAtomically(last_dir, [&](const std::string& staging) -> Status {
-              SASRECLLM_RETURN_IF_ERROR(SaveSasrecCheckpoint(staging, model, e));
-              try {
-                torch::save(optimizer, staging + "/optimizer.pt");
-              } catch (const std::exception& ex) {
-                return DataLossError(last_dir + "/optimizer.pt: " + TorchErrorMessage(ex));
-              }
-              return WriteStringToFile(staging + "/state.json", DumpJson(state, 1) + "\n");
-            }));
+        SASRECLLM_RETURN_IF_ERROR(SaveSasrecResumePoint(last_dir, model, e, optimizer, state));
       }
       result.best_epoch = sel.best_epoch;
       SASRECLLM_RETURN_IF_ERROR(write_log());

@@ -209,6 +209,19 @@ Status SaveSasrecCheckpoint(const std::string& dir, Sasrec model, const Json& ex
                           {{"source", "sasrecllm train-sasrec"}});
 }
 
+Status SaveSasrecResumePoint(const std::string& dir, Sasrec model, const Json& extra,
+                             torch::optim::Optimizer& optimizer, const Json& state) {
+  return ReplaceFolderAtomically(dir, [&](const std::string& staging) -> Status {
+    SASRECLLM_RETURN_IF_ERROR(SaveSasrecCheckpoint(staging, model, extra));
+    try {
+      torch::save(optimizer, staging + "/optimizer.pt");
+    } catch (const std::exception& ex) {
+      return DataLossError(dir + "/optimizer.pt: " + TorchErrorMessage(ex));
+    }
+    return WriteStringToFile(staging + "/state.json", DumpJson(state, 1) + "\n");
+  });
+}
+
 StatusOr<Sasrec> LoadSasrecCheckpoint(const std::string& dir) {
   const std::string config_path = dir + "/config.json";
   SASRECLLM_ASSIGN_OR_RETURN(Json json, ReadJsonFile(config_path));
@@ -406,16 +419,7 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
         AddProgressJson(result, "history", &state);
         // The resume point as a whole: weights, optimizer and state.json
         // agree, and a failed save (a full disk) leaves the previous one.
-        SASRECLLM_RETURN_IF_ERROR(
-            ReplaceFolderAtomically(last_dir, [&](const std::string& staging) -> Status {
-              SASRECLLM_RETURN_IF_ERROR(SaveSasrecCheckpoint(staging, model, e));
-              try {
-                torch::save(optimizer, staging + "/optimizer.pt");
-              } catch (const std::exception& ex) {
-                return DataLossError(last_dir + "/optimizer.pt: " + TorchErrorMessage(ex));
-              }
-              return WriteStringToFile(staging + "/state.json", DumpJson(state, 1) + "\n");
-            }));
+        SASRECLLM_RETURN_IF_ERROR(SaveSasrecResumePoint(last_dir, model, e, optimizer, state));
         SASRECLLM_RETURN_IF_ERROR(WriteStringToFile(
             options.out_dir + "/train_log.json", DumpJson(TrainLogJson(result, options, split), 1) + "\n"));
       }

@@ -111,6 +111,12 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
 
 // `extra` members are added to config.json (e.g. "user_num").
 Status SaveSasrecCheckpoint(const std::string& dir, Sasrec model, const Json& extra);
+// A resume point: dir/{config.json, model.safetensors, optimizer.pt,
+// state.json (`state`, dumped)}, written as one (base/file.h
+// ReplaceFolderAtomically): a failed save, e.g. on a full disk, leaves the
+// previous one. DATA_LOSS naming optimizer.pt when libtorch cannot write it.
+Status SaveSasrecResumePoint(const std::string& dir, Sasrec model, const Json& extra,
+                             torch::optim::Optimizer& optimizer, const Json& state);
 // Reads dir/config.json and dir/model.safetensors; errors name the file.
 StatusOr<Sasrec> LoadSasrecCheckpoint(const std::string& dir);
 
