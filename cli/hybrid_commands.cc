@@ -133,6 +133,12 @@ int TrainHybrid(const TrainHybridFlags& f) {
   if (!result.ok()) return Fail(result.status());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (result->interrupted) {
+    std::cout << "strategy " << hybrid::StrategyName(*strategy) << ": stopped after --max-steps "
+              << options.max_steps_this_run << " (" << seconds
+              << " s); run the same command again to resume\n";
+    return kExitOk;
+  }
 
   Json out = Json::object();
   out["strategy"] = Json(hybrid::StrategyName(*strategy));
@@ -262,7 +268,8 @@ split with one of the three strategies, selecting on validation AUC:
   two-stage-tune-encoder  1) as above, 2) the mapping layer and SASRec
   joint                   LoRA and the mapping layer together (SASRec frozen)
 Writes OUT/<stage>/best (hybrid checkpoints), OUT/final (the result, for eval-hybrid
-and export), OUT/log.jsonl and OUT/result.json. Re-running the same command resumes.)");
+and export), OUT/log.jsonl and OUT/result.json. Re-running the same command resumes.
+For a fixed --seed and --threads, training is deterministic, also across a resume.)");
   TrainHybridFlags& f = sub.flags();
   sub->add_option("--data", f.data, "CoLLM split folder: train.tsv, valid.tsv, items.tsv")
       ->required();
@@ -294,6 +301,10 @@ and export), OUT/log.jsonl and OUT/result.json. Re-running the same command resu
   sub->add_option("--max-valid-samples", o.max_valid_samples,
                   "validate on a seeded random subset of N rows (0 = all)");
   sub->add_option("--eval-batch-size", o.eval_batch_size, "validation batch size");
+  sub->add_option("--max-steps", o.max_steps_this_run,
+                  "stop this run after N training steps, resumably (0 = no limit): for "
+                  "time-boxed runs")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--seed", o.seed, "random seed (subsets, order, LoRA init, dropout)");
   sub->add_option("--lora-r", o.lora.r, "LoRA rank");
   sub->add_option("--lora-alpha", o.lora.alpha, "LoRA alpha (scaling = alpha / r)");

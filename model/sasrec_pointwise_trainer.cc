@@ -138,6 +138,34 @@ Status CheckSameShape(const SasrecConfig& got, const SasrecConfig& want, const s
   return OkStatus();
 }
 
+// The initial model may know fewer items than the one to train (a next-item
+// run's catalog is the items its training sequences hold, the point-wise
+// one's every item of the split); everything else must match.
+Status CheckInitialModel(const SasrecConfig& init, const SasrecConfig& want) {
+  SasrecConfig same_items = init;
+  if (init.item_num <= want.item_num) same_items.item_num = want.item_num;
+  Status s = CheckSameShape(same_items, want, "the initial model");
+  if (s.ok()) return s;
+  return InvalidArgumentError(
+      "the initial model is " + DumpJson(init.ToJson()) + ", the model to train is " +
+      DumpJson(want.ToJson()) +
+      " (maxlen, hidden_units, num_blocks and num_heads must match, and item_num may not be "
+      "larger)");
+}
+
+// Copies `init`'s weights into `model`; when init knows fewer items, its item
+// embeddings fill the first rows and the others keep their random init.
+Status LoadInitialWeights(const Sasrec& init, Sasrec& model) {
+  std::map<std::string, torch::Tensor> tensors = init->StateDict();
+  torch::Tensor& emb = tensors.at("item_emb.weight");  // [init item_num + 1, d]
+  torch::Tensor full = model->StateDict().at("item_emb.weight").clone();  // [item_num + 1, d]
+  if (emb.size(0) < full.size(0)) {
+    full.narrow(0, 0, emb.size(0)).copy_(emb);
+    emb = full;
+  }
+  return model->LoadStateDict(tensors);
+}
+
 }  // namespace
 
 SasrecConfig CollmPointwiseSasrecConfig() {
@@ -177,7 +205,7 @@ StatusOr<PointwiseTrainResult> TrainSasrecPointwise(const std::vector<CollmRow>&
   if (!BothLabels(valid)) {
     return InvalidArgumentError("the validation rows need both labels (AUC selects the model)");
   }
-  if (init) SASRECLLM_RETURN_IF_ERROR(CheckSameShape(init->config(), config, "the initial model"));
+  if (init) SASRECLLM_RETURN_IF_ERROR(CheckInitialModel(init->config(), config));
   SASRECLLM_ASSIGN_OR_RETURN(TrainTensors data, MakeTrainTensors(train, config));
   const int64_t n = static_cast<int64_t>(train.size());
 
@@ -192,7 +220,7 @@ StatusOr<PointwiseTrainResult> TrainSasrecPointwise(const std::vector<CollmRow>&
     PointwiseTrainResult result;
     result.model = Sasrec(config);
     Sasrec& model = result.model;
-    if (init) SASRECLLM_RETURN_IF_ERROR(model->LoadStateDict(init->StateDict()));
+    if (init) SASRECLLM_RETURN_IF_ERROR(LoadInitialWeights(init, model));
     model->to(options.device);
     // torch.optim.Adam's defaults (betas 0.9 / 0.999, eps 1e-8) with L2 decay.
     torch::optim::Adam optimizer(

@@ -91,7 +91,9 @@ struct PointwiseTrainResult {
 // histories are dropped, as in scoring) on `train`, selecting on `valid`.
 // `init`, when set, supplies the starting weights instead of the random
 // initialisation (e.g. a next-item checkpoint); its config must match in
-// item_num, maxlen, hidden_units, num_blocks and num_heads.
+// maxlen, hidden_units, num_blocks and num_heads, and its item_num may be
+// smaller (its item embeddings then fill the first rows; the items it does
+// not know start random).
 // INVALID_ARGUMENT for bad options, an empty split, a train row whose item_id
 // or label is out of range, or a mismatched `init`; FAILED_PRECONDITION when a
 // resume point was written for another model; INTERNAL for libtorch errors.

@@ -21,7 +21,8 @@
 #   hybrid  stories260K greedy generation on CUDA vs llama2.c's output; eval-hybrid
 #           of a CPU-trained checkpoint (HYBRID_CHECKPOINT, if given) in float32
 #           and bfloat16; train-collm.sh on the full CoLLM split with CUDA
-#           (COLLM_SASREC: a trained SASRec folder to reuse; COLLM_STRATEGIES)
+#           (COLLM_SASREC, COLLM_POINTWISE: trained next-item and point-wise SASRec
+#           folders to reuse; COLLM_STRATEGIES)
 # GPU_DEADLINE_S (default 540) bounds the whole script's wall time: the long
 # steps get what is left.
 set -uo pipefail
@@ -117,6 +118,7 @@ fi
 log "train-collm.sh on the full CoLLM split, CUDA float32 ($(left) s left)"
 mkdir -p build-gpu/collm/sasrec
 [ -n "${COLLM_SASREC:-}" ] && cp -r "$COLLM_SASREC" build-gpu/collm/sasrec/best-valid-auc
+[ -n "${COLLM_POINTWISE:-}" ] && cp -r "$COLLM_POINTWISE" build-gpu/collm/sasrec-pointwise
 for strategy in ${COLLM_STRATEGIES:-joint two-stage two-stage-tune-encoder}; do
   [ "$(left)" -gt 40 ] || break
   BUILD_DIR=build-gpu DEVICE=cuda THREADS=4 SAMPLES=${SAMPLES:-0} VALID_SAMPLES=${VALID_SAMPLES:-0} \
@@ -127,7 +129,7 @@ for strategy in ${COLLM_STRATEGIES:-joint two-stage two-stage-tune-encoder}; do
 done
 mkdir -p "$OUT/collm"
 cp -r build-gpu/collm/results build-gpu/collm/results.md "$OUT/collm/" 2>/dev/null
-for d in build-gpu/collm/*/; do
+for d in build-gpu/collm/hybrid-*/*/; do
   [ -f "$d/result.json" ] && mkdir -p "$OUT/collm/$(basename $d)" &&
     cp "$d/result.json" "$d/log.jsonl" "$OUT/collm/$(basename $d)/" 2>/dev/null
 done

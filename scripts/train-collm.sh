@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The SASRecLLM pipeline on the CoLLM MovieLens-1M split (../shared/data/collm-ml1m):
 #   1. the base LLM: stories260K converted to an HF-layout folder
-#   2. SASRec trained on the training rows' positive sequences (d_rec 64),
-#      evaluated alone, point-wise (the baseline)
-#   3. train-hybrid with each strategy (two-stage's first stage is the
-#      text-only TALLRec-style model), each evaluated on test
+#   2. SASRec, two ways, each evaluated alone on valid and test (the baselines):
+#      a. next-item: the SASRec objective on the training rows' positive
+#         sequences (d_rec 64, maxlen 50, the epoch of best valid AUC)
+#      b. point-wise: BCE on the labelled rows, as CoLLM trains its baseline
+#         (train-sasrec --objective pointwise: d_rec 64, maxlen 25)
+#   3. train-hybrid with each strategy on the encoder that is best on
+#      VALIDATION AUC (ENCODER=best; or next-item / pointwise), the mapping
+#      layer sized to it; two-stage's first stage is the text-only
+#      TALLRec-style model; each evaluated on test
 #   4. the best on VALIDATION AUC exported to build/collm/bundle
 #   5. the results table (build/collm/results.md)
 # Every step is skipped when its output exists, so re-running resumes
@@ -14,6 +19,9 @@
 #   EPOCHS=2         epochs per stage
 #   EVAL_EVERY=0     validate every N steps (0 = at each epoch's end)
 #   STRATEGIES="two-stage two-stage-tune-encoder joint"
+#   ENCODER=best     the SASRec the hybrid uses: best (on validation AUC),
+#                    next-item or pointwise
+#   SEED=42          train-sasrec's and train-hybrid's --seed
 #   THREADS=$(nproc) DEVICE=cpu DTYPE=float32 BUILD_DIR=build
 set -euo pipefail
 source "$(dirname "$0")/paths.sh"  # ROOT, SHARED, BUILD_DIR; cd "$ROOT"
@@ -46,95 +54,83 @@ if [ ! -f "$OUT/llm/config.json" ]; then
     "$SHARED/models/stories260K/tok512.bin" "$OUT/llm"
 fi
 
-log "2. SASRec on the training rows' positive sequences (d_rec 64, the epoch of best valid AUC)"
-SASREC=$OUT/sasrec/best-valid-auc
-if [ ! -f "$SASREC/model.safetensors" ]; then
+SEED=${SEED:-42}
+log "2a. SASRec next-item, on the training rows' positive sequences (d_rec 64, the epoch of best valid AUC)"
+NEXT_ITEM=$OUT/sasrec/best-valid-auc
+if [ ! -f "$NEXT_ITEM/model.safetensors" ]; then
   "$CLI" data convert-collm --in "$DATA" --out "$OUT/sasrec-data"
   timed sasrec "$CLI" train-sasrec --data "$OUT/sasrec-data/sequences.txt" --out "$OUT/sasrec" \
     --hidden-units 64 --maxlen 50 --num-blocks 2 --num-heads 1 --dropout 0.2 \
-    --epochs "${SASREC_EPOCHS:-200}" --eval-every 10 --seed 42 --threads "$THREADS" \
+    --epochs "${SASREC_EPOCHS:-200}" --eval-every 10 --seed "$SEED" --threads "$THREADS" \
     --select-on-collm-valid "$DATA"
+fi
+log "2b. SASRec point-wise, on the labelled training rows (CoLLM's baseline; early stopping on valid AUC)"
+POINTWISE=$OUT/sasrec-pointwise
+if [ ! -f "$POINTWISE/model.safetensors" ]; then
+  timed sasrec-pointwise "$CLI" train-sasrec --objective pointwise --data "$DATA" \
+    --out "$POINTWISE" --seed "$SEED" --threads "$THREADS"
 fi
 for split in valid test; do
   [ -f "$OUT/results/sasrec-$split.json" ] ||
-    "$CLI" eval-sasrec --pointwise --data "$DATA" --split "$split" --model "$SASREC" \
+    "$CLI" eval-sasrec --pointwise --data "$DATA" --split "$split" --model "$NEXT_ITEM" \
       --json "$OUT/results/sasrec-$split.json" --threads "$THREADS"
+  [ -f "$OUT/results/sasrec-pointwise-$split.json" ] ||
+    "$CLI" eval-sasrec --pointwise --data "$DATA" --split "$split" --model "$POINTWISE" \
+      --json "$OUT/results/sasrec-pointwise-$split.json" --threads "$THREADS"
 done
+valid_auc_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["all"]["auc"])' "$1"; }
+case "${ENCODER:-best}" in
+  next-item) SASREC=$NEXT_ITEM ;;
+  pointwise) SASREC=$POINTWISE ;;
+  best)
+    if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' \
+        "$(valid_auc_of "$OUT/results/sasrec-pointwise-valid.json")" \
+        "$(valid_auc_of "$OUT/results/sasrec-valid.json")"; then
+      SASREC=$POINTWISE
+    else
+      SASREC=$NEXT_ITEM
+    fi ;;
+  *) echo "train-collm: ENCODER must be best, next-item or pointwise" >&2; exit 2 ;;
+esac
+# The hybrid runs' folders record which encoder they were trained on, so that
+# changing ENCODER never resumes a run made with the other one.
+ENCODER_NAME=$([ "$SASREC" = "$POINTWISE" ] && echo pointwise || echo next-item)
+echo "$ENCODER_NAME" > "$OUT/results/encoder"
+log "   the hybrid uses SASRec $ENCODER_NAME ($SASREC)"
 
-log "3. SASRecLLM strategies: $STRATEGIES"
+HYB=$OUT/hybrid-$ENCODER_NAME
+mkdir -p "$HYB/results"
+log "3. SASRecLLM strategies on SASRec $ENCODER_NAME: $STRATEGIES"
 for strategy in $STRATEGIES; do
   # The two two-stage strategies share stage 1 (text-only LoRA): train it once.
-  if [ "$strategy" = two-stage-tune-encoder ] && [ ! -d "$OUT/$strategy/1-text-lora" ] &&
-     grep -q '"done": true' "$OUT/two-stage/1-text-lora/state.json" 2>/dev/null; then
-    mkdir -p "$OUT/$strategy" && cp -r "$OUT/two-stage/1-text-lora" "$OUT/$strategy/"
+  if [ "$strategy" = two-stage-tune-encoder ] && [ ! -d "$HYB/$strategy/1-text-lora" ] &&
+     grep -q '"done": true' "$HYB/two-stage/1-text-lora/state.json" 2>/dev/null; then
+    mkdir -p "$HYB/$strategy" && cp -r "$HYB/two-stage/1-text-lora" "$HYB/$strategy/"
   fi
-  if [ ! -f "$OUT/$strategy/result.json" ]; then
-    timed "$strategy" "$CLI" train-hybrid --data "$DATA" --llm "$OUT/llm" --sasrec "$SASREC" \
-      --strategy "$strategy" --out "$OUT/$strategy" --epochs "$EPOCHS" --eval-every "$EVAL_EVERY" \
+  if [ ! -f "$HYB/$strategy/result.json" ]; then
+    timed "../hybrid-$ENCODER_NAME/results/$strategy" "$CLI" train-hybrid --data "$DATA" \
+      --llm "$OUT/llm" --sasrec "$SASREC" --strategy "$strategy" --out "$HYB/$strategy" \
+      --epochs "$EPOCHS" --eval-every "$EVAL_EVERY" --seed "$SEED" \
       --max-train-samples "$SAMPLES" --max-valid-samples "$VALID_SAMPLES" "${RUNTIME[@]}"
   fi
   # (The validation AUC that selects models is train-hybrid's own, in result.json.)
-  [ -f "$OUT/results/$strategy-test.json" ] ||
-    "$CLI" eval-hybrid --model "$OUT/$strategy/final" --data "$DATA" --split test \
-      --json "$OUT/results/$strategy-test.json" "${RUNTIME[@]}"
+  [ -f "$HYB/results/$strategy-test.json" ] ||
+    "$CLI" eval-hybrid --model "$HYB/$strategy/final" --data "$DATA" --split test \
+      --json "$HYB/results/$strategy-test.json" "${RUNTIME[@]}"
 done
 # two-stage's first stage alone is the text-only (TALLRec-style) LoRA model.
-if [ -d "$OUT/two-stage/1-text-lora/best" ]; then
-  [ -f "$OUT/results/tallrec-test.json" ] ||
-    "$CLI" eval-hybrid --model "$OUT/two-stage/1-text-lora/best" --data "$DATA" \
-      --split test --json "$OUT/results/tallrec-test.json" "${RUNTIME[@]}"
+if [ -d "$HYB/two-stage/1-text-lora/best" ]; then
+  [ -f "$HYB/results/tallrec-test.json" ] ||
+    "$CLI" eval-hybrid --model "$HYB/two-stage/1-text-lora/best" --data "$DATA" \
+      --split test --json "$HYB/results/tallrec-test.json" "${RUNTIME[@]}"
 fi
 
 log "4. results"
-python3 - "$OUT" <<'EOF'
-import json, os, sys
-out = sys.argv[1]
-res = os.path.join(out, "results")
-def load(name):
-    p = os.path.join(res, name)
-    return json.load(open(p)) if os.path.exists(p) else None
-def seconds(name):
-    if name == "tallrec":  # two-stage's first stage
-        p = os.path.join(out, "two-stage", "result.json")
-        return int(json.load(open(p))["stages"][0]["seconds"]) if os.path.exists(p) else None
-    p = os.path.join(res, name + ".seconds")
-    return int(open(p).read()) if os.path.exists(p) else None
-def valid_auc(key):
-    if key == "sasrec":
-        v = load("sasrec-valid.json")
-        return v["all"]["auc"] if v else None
-    p = os.path.join(out, "two-stage" if key == "tallrec" else key, "result.json")
-    if not os.path.exists(p): return None
-    stages = json.load(open(p))["stages"]
-    return stages[0 if key == "tallrec" else -1]["best_valid_auc"]
-rows = [("SASRec alone (point-wise)", "sasrec", "sasrec")]
-if load("tallrec-test.json"): rows.append(("text-only LoRA (TALLRec-style)", "tallrec", "tallrec"))
-for s in ["two-stage", "two-stage-tune-encoder", "joint"]:
-    if load(s + "-test.json"): rows.append(("SASRecLLM " + s, s, s))
-lines = ["| model | valid AUC | test AUC | test UAUC | warm AUC | warm UAUC | cold AUC | cold UAUC | train time |",
-         "|---|---|---|---|---|---|---|---|---|"]
-best = None
-for label, key, timing in rows:
-    v, t = valid_auc(key), load(key + "-test.json")
-    if not t: continue
-    f = lambda d, a, b: "%.4f" % d[a][b] if d and a in d and d[a].get(b) is not None else "-"
-    sec = seconds(timing)
-    lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-        label, "%.4f" % v if v is not None else "-", f(t, "all", "auc"), f(t, "all", "uauc"), f(t, "warm", "auc"),
-        f(t, "warm", "uauc"), f(t, "cold", "auc"), f(t, "cold", "uauc"),
-        "%d s" % sec if sec is not None else "-"))
-    if key not in ("sasrec", "tallrec") and v is not None and (best is None or v > best[1]):
-        best = (key, v)
-lines.append("| CoLLM paper: SASRec / TALLRec / CoLLM-SASRec (Vicuna-7B) | | .7078 / .7097 / .7235 | .6884 / .6818 / .6990 | | | | | |")
-table = "\n".join(lines)
-print(table)
-open(os.path.join(out, "results.md"), "w").write(table + "\n")
-if best: open(os.path.join(out, "best-strategy"), "w").write(best[0] + "\n")
-EOF
+python3 scripts/collm_table.py "$OUT" "$ENCODER_NAME" "$SAMPLES" "$VALID_SAMPLES" "$EPOCHS"
 
-if [ -f "$OUT/best-strategy" ]; then
-  BEST=$(cat "$OUT/best-strategy")
-  log "5. export the best on validation ($BEST) to $OUT/bundle"
-  "$CLI" export --hybrid "$OUT/$BEST/final" --items "$DATA/items.tsv" --out "$OUT/bundle" \
-    --model-version "sasrecllm-collm-$BEST"
+if [ -f "$HYB/best-strategy" ]; then
+  BEST=$(cat "$HYB/best-strategy")
+  log "5. export the best on validation ($BEST, SASRec $ENCODER_NAME) to $OUT/bundle"
+  "$CLI" export --hybrid "$HYB/$BEST/final" --items "$DATA/items.tsv" --out "$OUT/bundle" \
+    --model-version "sasrecllm-collm-$ENCODER_NAME-$BEST"
 fi

@@ -234,6 +234,7 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
 
   HybridModel::Parts parts = std::move(base);
   HybridTrainResult result;
+  int64_t steps_this_run = 0;  // for max_steps_this_run, over all stages
   const std::vector<StageSpec> stages = StagesOf(strategy);
   for (size_t si = 0; si < stages.size(); ++si) {
     const StageSpec& spec = stages[si];
@@ -319,6 +320,28 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
 
     double train_seconds = 0, eval_seconds = 0;
     int64_t train_samples = 0, eval_samples = 0;
+    // Writes what a resumed run starts from: last/ (weights and optimizer)
+    // and state.json, positioned after `batch_done` batches of epoch
+    // `epoch_done` (0-based; batch 0 of the next epoch at an epoch's end).
+    int64_t resume_point_step = -1;  // state.step of the last one written
+    auto save_resume_point = [&](int64_t epoch_done, int64_t batch_done) -> Status {
+      if (resume_point_step == state.step) return OkStatus();
+      state.epoch = epoch_done;
+      state.batch_in_epoch = batch_done;
+      SASRECLLM_RETURN_IF_ERROR(SaveHybridCheckpoint(
+          last_dir, *model, info, [&](const std::string& dir) -> Status {
+            try {
+              torch::save(optimizer, dir + "/optimizer.pt");
+            } catch (const std::exception& e) {
+              return DataLossError(last_dir + "/optimizer.pt: " + TorchErrorMessage(e));
+            }
+            return OkStatus();
+          }));
+      SASRECLLM_RETURN_IF_ERROR(
+          WriteStringToFile(stage_dir + "/state.json", DumpJson(state.ToJson(), 2) + "\n"));
+      resume_point_step = state.step;
+      return OkStatus();
+    };
     // Validates, logs, keeps the best and writes the resumable checkpoint.
     // Returns true when the stage should stop early.
     auto evaluate = [&](int64_t epoch_done, int64_t batch_done) -> StatusOr<bool> {
@@ -339,20 +362,8 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
       } else {
         ++state.bad_evals;
       }
-      state.epoch = epoch_done;
-      state.batch_in_epoch = batch_done;
-      SASRECLLM_RETURN_IF_ERROR(SaveHybridCheckpoint(
-          last_dir, *model, info, [&](const std::string& dir) -> Status {
-            try {
-              torch::save(optimizer, dir + "/optimizer.pt");
-            } catch (const std::exception& e) {
-              return DataLossError(last_dir + "/optimizer.pt: " + TorchErrorMessage(e));
-            }
-            return OkStatus();
-          }));
+      SASRECLLM_RETURN_IF_ERROR(save_resume_point(epoch_done, batch_done));
       const bool stop = state.bad_evals >= options.patience;
-      SASRECLLM_RETURN_IF_ERROR(
-          WriteStringToFile(stage_dir + "/state.json", DumpJson(state.ToJson(), 2) + "\n"));
       const std::string tail =
           stop ? ", no gain for " + std::to_string(options.patience) + " validations: stopping"
                : "";
@@ -400,6 +411,9 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
           static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options())
               .lr(base_lrs[g] * factor);
         }
+        // Step s's dropout comes from (seed, s) alone, so that a resumed run
+        // draws what an uninterrupted one would.
+        torch::manual_seed(options.seed * 1000003ULL + static_cast<uint64_t>(state.step));
         SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor logits, model->YesLogits(batch, /*train=*/true));
         torch::Tensor target = torch::tensor(labels).to(logits.device());  // [B]
         torch::Tensor loss = torch::binary_cross_entropy_with_logits(logits, target);
@@ -430,11 +444,21 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
           loss_sum = 0;
           loss_count = 0;
         }
+        ++steps_this_run;
         const bool epoch_end = bi + 1 == batches_per_epoch;
         if (epoch_end || (options.eval_every > 0 && state.step % options.eval_every == 0)) {
           SASRECLLM_ASSIGN_OR_RETURN(
               stopped, evaluate(epoch_end ? epoch + 1 : epoch, epoch_end ? 0 : bi + 1));
           if (stopped) break;
+        }
+        if (options.max_steps_this_run > 0 && steps_this_run >= options.max_steps_this_run) {
+          SASRECLLM_RETURN_IF_ERROR(
+              save_resume_point(epoch_end ? epoch + 1 : epoch, epoch_end ? 0 : bi + 1));
+          log("stage " + spec.name + ": stopping after " + std::to_string(steps_this_run) +
+              " steps this run (--max-steps); run again to resume at step " +
+              std::to_string(state.step));
+          result.interrupted = true;
+          return result;
         }
       }
     }

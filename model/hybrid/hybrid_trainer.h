@@ -10,9 +10,15 @@
 //   two-stage-tune-encoder  1. as above    2. "mapping+sasrec": mapping and SASRec
 //   joint                   1. "joint":     LoRA and mapping together, SASRec frozen
 //
+// Deterministic: for a fixed seed, thread count and device, two runs (and a
+// run stopped anywhere and resumed) produce the same weights bit for bit: the
+// subsets, each epoch's order and each step's dropout come from seeds derived
+// from (seed, epoch) and (seed, step) alone.
+//
 // Layout of options.out_dir:
 //   STAGE/best/    hybrid checkpoint (hybrid_checkpoint.h) of the stage's best valid AUC
-//   STAGE/last/    the latest evaluation's checkpoint + optimizer.pt + state.json (resume)
+//   STAGE/last/    the latest evaluation's (or max_steps_this_run's stop's) checkpoint
+//                  + optimizer.pt; STAGE/state.json where to resume
 //   final -> the last stage's best/ (a copy named final/)
 //   log.jsonl      one line per evaluation
 //
@@ -63,6 +69,10 @@ struct HybridTrainOptions {
   int64_t max_valid_samples = 0;   // 0 = all
   int64_t eval_batch_size = 64;    // Default: 64
   uint64_t seed = 42;              // shuffling, subsets, LoRA init, dropout
+  // Ends this run (resumably: last/ and state.json are written) after this
+  // many training steps, counted from where it started; 0 = no limit. For
+  // time-boxed runs and tests of resume. Default: 0
+  int64_t max_steps_this_run = 0;
   llm::LoraConfig lora;            // Default: r 8, alpha 16, dropout 0.05, q_proj v_proj
   std::string llm_dir;             // base LLM folder (recorded in checkpoints)
   std::string out_dir;             // required
@@ -82,6 +92,10 @@ struct StageResult {
 struct HybridTrainResult {
   std::vector<StageResult> stages;
   std::string final_dir;  // hybrid checkpoint of the result (out_dir/final)
+  // max_steps_this_run ended the run before the last stage was done: the
+  // run is resumable, final_dir is not written and `stages` holds only the
+  // stages done before. Default: false
+  bool interrupted = false;
 };
 
 // `base`: the LLM, tokenizer, pretrained SASRec and a fresh mapping layer

@@ -454,9 +454,18 @@ def make_hybrid_bundle(build, sasrec, split, work):
           f"the byte tokenizer ({vocab} pieces) spells ' Yes' as 259 92 104 118 ({ids.strip()})")
     run([tool, "init-llm", "--out", llm, "--hidden-size", "32", "--layers", "2", "--heads", "4",
          "--intermediate-size", "64", "--tokenizer", tokenizer, "--seed", "1"])
-    run([tool, "train-hybrid", "--data", split, "--llm", llm, "--sasrec", sasrec,
-         "--strategy", "joint", "--out", out, "--epochs", "1", "--max-train-samples", "64",
-         "--max-valid-samples", "32", "--max-titles", "3", "--threads", "1", "--seed", "7"])
+    train = [tool, "train-hybrid", "--data", split, "--llm", llm, "--sasrec", sasrec,
+             "--strategy", "joint", "--out", out, "--epochs", "1", "--max-train-samples", "64",
+             "--max-valid-samples", "32", "--max-titles", "3", "--threads", "1", "--seed", "7"]
+    # Time-boxed: stopped after 2 of its 4 steps, then the same command resumes.
+    _, said, _ = run(train + ["--max-steps", "2"])
+    check("stopped after --max-steps 2" in said and
+          not os.path.exists(os.path.join(out, "result.json")),
+          "train-hybrid --max-steps 2 stops resumably, with no result yet")
+    run(train)
+    with open(os.path.join(out, "result.json")) as f:
+        steps = json.load(f)["stages"][0]["steps"]
+    check(steps == 4, f"the same command resumes and finishes the epoch (4 steps; {steps})")
     checkpoint = os.path.join(out, "final")
     run([tool, "export", "--hybrid", checkpoint, "--items", os.path.join(split, "items.tsv"),
          "--out", bundle, "--model-version", "e2e-hybrid"])

@@ -192,6 +192,26 @@ TEST(SasrecPointwiseTrainTest, StartsFromTheGivenModel) {
   EXPECT_NEAR(from->best_valid.all.auc, first->best_valid.all.auc, 1e-3);
   EXPECT_GT(from->best_valid.all.auc, 0.75);
 
+  // A model to train with more items than the initial one knows (a next-item
+  // run's catalog is smaller): the known rows are copied, the others start
+  // random, and the known items score as before.
+  SasrecConfig more_items = SmallConfig();
+  more_items.item_num += 5;
+  StatusOr<PointwiseTrainResult> wider =
+      TrainSasrecPointwise(s.train, s.valid, more_items, o, first->model);
+  ASSERT_TRUE(wider.ok()) << wider.status().ToString();
+  EXPECT_NEAR(wider->best_valid.all.auc, first->best_valid.all.auc, 1e-3);
+  const torch::Tensor known = first->model->ItemEmbeddings().detach();  // [item_num + 1, d]
+  EXPECT_TRUE(torch::allclose(wider->model->ItemEmbeddings().detach().narrow(0, 0, known.size(0)),
+                              known, 0, 1e-6));
+  SasrecConfig fewer_items = SmallConfig();
+  fewer_items.item_num -= 1;
+  StatusOr<PointwiseTrainResult> narrower =
+      TrainSasrecPointwise(s.train, s.valid, fewer_items, o, first->model);
+  ASSERT_FALSE(narrower.ok());
+  EXPECT_NE(narrower.status().message().find("item_num may not be larger"), std::string::npos)
+      << narrower.status().message();
+
   SasrecConfig other = SmallConfig();
   other.hidden_units = 8;
   StatusOr<PointwiseTrainResult> mismatched =
