@@ -158,8 +158,9 @@ Status CheckInitialModel(const SasrecConfig& init, const SasrecConfig& want) {
 Status LoadInitialWeights(const Sasrec& init, Sasrec& model) {
   std::map<std::string, torch::Tensor> tensors = init->StateDict();
   torch::Tensor& emb = tensors.at("item_emb.weight");  // [init item_num + 1, d]
-  torch::Tensor full = model->StateDict().at("item_emb.weight").clone();  // [item_num + 1, d]
-  if (emb.size(0) < full.size(0)) {
+  if (emb.size(0) < model->config().item_num + 1) {
+    torch::NoGradGuard no_grad;
+    torch::Tensor full = model->ItemEmbeddings().detach().to(torch::kCPU).clone();  // [item_num + 1, d]
     full.narrow(0, 0, emb.size(0)).copy_(emb);
     emb = full;
   }

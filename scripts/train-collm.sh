@@ -41,11 +41,11 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 [ -x "$CLI" ] || scripts/setup.sh
 mkdir -p "$OUT/results"
 log() { echo "== $*" >&2; }
-timed() {  # timed NAME CMD...: runs CMD, records its wall time in results/NAME.seconds
-  local name=$1; shift
+timed() {  # timed FILE CMD...: runs CMD, writes its wall time in seconds to FILE
+  local file=$1; shift
   local start=$SECONDS
   "$@"
-  echo $((SECONDS - start)) > "$OUT/results/$name.seconds"
+  echo $((SECONDS - start)) > "$file"
 }
 
 log "1. base LLM: stories260K"
@@ -59,7 +59,7 @@ log "2a. SASRec next-item, on the training rows' positive sequences (d_rec 64, t
 NEXT_ITEM=$OUT/sasrec/best-valid-auc
 if [ ! -f "$NEXT_ITEM/model.safetensors" ]; then
   "$CLI" data convert-collm --in "$DATA" --out "$OUT/sasrec-data"
-  timed sasrec "$CLI" train-sasrec --data "$OUT/sasrec-data/sequences.txt" --out "$OUT/sasrec" \
+  timed "$OUT/results/sasrec.seconds" "$CLI" train-sasrec --data "$OUT/sasrec-data/sequences.txt" --out "$OUT/sasrec" \
     --hidden-units 64 --maxlen 50 --num-blocks 2 --num-heads 1 --dropout 0.2 \
     --epochs "${SASREC_EPOCHS:-200}" --eval-every 10 --seed "$SEED" --threads "$THREADS" \
     --select-on-collm-valid "$DATA"
@@ -67,7 +67,7 @@ fi
 log "2b. SASRec point-wise, on the labelled training rows (CoLLM's baseline; early stopping on valid AUC)"
 POINTWISE=$OUT/sasrec-pointwise
 if [ ! -f "$POINTWISE/model.safetensors" ]; then
-  timed sasrec-pointwise "$CLI" train-sasrec --objective pointwise --data "$DATA" \
+  timed "$OUT/results/sasrec-pointwise.seconds" "$CLI" train-sasrec --objective pointwise --data "$DATA" \
     --out "$POINTWISE" --seed "$SEED" --threads "$THREADS"
 fi
 for split in valid test; do
@@ -78,26 +78,20 @@ for split in valid test; do
     "$CLI" eval-sasrec --pointwise --data "$DATA" --split "$split" --model "$POINTWISE" \
       --json "$OUT/results/sasrec-pointwise-$split.json" --threads "$THREADS"
 done
-valid_auc_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["all"]["auc"])' "$1"; }
 case "${ENCODER:-best}" in
-  next-item) SASREC=$NEXT_ITEM ;;
-  pointwise) SASREC=$POINTWISE ;;
-  best)
-    if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' \
-        "$(valid_auc_of "$OUT/results/sasrec-pointwise-valid.json")" \
-        "$(valid_auc_of "$OUT/results/sasrec-valid.json")"; then
-      SASREC=$POINTWISE
-    else
-      SASREC=$NEXT_ITEM
-    fi ;;
+  next-item | pointwise) ENCODER_NAME=$ENCODER ;;
+  best)  # the higher valid AUC (point-wise on a tie)
+    ENCODER_NAME=$(python3 -c 'import json, sys
+auc = lambda p: json.load(open(p))["all"]["auc"]
+print("pointwise" if auc(sys.argv[1]) >= auc(sys.argv[2]) else "next-item")' \
+      "$OUT/results/sasrec-pointwise-valid.json" "$OUT/results/sasrec-valid.json") ;;
   *) echo "train-collm: ENCODER must be best, next-item or pointwise" >&2; exit 2 ;;
 esac
-# The hybrid runs' folders record which encoder they were trained on, so that
-# changing ENCODER never resumes a run made with the other one.
-ENCODER_NAME=$([ "$SASREC" = "$POINTWISE" ] && echo pointwise || echo next-item)
-echo "$ENCODER_NAME" > "$OUT/results/encoder"
+SASREC=$([ "$ENCODER_NAME" = pointwise ] && echo "$POINTWISE" || echo "$NEXT_ITEM")
 log "   the hybrid uses SASRec $ENCODER_NAME ($SASREC)"
 
+# One folder of hybrid runs per encoder, so that changing ENCODER never resumes a
+# run made with the other one.
 HYB=$OUT/hybrid-$ENCODER_NAME
 mkdir -p "$HYB/results"
 log "3. SASRecLLM strategies on SASRec $ENCODER_NAME: $STRATEGIES"
@@ -108,7 +102,7 @@ for strategy in $STRATEGIES; do
     mkdir -p "$HYB/$strategy" && cp -r "$HYB/two-stage/1-text-lora" "$HYB/$strategy/"
   fi
   if [ ! -f "$HYB/$strategy/result.json" ]; then
-    timed "../hybrid-$ENCODER_NAME/results/$strategy" "$CLI" train-hybrid --data "$DATA" \
+    timed "$HYB/results/$strategy.seconds" "$CLI" train-hybrid --data "$DATA" \
       --llm "$OUT/llm" --sasrec "$SASREC" --strategy "$strategy" --out "$HYB/$strategy" \
       --epochs "$EPOCHS" --eval-every "$EVAL_EVERY" --seed "$SEED" \
       --max-train-samples "$SAMPLES" --max-valid-samples "$VALID_SAMPLES" "${RUNTIME[@]}"
