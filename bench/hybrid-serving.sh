@@ -50,7 +50,12 @@ while [[ $# -gt 0 ]]; do
 done
 SERVER=$BUILD/sasrecllm-server
 CLIENT=$BUILD/sasrecllm-client
-PYTHON=${PYTHON:-/usr/bin/python3}  # Debian's, which has python3-torch and python3-grpcio
+PYTHON=${PYTHON:-/usr/bin/python3}  # Debian's, with python3-torch and python3-grpcio
+if [[ " $SETUPS" == *" python:"* ]] && ! "$PYTHON" -c 'import torch, grpc, numpy' 2>/dev/null; then
+  echo "hybrid-serving.sh: the python setup needs PyTorch, gRPC and NumPy for $PYTHON:" \
+    "run SETUP_BENCH_TOOLS=1 scripts/setup.sh --no-build (or leave python out of --setups)" >&2
+  exit 1
+fi
 for bin in "$SERVER" "$CLIENT"; do
   [[ -x $bin ]] || { echo "hybrid-serving.sh: $bin is missing (build it first)" >&2; exit 1; }
 done

@@ -10,6 +10,7 @@
 #include "cli/command.h"
 #include "cli/commands.h"
 #include "cli/llm_commands.h"
+#include "model/torch_device.h"
 
 int main(int argc, char** argv) {
   using namespace sasrecllm::cli;  // NOLINT(build/namespaces): main only
@@ -31,5 +32,6 @@ int main(int argc, char** argv) {
   // in the heap for reuse instead.
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
+  sasrecllm::model::FlushDenormalsToZero();  // before any thread exists: they inherit it
   return ParseAndRun(app, commands, argc, argv);
 }

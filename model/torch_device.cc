@@ -2,6 +2,8 @@
 
 namespace sasrecllm::model {
 
+bool FlushDenormalsToZero() { return at::globalContext().setFlushDenormal(true); }
+
 StatusOr<torch::Device> TorchDevice(const DeviceName& device) {
   if (!device.cuda) return torch::Device(torch::kCPU);
   if (!torch::cuda::is_available()) {

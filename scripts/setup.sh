@@ -9,7 +9,9 @@
 # JOBS (default: number of cores), SETUP_TEST_TOOLS (default 1; 0 installs
 # only what the build needs), SETUP_CONTAINER_TOOLS (default 0; 1 adds podman
 # and debootstrap for scripts/container-test.sh), SETUP_FUZZ_TOOLS (default 0;
-# 1 adds clang and its libFuzzer/sanitizer runtimes for scripts/fuzz.sh).
+# 1 adds clang and its libFuzzer/sanitizer runtimes for scripts/fuzz.sh),
+# SETUP_BENCH_TOOLS (default 0; 1 adds what the Python baselines in
+# bench/python_baseline import: PyTorch, gRPC, NumPy, Protobuf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +42,9 @@ if [ "${SETUP_CONTAINER_TOOLS:-0}" = 1 ]; then
 fi
 if [ "${SETUP_FUZZ_TOOLS:-0}" = 1 ]; then
   PACKAGES+=(clang libclang-rt-14-dev)
+fi
+if [ "${SETUP_BENCH_TOOLS:-0}" = 1 ]; then
+  PACKAGES+=(python3-torch python3-grpcio python3-numpy python3-protobuf)
 fi
 
 missing=()

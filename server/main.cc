@@ -274,6 +274,7 @@ int main(int argc, char** argv) {
   // memory in the heap for reuse instead.
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
+  sasrecllm::model::FlushDenormalsToZero();  // before any thread exists: they inherit it
   // Debian's Abseil is built with its Mutex deadlock detector on: a lock
   // graph updated on every absl::Mutex lock, a few percent of a loaded
   // server's CPU (perf under overload). The tests keep it on.

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# What each part of SASRecLLM contributes, measured on the CoLLM ML-1M VALIDATION
+# split (test rows are never used). Every variant is trained like
+# train-collm.sh's joint run (same seeded training subset, same selection rows,
+# same SASRec encoder) with one part taken out, then scored on ALL 10,401
+# validation rows by eval-hybrid (all / warm / cold AUC and UAUC):
+#   full       joint: SASRec slots + LoRA + the 10 most recent history titles
+#   no-lora    joint with --lr-lora 0: LoRA's B starts at 0 and stays there, so
+#              the LLM is frozen and only the mapping layer learns
+#   no-titles  joint with --max-titles 0: the prompt lists no history titles
+#   no-sasrec  the text-only LoRA model (two-stage's stage 1): titles, no slots
+# SASRec alone on the same rows is the reference row.
+#
+# Usage: scripts/collm-ablation.sh [VARIANT...]   (default: all four)
+# A variant whose results exist is skipped, so two calls with different
+# variants can run side by side (one per core) and a last call prints the table
+# (OUT/ablation-ENCODER-seedSEED/results.md; other seeds give the spread).
+# Needs train-collm.sh's steps 1-2 (OUT/llm and the SASRec encoders); runs them
+# when missing. Knobs (environment), train-collm.sh's defaults for a subset run:
+#   SAMPLES=3000 VALID_SAMPLES=1000 EPOCHS=1 EVAL_EVERY=100 SEED=42
+#   ENCODER=pointwise (or next-item) THREADS=$(nproc) BUILD_DIR=build
+set -euo pipefail
+source "$(dirname "$0")/paths.sh"  # ROOT, SHARED, BUILD_DIR; cd "$ROOT"
+OUT=$BUILD_DIR/collm
+DATA=$SHARED/data/collm-ml1m
+CLI=$BUILD_DIR/sasrecllm
+SAMPLES=${SAMPLES:-3000}
+VALID_SAMPLES=${VALID_SAMPLES:-1000}
+EPOCHS=${EPOCHS:-1}
+EVAL_EVERY=${EVAL_EVERY:-100}
+SEED=${SEED:-42}
+ENCODER=${ENCODER:-pointwise}
+THREADS=${THREADS:-$(nproc)}
+RUNTIME=(--threads "$THREADS" --device "${DEVICE:-cpu}" --dtype "${DTYPE:-float32}")
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+ALL_VARIANTS="full no-lora no-titles no-sasrec"
+VARIANTS=${*:-$ALL_VARIANTS}
+
+case "$ENCODER" in
+  pointwise) SASREC=$OUT/sasrec-pointwise; BASELINE=sasrec-pointwise ;;
+  next-item) SASREC=$OUT/sasrec/best-valid-auc; BASELINE=sasrec ;;
+  *) echo "collm-ablation: ENCODER must be pointwise or next-item" >&2; exit 2 ;;
+esac
+for variant in $VARIANTS; do
+  case " $ALL_VARIANTS " in *" $variant "*) ;; *)
+    echo "collm-ablation: unknown variant '$variant' (expected: $ALL_VARIANTS)" >&2; exit 2 ;;
+  esac
+done
+if [ ! -f "$OUT/llm/config.json" ] || [ ! -f "$SASREC/model.safetensors" ] ||
+   [ ! -f "$OUT/results/$BASELINE-valid.json" ]; then
+  # Steps 1-2 only (no hybrid strategy).
+  STRATEGIES=" " ENCODER=$ENCODER scripts/train-collm.sh
+fi
+
+ABL=$OUT/ablation-$ENCODER-seed$SEED
+mkdir -p "$ABL/results"
+for variant in $VARIANTS; do
+  [ -f "$ABL/results/$variant-valid.json" ] && continue
+  strategy=joint
+  checkpoint=$ABL/$variant/final
+  extra=()
+  case "$variant" in
+    no-lora) extra=(--lr-lora 0) ;;
+    no-titles) extra=(--max-titles 0) ;;
+    no-sasrec) strategy=two-stage; checkpoint=$ABL/$variant/1-text-lora/best ;;
+  esac
+  echo "== ablation $variant: train-hybrid --strategy $strategy ${extra[*]}" >&2
+  "$CLI" train-hybrid --data "$DATA" --llm "$OUT/llm" --sasrec "$SASREC" \
+    --strategy "$strategy" --out "$ABL/$variant" --epochs "$EPOCHS" \
+    --eval-every "$EVAL_EVERY" --seed "$SEED" --max-train-samples "$SAMPLES" \
+    --max-valid-samples "$VALID_SAMPLES" "${extra[@]}" "${RUNTIME[@]}"
+  "$CLI" eval-hybrid --model "$checkpoint" --data "$DATA" --split valid \
+    --json "$ABL/results/$variant-valid.json" "${RUNTIME[@]}"
+done
+
+python3 - "$ABL" "$OUT/results/$BASELINE-valid.json" "$ENCODER" "$SAMPLES" "$VALID_SAMPLES" \
+    "$EPOCHS" "$SEED" <<'EOF'
+import json, os, sys
+abl, baseline, encoder, samples, valid_samples, epochs, seed = sys.argv[1:8]
+rows = [("full", "yes", "yes", "yes"), ("no-lora", "yes", "no (frozen LLM)", "yes"),
+        ("no-titles", "yes", "yes", "no"), ("no-sasrec", "no (text-only)", "yes", "yes")]
+lines = ["| variant | SASRec slots | LoRA | history titles | valid AUC | valid UAUC | "
+         "warm AUC | warm UAUC | cold AUC | cold UAUC |", "|---|---|---|---|---|---|---|---|---|---|"]
+def fmt(report, subset, metric):
+    value = report.get(subset, {}).get(metric)
+    return "%.4f" % value if value is not None else "-"
+def add(label, parts, report):
+    lines.append("| %s | %s | %s |" % (label, " | ".join(parts), " | ".join(
+        fmt(report, s, m) for s in ("all", "warm", "cold") for m in ("auc", "uauc"))))
+for name, *parts in rows:
+    path = os.path.join(abl, "results", name + "-valid.json")
+    if os.path.exists(path):
+        add(name, parts, json.load(open(path)))
+if os.path.exists(baseline):
+    add("SASRec %s alone" % encoder, ["-", "-", "-"], json.load(open(baseline)))
+note = ("All 10,401 validation rows. Each variant: the joint strategy's training on %s rows "
+        "(seed %s), %s epoch(s), checkpoint chosen on %s validation rows; encoder: SASRec %s."
+        % (samples, seed, epochs, valid_samples, encoder))
+table = "\n".join(lines) + "\n\n" + note
+print(table)
+open(os.path.join(abl, "results.md"), "w").write(table + "\n")
+EOF
