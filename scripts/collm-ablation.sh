@@ -93,8 +93,9 @@ for name, *parts in rows:
         add(name, parts, json.load(open(path)))
 if os.path.exists(baseline):
     add("SASRec %s alone" % encoder, ["-", "-", "-"], json.load(open(baseline)))
-note = ("All 10,401 validation rows. Each variant: the joint strategy's training on %s rows "
-        "(seed %s), %s epoch(s), checkpoint chosen on %s validation rows; encoder: SASRec %s."
+note = ("All 10,401 validation rows. Each variant trained on the same %s training rows "
+        "(seed %s) for %s epoch(s), checkpoint chosen on %s validation rows (no-sasrec: "
+        "two-stage's text-only stage, the others: the joint strategy); encoder: SASRec %s."
         % (samples, seed, epochs, valid_samples, encoder))
 table = "\n".join(lines) + "\n\n" + note
 print(table)
