@@ -158,6 +158,7 @@ SasrecBatchSampler::SasrecBatchSampler(const SplitData& split, int64_t maxlen, u
     std::sort(set.begin(), set.end());
     set.erase(std::unique(set.begin(), set.end()), set.end());
   }
+  std::shuffle(users_.begin(), users_.end(), rng_);
 }
 
 SasrecBatch SasrecBatchSampler::Next(int64_t batch_size) {
@@ -171,10 +172,15 @@ SasrecBatch SasrecBatchSampler::Next(int64_t batch_size) {
   int64_t* seq = b.seq.data_ptr<int64_t>();
   int64_t* pos = b.pos.data_ptr<int64_t>();
   int64_t* neg = b.neg.data_ptr<int64_t>();
-  std::uniform_int_distribution<size_t> pick_user(0, users_.size() - 1);
   std::uniform_int_distribution<int64_t> pick_item(1, split_.item_num);
   for (int64_t i = 0; i < batch_size; ++i) {
-    const int64_t u = users_[pick_user(rng_)];
+    // pmixer's sampler: users in a shuffled order, each once per pass, the
+    // order shuffled again at the start of every pass.
+    if (next_user_ == users_.size()) {
+      std::shuffle(users_.begin(), users_.end(), rng_);
+      next_user_ = 0;
+    }
+    const int64_t u = users_[next_user_++];
     users[i] = u;
     const auto& train = split_.train[u];
     const auto& set = train_sets_[u];

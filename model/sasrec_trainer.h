@@ -51,7 +51,9 @@ struct SasrecBatch {
 class SasrecBatchSampler {
  public:
   // `split` must outlive the sampler. Users with < 2 train items are never
-  // drawn. Precondition: at least one user has >= 2 train items.
+  // drawn; the others are drawn in passes, each user once per pass in an
+  // order shuffled anew for every pass (as pmixer's sampler does), so a
+  // batch may straddle two passes. Precondition: at least one user has >= 2 train items.
   SasrecBatchSampler(const SplitData& split, int64_t maxlen, uint64_t seed);
 
   SasrecBatch Next(int64_t batch_size);
@@ -61,7 +63,8 @@ class SasrecBatchSampler {
   const SplitData& split_;
   int64_t maxlen_;
   std::mt19937_64 rng_;
-  std::vector<int64_t> users_;                    // eligible user ids
+  std::vector<int64_t> users_;                    // eligible user ids, in this pass's order
+  size_t next_user_ = 0;                          // users_[next_user_] is drawn next
   std::vector<std::vector<int64_t>> train_sets_;  // sorted unique train items per user
 };
 

@@ -86,6 +86,45 @@ TEST(SamplerTest, AlignsPositivesAndNeverDrawsNegativesFromTheUsersTrainSet) {
   }
 }
 
+TEST(SamplerTest, DrawsEveryEligibleUserOncePerPassInAFreshOrder) {
+  SyntheticOptions so;
+  so.num_users = 50;
+  so.num_items = 40;
+  so.seed = 3;
+  StatusOr<SyntheticData> data = GenerateSynthetic(so);
+  ASSERT_TRUE(data.ok()) << data.status();
+  SplitData split = SplitLeaveLastTwo(data->sequences);
+  SasrecBatchSampler sampler(split, 5, 11);
+  const int64_t n = sampler.num_eligible_users();
+  ASSERT_GT(n, 10);
+  std::vector<std::vector<int64_t>> passes;
+  for (int pass = 0; pass < 3; ++pass) {
+    // Batches of 7 do not divide n: passes are cut inside batches.
+    std::vector<int64_t> drawn;
+    while (static_cast<int64_t>(drawn.size()) < n) {
+      SasrecBatch b = sampler.Next(1);
+      drawn.push_back(b.users[0].item<int64_t>());
+    }
+    std::vector<int64_t> sorted = drawn;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end())
+        << "a user drawn twice in pass " << pass;
+    passes.push_back(drawn);
+  }
+  EXPECT_NE(passes[0], passes[1]) << "the order must be shuffled again for each pass";
+  // Batches that straddle a pass boundary continue the next pass.
+  SasrecBatchSampler batched(split, 5, 11);
+  std::vector<int64_t> first_two_passes;
+  while (static_cast<int64_t>(first_two_passes.size()) < 2 * n) {
+    SasrecBatch b = batched.Next(7);
+    for (int64_t i = 0; i < 7; ++i) first_two_passes.push_back(b.users[i].item<int64_t>());
+  }
+  first_two_passes.resize(2 * n);
+  std::vector<int64_t> expected = passes[0];
+  expected.insert(expected.end(), passes[1].begin(), passes[1].end());
+  EXPECT_EQ(first_two_passes, expected);
+}
+
 TEST(SasrecTrainTest, TinyRunLowersLossAndBeatsRandomHitRate) {
   torch::set_num_threads(1);  // robust on a shared, oversubscribed machine
   SyntheticOptions so;
