@@ -17,6 +17,11 @@ Command AddExport(CLI::App& app);             // export (SASRec folder or --hybr
 Command AddBenchSasrec(CLI::App& app);        // bench-sasrec
 Command AddTrainHybrid(CLI::App& app);        // train-hybrid
 Command AddEvalHybrid(CLI::App& app);         // eval-hybrid
+Command AddSynthesizeBundle(CLI::App& app);   // synthesize-bundle
+#ifdef SASRECLLM_HAVE_ANN
+Command AddBuildIndex(CLI::App& app);         // build-index (FAISS, cli/ann_commands.cc)
+Command AddBenchRetrieval(CLI::App& app);     // bench-retrieval
+#endif
 
 // `export`'s flags; --hybrid selects the SASRecLLM bundle.
 struct ExportFlags {

@@ -23,9 +23,13 @@ int main(int argc, char** argv) {
   for (Command c : {AddTrainSasrec(app), AddEvalSasrec(app), AddExport(app),
                     AddBenchSasrec(app), AddTrainHybrid(app), AddEvalHybrid(app),
                     AddConvertLlama2c(app), AddGenerate(app), AddTokenize(app),
-                    AddInitLlm(app), AddBenchLlm(app)}) {
+                    AddInitLlm(app), AddBenchLlm(app), AddSynthesizeBundle(app)}) {
     commands.push_back(std::move(c));
   }
+#ifdef SASRECLLM_HAVE_ANN
+  commands.push_back(AddBuildIndex(app));
+  commands.push_back(AddBenchRetrieval(app));
+#endif
   // Training allocates and frees large activation tensors at every step;
   // glibc would mmap() and munmap() each one and fault its pages in again
   // (half the wall time of train-hybrid on this machine). Keep freed memory

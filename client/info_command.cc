@@ -38,6 +38,10 @@ int Info(const GlobalOptions& global, const InfoFlags& f) {
   std::fprintf(text, "max_history:         %d\n", info.max_history());
   std::fprintf(text, "max_top_k:           %d\n", info.max_top_k());
   std::fprintf(text, "max_candidates:      %d\n", info.max_candidates());
+  std::fprintf(text, "retrieval:           %s\n", info.retrieval().c_str());
+  std::fprintf(text, "bundle_format:       %d\n", info.bundle_format_version());
+  std::fprintf(text, "item_index:          %s\n",
+               info.item_index().empty() ? "(none)" : info.item_index().c_str());
   std::fprintf(text, "components:\n");
   for (const v1::ComponentInfo& c : info.components()) {
     std::fprintf(text, "  %-8s %12lld params  %s\n", c.name().c_str(),

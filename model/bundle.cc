@@ -17,6 +17,39 @@ namespace {
 constexpr char kManifestFile[] = "manifest.json";
 constexpr char kCatalogFile[] = "catalog.tsv";
 constexpr char kSasrecFile[] = "sasrec.safetensors";
+
+// The manifest's "item_index": a FAISS index file inside the folder that
+// covers exactly SASRec's items at its width (the index itself is read and
+// checked by model/ann/, which model/ does not depend on).
+Status CheckItemIndexEntry(const Json& index, const SasrecConfig& sasrec, int64_t version) {
+  if (version < 2) {
+    return InvalidArgumentError("key \"item_index\" needs format_version 2, got " +
+                                std::to_string(version));
+  }
+  if (!index.is_object()) return InvalidArgumentError("key \"item_index\": expected object");
+  SASRECLLM_ASSIGN_OR_RETURN(std::string kind, GetString(index, "kind"));
+  if (kind != "faiss") {
+    return UnimplementedError("item_index kind \"" + kind + "\" is not supported (only \"faiss\")");
+  }
+  SASRECLLM_ASSIGN_OR_RETURN(std::string path, GetString(index, "file"));
+  if (path.empty() || path.find('/') != std::string::npos || path == "." || path == "..") {
+    return InvalidArgumentError("item_index file \"" + path +
+                                "\" must be a plain file name in the bundle folder");
+  }
+  SASRECLLM_ASSIGN_OR_RETURN(std::string metric, GetString(index, "metric"));
+  if (metric != "inner_product") {
+    return InvalidArgumentError("item_index metric \"" + metric + "\": expected inner_product");
+  }
+  SASRECLLM_ASSIGN_OR_RETURN(int64_t items, GetInt(index, "items"));
+  SASRECLLM_ASSIGN_OR_RETURN(int64_t dim, GetInt(index, "dim"));
+  if (items != sasrec.item_num || dim != sasrec.hidden_units) {
+    return InvalidArgumentError("item_index covers " + std::to_string(items) + " items of width " +
+                                std::to_string(dim) + ", but sasrec has item_num " +
+                                std::to_string(sasrec.item_num) + " and hidden_units " +
+                                std::to_string(sasrec.hidden_units));
+  }
+  return OkStatus();
+}
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -25,7 +58,7 @@ constexpr char kSasrecFile[] = "sasrec.safetensors";
 
 Json BundleManifest::ToJson() const {
   Json j = {{"format", kBundleFormat},
-            {"format_version", kBundleFormatVersion},
+            {"format_version", format_version()},
             {"model_version", model_version},
             {"created_at", created_at},
             {"sasrec", sasrec.ToJson()},
@@ -33,6 +66,7 @@ Json BundleManifest::ToJson() const {
             {"components", components},
             {"extra", extra.is_object() ? extra : Json::object()}};
   if (hybrid.is_object()) j["hybrid"] = hybrid;
+  if (item_index.is_object()) j["item_index"] = item_index;
   if (files.is_object()) j["files"] = files;
   return j;
 }
@@ -48,9 +82,10 @@ StatusOr<BundleManifest> BundleManifest::FromJson(const Json& json) {
   }
   StatusOr<int64_t> version = GetInt(json, "format_version");
   if (!version.ok()) return version.status().WithPrefix(file);
-  if (*version != kBundleFormatVersion) {
+  if (*version < kBundleFormatVersionWithoutIndex || *version > kBundleFormatVersion) {
     return FailedPreconditionError(file + ": format_version " + std::to_string(*version) +
-                                   " is not supported (this build reads version " +
+                                   " is not supported (this build reads versions " +
+                                   std::to_string(kBundleFormatVersionWithoutIndex) + " to " +
                                    std::to_string(kBundleFormatVersion) + ")");
   }
   BundleManifest m;
@@ -95,6 +130,10 @@ StatusOr<BundleManifest> BundleManifest::FromJson(const Json& json) {
   if (const Json* hybrid = FindKey(json, "hybrid"); hybrid != nullptr) {
     if (!hybrid->is_object()) return InvalidArgumentError(file + ": key \"hybrid\": expected object");
     m.hybrid = *hybrid;
+  }
+  if (const Json* index = FindKey(json, "item_index"); index != nullptr) {
+    SASRECLLM_RETURN_IF_ERROR(CheckItemIndexEntry(*index, m.sasrec, *version).WithPrefix(file));
+    m.item_index = *index;
   }
   if (const Json* files = FindKey(json, "files"); files != nullptr) {
     if (!files->is_object()) return InvalidArgumentError(file + ": key \"files\": expected object");
@@ -155,6 +194,17 @@ StatusOr<std::unique_ptr<Bundle>> Bundle::Load(const BundleLoadOptions& options)
     return InvalidArgumentError(manifest_path + ": components must include \"sasrec\"");
   }
 
+  if (bundle->manifest_.item_index.is_object() && bundle->manifest_.files.is_null()) {
+    return InvalidArgumentError(manifest_path + ": item_index needs the \"files\" list (each "
+                                "file's size and SHA-256): FAISS's reader trusts the index file, "
+                                "so it is read only when its digest is vouched for");
+  }
+  if (bundle->manifest_.item_index.is_object() &&
+      !fs::is_regular_file(bundle->item_index_path(), ec)) {
+    return NotFoundError(manifest_path + ": item_index but " + bundle->item_index_path() +
+                         " is missing");
+  }
+
   // catalog.tsv
   const std::string catalog_path = (dir / kCatalogFile).string();
   SASRECLLM_ASSIGN_OR_RETURN(bundle->catalog_, Catalog::ReadTsv(catalog_path));
@@ -207,6 +257,11 @@ StatusOr<std::unique_ptr<Bundle>> Bundle::Load(const BundleLoadOptions& options)
   return bundle;
 }
 
+std::string Bundle::item_index_path() const {
+  if (!manifest_.item_index.is_object()) return "";
+  return (fs::path(options_.dir) / manifest_.item_index.at("file").get<std::string>()).string();
+}
+
 // ---------------------------------------------------------------------------
 // Write
 // ---------------------------------------------------------------------------
@@ -253,6 +308,42 @@ Status WriteBundleInto(const std::string& dir, const BundleManifest& manifest,
   SASRECLLM_RETURN_IF_ERROR(catalog.WriteTsv((d / kCatalogFile).string()));
   SASRECLLM_ASSIGN_OR_RETURN(m.files, DescribeBundleFiles(dir));
   return WriteStringToFile((d / kManifestFile).string(), DumpJson(m.ToJson(), 2) + "\n");
+}
+
+Status UpdateBundle(const std::string& dir, const BundleManifest& manifest,
+                    const std::function<Status(const std::string& staging)>& add) {
+  const fs::path source(dir);
+  SASRECLLM_ASSIGN_OR_RETURN(Json old_json, ReadJsonFile((source / kManifestFile).string()));
+  std::string old_index;
+  if (const Json* index = FindKey(old_json, "item_index"); index != nullptr && index->is_object()) {
+    old_index = index->value("file", "");
+  }
+  return ReplaceBundleFolder(dir, [&](const std::string& staging) -> Status {
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(source, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      const fs::path rel = fs::relative(it->path(), source, ec);
+      if (ec) break;
+      const fs::path target = fs::path(staging) / rel;
+      if (it->is_directory(ec)) {
+        fs::create_directories(target, ec);
+        continue;
+      }
+      if (rel == kManifestFile || (!old_index.empty() && rel == old_index)) continue;
+      fs::create_hard_link(it->path(), target, ec);
+      if (ec) {
+        ec.clear();
+        fs::copy_file(it->path(), target, ec);
+      }
+      if (ec) return DataLossError(target.string() + ": cannot copy: " + ec.message());
+    }
+    if (ec) return DataLossError(dir + ": cannot list: " + ec.message());
+    SASRECLLM_RETURN_IF_ERROR(add(staging));
+    BundleManifest m = manifest;
+    SASRECLLM_ASSIGN_OR_RETURN(m.files, DescribeBundleFiles(staging));
+    return WriteStringToFile((fs::path(staging) / kManifestFile).string(),
+                             DumpJson(m.ToJson(), 2) + "\n");
+  });
 }
 
 }  // namespace sasrecllm::model

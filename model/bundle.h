@@ -1,7 +1,7 @@
 // A model bundle: what `sasrecllm export` writes and the server loads.
 //
 //   bundle/
-//     manifest.json       {"format": "sasrecllm-bundle", "format_version": 1,
+//     manifest.json       {"format": "sasrecllm-bundle", "format_version": 1 or 2,
 //                          "model_version": "...", "created_at": "...",
 //                          "sasrec": {SasrecConfig}, "max_history": 50,
 //                          "components": ["sasrec"] ...}
@@ -9,6 +9,9 @@
 //     sasrec.safetensors  pmixer state_dict names (see sasrec.h)
 //     mapping.safetensors the mapping layer     } components "mapping", "llm":
 //     llm/                HF-layout LLM, LoRA merged } model/hybrid/hybrid_bundle.h
+//     item_index.faiss    an ANN index over the item embeddings (format
+//                         version 2, "item_index" in the manifest; built by
+//                         `sasrecllm build-index`, read by model/ann/)
 //
 // The manifest's "files" lists every other file with its size and SHA-256
 // (bundle_files.h); a bundle is written into a staging folder that then
@@ -43,7 +46,11 @@
 namespace sasrecllm::model {
 
 inline constexpr char kBundleFormat[] = "sasrecllm-bundle";
-inline constexpr int kBundleFormatVersion = 1;
+// Version 2 adds the optional "item_index" (an ANN index file). A bundle is
+// written as version 1 when it has no index, so that servers older than the
+// index read it; this build reads both.
+inline constexpr int kBundleFormatVersion = 2;
+inline constexpr int kBundleFormatVersionWithoutIndex = 1;
 
 // The largest max_history a manifest may set. A request's history is read
 // whole (each id checked and mapped, every one excluded from the results), so
@@ -61,10 +68,19 @@ struct BundleManifest {
   // With the "mapping" and "llm" components: {"template": "...", "max_titles": 10,
   // "yes_token_id": N, ...} (see model/hybrid/hybrid_bundle.h). Null otherwise.
   Json hybrid;
+  // The ANN index a bundle carries (format version 2), null when none:
+  // {"kind": "faiss", "file": "item_index.faiss", "factory": "IVF1024,Flat",
+  //  "metric": "inner_product", "items": N, "dim": H,
+  //  "search_params": "nprobe=32" (the default at serving), plus what
+  //  build-index measured: "recall_at_k", "k", "build_seconds"}.
+  Json item_index;
   // {"path": {"bytes": N, "sha256": "..."}} for every file but the manifest
   // (bundle_files.h), filled in by WriteBundleInto. Null: not checked.
   Json files;
 
+  int format_version() const {
+    return item_index.is_object() ? kBundleFormatVersion : kBundleFormatVersionWithoutIndex;
+  }
   Json ToJson() const;
   // Errors name the key ("manifest.json: missing key \"sasrec\"").
   static StatusOr<BundleManifest> FromJson(const Json& json);
@@ -84,6 +100,8 @@ class Bundle {
   const Catalog& catalog() const { return catalog_; }
   // In eval mode, on options.device / options.dtype; shared (see above).
   Sasrec sasrec() const { return sasrec_; }
+  // The folder's path of the manifest's item index file; "" when none.
+  std::string item_index_path() const;
   const BundleLoadOptions& options() const { return options_; }
 
  private:
@@ -112,6 +130,16 @@ Status ReplaceBundleFolder(const std::string& dir,
 // the caller has filled with the other components' files (a staging folder).
 Status WriteBundleInto(const std::string& dir, const BundleManifest& manifest,
                        const Catalog& catalog, const Sasrec& sasrec);
+
+// Replaces the bundle folder `dir` with a copy of itself to which `add` may
+// add files (e.g. an item index), under `manifest` (written last, with every
+// file's size and SHA-256). The copy hard-links the old files where the file
+// system allows (else copies them), except manifest.json and the old
+// manifest's item index file: files that are rewritten are never shared
+// with the folder being replaced, which a server may still be reading.
+// On any error `dir` is as it was.
+Status UpdateBundle(const std::string& dir, const BundleManifest& manifest,
+                    const std::function<Status(const std::string& staging)>& add);
 
 }  // namespace sasrecllm::model
 

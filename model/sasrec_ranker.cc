@@ -46,10 +46,81 @@ torch::Tensor UserVectors(Sasrec& model, const std::vector<RankQuery>& queries,
   return model->UserRepresentation(seqs);  // [B, H]
 }
 
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// The exact top-k of whole-catalog queries: one [B', N + 1] score matrix and
+// one topk. `users` [B', H] holds the rows of queries[full_rows[r]].
+void ExactTopK(const torch::Tensor& users, const torch::Tensor& items,
+               const std::vector<RankQuery>& queries, const std::vector<int64_t>& full_rows,
+               int64_t item_num, const torch::Device& device,
+               std::vector<std::vector<ScoredItem>>* results) {
+  int64_t k_max = 0;
+  for (int64_t q : full_rows) k_max = std::max(k_max, std::min(queries[q].top_k, item_num));
+  // [B', N + 1] float32 (float32 even for half-precision models: -inf and ties).
+  torch::Tensor scores = torch::matmul(users, items.t()).to(torch::kFloat32);
+  scores.select(1, 0).fill_(kNegInf);  // padding is never an answer
+  std::vector<int64_t> ex_rows, ex_cols;
+  for (size_t r = 0; r < full_rows.size(); ++r) {
+    for (int64_t idx : queries[full_rows[r]].exclude) {
+      ex_rows.push_back(static_cast<int64_t>(r));
+      ex_cols.push_back(idx);
+    }
+  }
+  if (!ex_rows.empty()) {
+    scores.index_put_({torch::tensor(ex_rows, torch::kLong).to(device),
+                       torch::tensor(ex_cols, torch::kLong).to(device)},
+                      torch::scalar_tensor(kNegInf, scores.options()));
+  }
+  auto [top_scores, top_idx] = torch::topk(scores, k_max, /*dim=*/1);  // [B', k_max]
+  top_scores = top_scores.to(torch::kCPU).contiguous();
+  top_idx = top_idx.to(torch::kCPU).contiguous();
+  const float* s = top_scores.data_ptr<float>();
+  const int64_t* ix = top_idx.data_ptr<int64_t>();
+  for (size_t r = 0; r < full_rows.size(); ++r) {
+    const RankQuery& query = queries[full_rows[r]];
+    auto& out = (*results)[full_rows[r]];
+    const int64_t k = std::min(query.top_k, item_num);
+    for (int64_t j = 0; j < k; ++j) {
+      const float score = s[r * k_max + j];
+      if (score == kNegInf) break;  // only excluded items are left
+      out.push_back({ix[r * k_max + j], score});
+    }
+  }
+}
+
+// The same answered by `retriever`: each query asks for top_k + |exclude|
+// items (an excluded item can take at most one place each) and keeps the
+// first top_k that are not excluded.
+Status RetrieveTopK(const ItemRetriever& retriever, const torch::Tensor& users,
+                    const std::vector<RankQuery>& queries, const std::vector<int64_t>& full_rows,
+                    int64_t item_num, std::vector<std::vector<ScoredItem>>* results) {
+  int64_t k_max = 0;
+  for (int64_t q : full_rows) {
+    const RankQuery& query = queries[q];
+    k_max = std::max(k_max, std::min<int64_t>(query.top_k + query.exclude.size(), item_num));
+  }
+  const torch::Tensor host_users = users.to(torch::kCPU, torch::kFloat32).contiguous();
+  SASRECLLM_ASSIGN_OR_RETURN(auto found, retriever.Search(host_users, k_max));
+  for (size_t r = 0; r < full_rows.size(); ++r) {
+    const RankQuery& query = queries[full_rows[r]];
+    std::vector<int64_t> excluded = query.exclude;
+    std::sort(excluded.begin(), excluded.end());
+    auto& out = (*results)[full_rows[r]];
+    for (const ScoredItem& item : found[r]) {
+      if (static_cast<int64_t>(out.size()) >= query.top_k) break;
+      if (std::binary_search(excluded.begin(), excluded.end(), item.index)) continue;
+      out.push_back(item);
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
-SasrecRanker::SasrecRanker(Sasrec model, torch::Device device)
-    : model_(std::move(model)), device_(device) {}
+SasrecRanker::SasrecRanker(Sasrec model, torch::Device device,
+                           std::shared_ptr<const ItemRetriever> retriever)
+    : model_(std::move(model)), device_(device), retriever_(std::move(retriever)) {}
 
 StatusOr<std::vector<std::vector<ScoredItem>>> SasrecRanker::Rank(
     const std::vector<RankQuery>& queries) {
@@ -62,48 +133,20 @@ StatusOr<std::vector<std::vector<ScoredItem>>> SasrecRanker::Rank(
     c10::InferenceMode inference;
     torch::Tensor users = UserVectors(model_, queries, device_);  // [B, H]
     torch::Tensor items = model_->ItemEmbeddings();          // [N + 1, H]
-    const float kNegInf = -std::numeric_limits<float>::infinity();
 
-    // Whole-catalog queries: one [B', N + 1] score matrix and one topk.
+    // Whole-catalog queries: by the retriever, or exactly.
     std::vector<int64_t> full_rows;
-    int64_t k_max = 0;
     for (size_t q = 0; q < queries.size(); ++q) {
-      if (!queries[q].candidates.empty()) continue;
-      full_rows.push_back(static_cast<int64_t>(q));
-      k_max = std::max(k_max, std::min(queries[q].top_k, item_num));
+      if (queries[q].candidates.empty()) full_rows.push_back(static_cast<int64_t>(q));
     }
     if (!full_rows.empty()) {
       torch::Tensor rows = torch::tensor(full_rows, torch::kLong).to(device_);
-      // [B', N + 1] float32 (float32 even for half-precision models: -inf and ties).
-      torch::Tensor scores =
-          torch::matmul(users.index_select(0, rows), items.t()).to(torch::kFloat32);
-      scores.select(1, 0).fill_(kNegInf);  // padding is never an answer
-      std::vector<int64_t> ex_rows, ex_cols;
-      for (size_t r = 0; r < full_rows.size(); ++r) {
-        for (int64_t idx : queries[full_rows[r]].exclude) {
-          ex_rows.push_back(static_cast<int64_t>(r));
-          ex_cols.push_back(idx);
-        }
-      }
-      if (!ex_rows.empty()) {
-        scores.index_put_({torch::tensor(ex_rows, torch::kLong).to(device_),
-                           torch::tensor(ex_cols, torch::kLong).to(device_)},
-                          torch::scalar_tensor(kNegInf, scores.options()));
-      }
-      auto [top_scores, top_idx] = torch::topk(scores, k_max, /*dim=*/1);  // [B', k_max]
-      top_scores = top_scores.to(torch::kCPU).contiguous();
-      top_idx = top_idx.to(torch::kCPU).contiguous();
-      const float* s = top_scores.data_ptr<float>();
-      const int64_t* ix = top_idx.data_ptr<int64_t>();
-      for (size_t r = 0; r < full_rows.size(); ++r) {
-        const RankQuery& query = queries[full_rows[r]];
-        auto& out = results[full_rows[r]];
-        const int64_t k = std::min(query.top_k, item_num);
-        for (int64_t j = 0; j < k; ++j) {
-          const float score = s[r * k_max + j];
-          if (score == kNegInf) break;  // only excluded items are left
-          out.push_back({ix[r * k_max + j], score});
-        }
+      torch::Tensor full_users = users.index_select(0, rows);  // [B', H]
+      if (retriever_ != nullptr) {
+        SASRECLLM_RETURN_IF_ERROR(RetrieveTopK(*retriever_, full_users, queries, full_rows,
+                                               item_num, &results));
+      } else {
+        ExactTopK(full_users, items, queries, full_rows, item_num, device_, &results);
       }
     }
 

@@ -12,8 +12,10 @@
 #define SASRECLLM_MODEL_SASREC_RANKER_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "model/item_retriever.h"
 #include "model/sasrec.h"
 #include "base/status.h"
 
@@ -31,14 +33,14 @@ struct RankQuery {
   int64_t top_k = 10;
 };
 
-struct ScoredItem {
-  int64_t index = 0;
-  float score = 0.0f;  // dot product of the user representation and the item embedding
-};
-
 class SasrecRanker {
  public:
-  SasrecRanker(Sasrec model, torch::Device device);
+  // `retriever`: when given, whole-catalog queries are answered by it (e.g. an
+  // approximate FAISS index) instead of by an exact [B, N] score matrix;
+  // candidate queries and Score are always exact. It must index this
+  // model's item embeddings. Default: none (exact).
+  SasrecRanker(Sasrec model, torch::Device device,
+               std::shared_ptr<const ItemRetriever> retriever = nullptr);
 
   // One SASRec forward for all queries, then per query the top_k items by
   // score, best first (excluded items and padding index 0 never appear; fewer
@@ -47,6 +49,9 @@ class SasrecRanker {
   // the padded row, so a shorter width would change the scores relative to
   // training and the reference. INVALID_ARGUMENT naming the query and value for
   // an index outside 1..item_num or top_k < 1. The model should be in eval().
+  // With a retriever, a whole-catalog query asks it for top_k + |exclude|
+  // items and drops the excluded ones, so excluding the history never
+  // shortens the answer; the scores are the same dot products.
   // (Runs under c10::InferenceMode.)
   StatusOr<std::vector<std::vector<ScoredItem>>> Rank(const std::vector<RankQuery>& queries);
 
@@ -57,6 +62,7 @@ class SasrecRanker {
  private:
   Sasrec model_;
   torch::Device device_;
+  std::shared_ptr<const ItemRetriever> retriever_;  // nullptr: exact
 };
 
 }  // namespace sasrecllm::model

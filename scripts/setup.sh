@@ -23,6 +23,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libcli11-dev libsentencepiece-dev
   libssl-dev  # SHA-256 of bundle files (base/file_digest.h)
+  libfaiss-dev  # ANN retrieval for large catalogs (model/ann/)
 )
 # What only the tests need; SETUP_TEST_TOOLS=0 (the container's build stage)
 # leaves them out.

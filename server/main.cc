@@ -66,6 +66,7 @@ sigset_t HandledSignals() {
 void LogLoaded(const LoadedModel& loaded) {
   std::fprintf(stderr, "bundle loaded: model_version %s\n",
                loaded.bundle->manifest().model_version.c_str());
+  std::fprintf(stderr, "stage-1 retrieval: %s\n", loaded.retrieval.c_str());
   if (loaded.llm != nullptr) {
     std::fprintf(stderr, "LLM stage loaded: %lld layers, hidden %lld\n",
                  static_cast<long long>(loaded.llm->parts().llm->config().num_hidden_layers),
@@ -125,6 +126,8 @@ int Run(const ServerFlags& flags) {
   if (!dtype.ok()) return Fail(absl::StrCat("--dtype=", dtype_name, ": ", dtype.status().message()));
   load_options.dtype = *dtype;
   load_options.llm = flags.llm;
+  load_options.retrieval = flags.retrieval;
+  load_options.ann_search_params = flags.ann_search_params;
   int threads = flags.threads;
   if (threads < 0) return Fail(absl::StrCat("--threads=", threads, ": must be >= 0"));
   // The model shares the machine with gRPC's threads: on 2 cores, 1 model thread
@@ -168,7 +171,7 @@ int Run(const ServerFlags& flags) {
   sasrecllm::server::AccessLog access_log(log_options);
   options.access_log = &access_log;
   auto service = RecommenderService::Create(options, loaded->bundle, &metrics, nullptr,
-                                            loaded->llm);
+                                            loaded->llm, loaded->retriever);
   loaded = LoadedModel{};  // the service holds the model now: a reload can free it
   if (!service.ok()) return Fail(service.status().ToString());
   if (absl::Status s = (*service)->Warmup(); !s.ok()) {
@@ -222,7 +225,8 @@ int Run(const ServerFlags& flags) {
       absl::StatusOr<LoadedModel> next = sasrecllm::server::LoadModel(*dir, load_options);
       if (!next.ok()) return next.status();
       LogLoaded(*next);
-      return (*service)->Reload(std::move(next->bundle), std::move(next->llm));
+      return (*service)->Reload(std::move(next->bundle), std::move(next->llm),
+                                std::move(next->retriever));
     }();
     const std::string version = (*service)->model_version();
     metrics.RecordReload(status.ok(), {version, device_name, dtype_name});

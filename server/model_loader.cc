@@ -8,6 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "base/file.h"
+#ifdef SASRECLLM_HAVE_ANN
+#include "model/ann/faiss_item_index.h"
+#endif
 #include "model/hybrid/hybrid_bundle.h"
 
 namespace sasrecllm::server {
@@ -44,6 +47,42 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& dir, const ModelLoadOpt
                                                  " (--llm=false serves SASRec only)"));
     }
     loaded.llm = std::move(llm).value();
+  }
+  const model::BundleManifest& manifest = loaded.bundle->manifest();
+  loaded.retrieval = "exact";
+  if (options.retrieval != "exact") {
+    if (!manifest.item_index.is_object()) {
+      if (options.retrieval == "ann") {
+        loaded.retrieval = "exact (--retrieval=ann, but the bundle has no item index: "
+                           "`sasrecllm build-index` adds one)";
+      }
+      return loaded;
+    }
+#ifndef SASRECLLM_HAVE_ANN
+    loaded.retrieval = "exact (this build has no FAISS: the bundle's item index is not used)";
+    return loaded;
+#else
+    auto index = ann::FaissItemIndex::Load(loaded.bundle->item_index_path());
+    if (!index.ok()) {
+      return Prefixed(index.status(), absl::StrCat("cannot load the item index of ", dir,
+                                                   " (--retrieval=exact serves without it)"));
+    }
+    (*index)->set_factory(manifest.item_index.value("factory", ""));
+    const std::string params = options.ann_search_params.empty()
+                                   ? manifest.item_index.value("search_params", "")
+                                   : options.ann_search_params;
+    if (Status s = (*index)->SetSearchParams(params); !s.ok()) {
+      return Prefixed(s, absl::StrCat("--ann-search-params for ", dir));
+    }
+    if ((*index)->size() != manifest.sasrec.item_num || (*index)->dim() != manifest.sasrec.hidden_units) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          loaded.bundle->item_index_path(), ": indexes ", (*index)->size(), " items of width ",
+          (*index)->dim(), ", but the bundle's SASRec has ", manifest.sasrec.item_num, " of width ",
+          manifest.sasrec.hidden_units));
+    }
+    loaded.retrieval = (*index)->Describe();
+    loaded.retriever = std::move(*index);
+#endif
   }
   return loaded;
 }

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "model/bundle.h"
 #include "model/hybrid/hybrid_model.h"
+#include "model/item_retriever.h"
 
 namespace sasrecllm::server {
 
@@ -25,11 +26,20 @@ struct ModelLoadOptions {
   torch::Dtype dtype = torch::kFloat32;  // Default: float32
   // Load the LLM stage when the bundle has one. Default: true (--llm).
   bool llm = true;
+  // "exact", "ann" or "auto" (--retrieval): whether to load the bundle's
+  // item index for stage 1. Default: auto (when the bundle has one).
+  std::string retrieval = "auto";
+  // FAISS search parameters; "" = the bundle's. Default: "".
+  std::string ann_search_params;
 };
 
 struct LoadedModel {
   std::shared_ptr<const model::Bundle> bundle;
   std::shared_ptr<hybrid::HybridModel> llm;  // nullptr: SASRec only
+  std::shared_ptr<const model::ItemRetriever> retriever;  // nullptr: exact retrieval
+  // How stage 1 retrieves, for the log: "exact", "exact (...why...)" or the
+  // index ("faiss IVF1024,Flat nprobe=32").
+  std::string retrieval;
 };
 
 // The bundle in `dir`; errors name the folder and the part that failed.

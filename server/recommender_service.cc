@@ -10,9 +10,10 @@ namespace sasrecllm::server {
 
 absl::StatusOr<std::unique_ptr<RecommenderService>> RecommenderService::Create(
     const ServiceOptions& options, std::shared_ptr<const model::Bundle> bundle, Metrics* metrics,
-    Clock* clock, std::shared_ptr<hybrid::HybridModel> llm) {
-  absl::StatusOr<std::shared_ptr<ServingModel>> model =
-      ServingModel::Create(options, std::move(bundle), metrics, clock, std::move(llm));
+    Clock* clock, std::shared_ptr<hybrid::HybridModel> llm,
+    std::shared_ptr<const model::ItemRetriever> retriever) {
+  absl::StatusOr<std::shared_ptr<ServingModel>> model = ServingModel::Create(
+      options, std::move(bundle), metrics, clock, std::move(llm), std::move(retriever));
   if (!model.ok()) return model.status();
   return std::unique_ptr<RecommenderService>(
       new RecommenderService(options, metrics, clock, std::move(model).value()));
@@ -34,11 +35,12 @@ std::string RecommenderService::model_version() const { return Current()->model_
 absl::Status RecommenderService::Warmup() { return Current()->Warmup(); }
 
 absl::Status RecommenderService::Reload(std::shared_ptr<const model::Bundle> bundle,
-                                        std::shared_ptr<hybrid::HybridModel> llm) {
+                                        std::shared_ptr<hybrid::HybridModel> llm,
+                                        std::shared_ptr<const model::ItemRetriever> retriever) {
   absl::MutexLock reload_lock(&reload_mu_);
   if (draining_.load()) return absl::UnavailableError("the server is shutting down");
-  absl::StatusOr<std::shared_ptr<ServingModel>> next =
-      ServingModel::Create(options_, std::move(bundle), metrics_, clock_, std::move(llm));
+  absl::StatusOr<std::shared_ptr<ServingModel>> next = ServingModel::Create(
+      options_, std::move(bundle), metrics_, clock_, std::move(llm), std::move(retriever));
   if (!next.ok()) return next.status();
   if (absl::Status s = (*next)->Warmup(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("warm-up failed: ", s.message()));

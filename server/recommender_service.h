@@ -43,6 +43,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "model/bundle.h"
+#include "model/item_retriever.h"
 #include "model/hybrid/hybrid_model.h"
 #include "proto/sasrecllm.grpc.pb.h"
 #include "server/call.h"
@@ -61,7 +62,8 @@ class RecommenderService final : public v1::Recommender::CallbackService {
   static absl::StatusOr<std::unique_ptr<RecommenderService>> Create(
       const ServiceOptions& options, std::shared_ptr<const model::Bundle> bundle,
       Metrics* metrics, Clock* clock = nullptr,
-      std::shared_ptr<hybrid::HybridModel> llm = nullptr);
+      std::shared_ptr<hybrid::HybridModel> llm = nullptr,
+      std::shared_ptr<const model::ItemRetriever> retriever = nullptr);
 
   // Drains (see Drain).
   ~RecommenderService() override;
@@ -77,7 +79,8 @@ class RecommenderService final : public v1::Recommender::CallbackService {
   // model serves on and the error is returned. Blocks for the load's
   // warm-up and the old model's last calls.
   absl::Status Reload(std::shared_ptr<const model::Bundle> bundle,
-                      std::shared_ptr<hybrid::HybridModel> llm);
+                      std::shared_ptr<hybrid::HybridModel> llm,
+                      std::shared_ptr<const model::ItemRetriever> retriever = nullptr);
 
   // The version of the model serving new calls.
   std::string model_version() const;

@@ -9,10 +9,11 @@
 
 namespace sasrecllm::server {
 
-SasrecStage::SasrecStage(std::shared_ptr<const model::Bundle> bundle, int64_t max_history)
+SasrecStage::SasrecStage(std::shared_ptr<const model::Bundle> bundle, int64_t max_history,
+                         std::shared_ptr<const model::ItemRetriever> retriever)
     : bundle_(std::move(bundle)),
       max_history_(max_history),
-      ranker_(bundle_->sasrec(), bundle_->options().device) {}
+      ranker_(bundle_->sasrec(), bundle_->options().device, std::move(retriever)) {}
 
 bool SasrecStage::Wants(const Request& request) const {
   const bool has_warm = request.HasWarmCandidate();

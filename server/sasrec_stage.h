@@ -25,8 +25,11 @@ namespace sasrecllm::server {
 class SasrecStage final : public Stage {
  public:
   // `bundle` (shared) supplies the model, its device and the catalog.
-  // `max_history`: the longest history Warmup sends.
-  SasrecStage(std::shared_ptr<const model::Bundle> bundle, int64_t max_history);
+  // `max_history`: the longest history Warmup sends. `retriever`: answers
+  // whole-catalog retrieval (an ANN index over the bundle's items), nullptr =
+  // exact (model::SasrecRanker).
+  SasrecStage(std::shared_ptr<const model::Bundle> bundle, int64_t max_history,
+              std::shared_ptr<const model::ItemRetriever> retriever = nullptr);
 
   absl::string_view name() const override { return kStageSasrec; }
   bool Wants(const Request& request) const override;

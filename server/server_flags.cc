@@ -80,6 +80,13 @@ void AddServerFlags(CLI::App& app, ServerFlags* flags) {
   add_at_least(
       "retrieval-k", &flags->retrieval_k, 1,
       "Candidates that SASRec retrieves per Recommend for LLM re-ranking (at least top_k).");
+  add("retrieval", &flags->retrieval,
+      "Stage-1 retrieval over the whole catalog: exact, ann (the bundle's FAISS index; exact "
+      "when it has none) or auto (ann when the bundle carries an index).")
+      ->check(CLI::IsMember({"auto", "exact", "ann"}));
+  add("ann-search-params", &flags->ann_search_params,
+      "FAISS search parameters for the bundle's index, e.g. nprobe=64 (IVF) or efSearch=128 "
+      "(HNSW); empty: the bundle's, tuned by `sasrecllm build-index`.");
   add_bool("llm", &flags->llm,
            "Load the bundle's LLM stage when it has one (HYBRID and AUTO re-rank with it); "
            "--llm=false serves SASRec only.");

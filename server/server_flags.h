@@ -47,6 +47,13 @@ struct ServerFlags {
   // Candidates SASRec retrieves per Recommend for LLM re-ranking (at least
   // top_k). Default: 20.
   int retrieval_k = 20;
+  // Stage 1's whole-catalog retrieval: "exact" (every item scored), "ann" (the
+  // bundle's FAISS index; exact, with a warning, for a bundle without one) or
+  // "auto" (ann when the bundle carries an index, else exact). Default: auto.
+  std::string retrieval = "auto";
+  // FAISS search parameters for the index, e.g. "nprobe=64" or
+  // "efSearch=128"; empty = the bundle's (tuned by build-index). Default: "".
+  std::string ann_search_params;
   // Load the bundle's LLM stage when it has one; --llm=false serves SASRec
   // only. Default: true.
   bool llm = true;

@@ -27,8 +27,16 @@ RequestBuilder::Options BuilderOptions(const ServiceOptions& options, bool has_l
 
 absl::StatusOr<std::shared_ptr<ServingModel>> ServingModel::Create(
     const ServiceOptions& options, std::shared_ptr<const model::Bundle> bundle, Metrics* metrics,
-    Clock* clock, std::shared_ptr<hybrid::HybridModel> llm) {
+    Clock* clock, std::shared_ptr<hybrid::HybridModel> llm,
+    std::shared_ptr<const model::ItemRetriever> retriever) {
   if (bundle == nullptr) return absl::InvalidArgumentError("no bundle");
+  const model::SasrecConfig& sasrec = bundle->manifest().sasrec;
+  if (retriever != nullptr &&
+      (retriever->size() != sasrec.item_num || retriever->dim() != sasrec.hidden_units)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the item index covers ", retriever->size(), " items of width ", retriever->dim(),
+        ", the bundle's SASRec ", sasrec.item_num, " of width ", sasrec.hidden_units));
+  }
   if (metrics == nullptr) return absl::InvalidArgumentError("no metrics");
   if (llm != nullptr && llm->parts().sasrec.get() != bundle->sasrec().get()) {
     // One model instance per device: the LLM stage must use the bundle's SASRec.
@@ -45,8 +53,9 @@ absl::StatusOr<std::shared_ptr<ServingModel>> ServingModel::Create(
   }
 
   std::vector<Pipeline::StageConfig> stages;
-  stages.push_back({std::make_unique<SasrecStage>(bundle, resolved.limits.max_history),
-                    resolved.batcher});
+  stages.push_back(
+      {std::make_unique<SasrecStage>(bundle, resolved.limits.max_history, retriever),
+       resolved.batcher});
   if (llm != nullptr) {
     stages.push_back({std::make_unique<LlmStage>(llm, resolved.rerank, &bundle->catalog(),
                                                  metrics, clock),
@@ -57,7 +66,7 @@ absl::StatusOr<std::shared_ptr<ServingModel>> ServingModel::Create(
   if (!pipeline.ok()) return pipeline.status();
 
   std::shared_ptr<ServingModel> model(
-      new ServingModel(resolved, std::move(bundle), std::move(llm), metrics));
+      new ServingModel(resolved, std::move(bundle), std::move(llm), std::move(retriever), metrics));
   model->pipeline_ = std::move(pipeline).value();
   model->call_env_.pipeline = model->pipeline_.get();
   model->self_ = model;
@@ -66,10 +75,13 @@ absl::StatusOr<std::shared_ptr<ServingModel>> ServingModel::Create(
 
 ServingModel::ServingModel(const ServiceOptions& options,
                            std::shared_ptr<const model::Bundle> bundle,
-                           std::shared_ptr<hybrid::HybridModel> llm, Metrics* metrics)
+                           std::shared_ptr<hybrid::HybridModel> llm,
+                           std::shared_ptr<const model::ItemRetriever> retriever,
+                           Metrics* metrics)
     : options_(options),
       bundle_(std::move(bundle)),
       llm_(std::move(llm)),
+      retriever_(std::move(retriever)),
       request_builder_(&bundle_->catalog(), BuilderOptions(options_, llm_ != nullptr)) {
   sasrec_parameters_ = ParameterCount(bundle_->sasrec()->parameters());
   if (llm_ != nullptr) {
@@ -136,6 +148,13 @@ void ServingModel::FillModelInfo(v1::GetModelInfoResponse* response) const {
   response->set_device(options_.device);
   response->set_dtype(options_.dtype);
   response->set_has_llm(llm_ != nullptr);
+  response->set_bundle_format_version(manifest.format_version());
+  if (manifest.item_index.is_object()) {
+    response->set_item_index(absl::StrCat(manifest.item_index.value("kind", ""), " ",
+                                          manifest.item_index.value("factory", "")));
+  }
+  response->set_retrieval(retriever_ != nullptr ? absl::StrCat("ann ", retriever_->Describe())
+                                                : "exact");
 }
 
 }  // namespace sasrecllm::server

@@ -29,6 +29,7 @@
 #include "model/bundle.h"
 #include "model/hybrid/hybrid_model.h"
 #include "model/hybrid/hybrid_reranker.h"
+#include "model/item_retriever.h"
 #include "proto/sasrecllm.pb.h"
 #include "server/access_log.h"
 #include "server/batcher.h"
@@ -66,12 +67,15 @@ class ServingModel {
   // `clock` (not owned; nullptr = real time) must outlive it. `llm`: the
   // bundle's hybrid scorer, built on the bundle's own SASRec
   // (hybrid::LoadBundleHybridModel(*bundle, ...)), nullptr = SASRec only.
-  // Starts the stages' threads. INVALID_ARGUMENT for bad options or an `llm`
-  // whose SASRec is not the bundle's.
+  // `retriever`: stage 1's whole-catalog retrieval (the bundle's ANN index,
+  // LoadModel), nullptr = exact. Starts the stages' threads.
+  // INVALID_ARGUMENT for bad options, an `llm` whose SASRec is not the
+  // bundle's, or a retriever over another catalog size or width.
   static absl::StatusOr<std::shared_ptr<ServingModel>> Create(
       const ServiceOptions& options, std::shared_ptr<const model::Bundle> bundle,
       Metrics* metrics, Clock* clock = nullptr,
-      std::shared_ptr<hybrid::HybridModel> llm = nullptr);
+      std::shared_ptr<hybrid::HybridModel> llm = nullptr,
+      std::shared_ptr<const model::ItemRetriever> retriever = nullptr);
 
   ~ServingModel();  // Shutdown()
 
@@ -91,11 +95,13 @@ class ServingModel {
 
  private:
   ServingModel(const ServiceOptions& options, std::shared_ptr<const model::Bundle> bundle,
-               std::shared_ptr<hybrid::HybridModel> llm, Metrics* metrics);
+               std::shared_ptr<hybrid::HybridModel> llm,
+               std::shared_ptr<const model::ItemRetriever> retriever, Metrics* metrics);
 
   const ServiceOptions options_;  // max_history resolved from the bundle
   const std::shared_ptr<const model::Bundle> bundle_;
   const std::shared_ptr<hybrid::HybridModel> llm_;  // null without an LLM
+  const std::shared_ptr<const model::ItemRetriever> retriever_;  // null: exact retrieval
   const RequestBuilder request_builder_;
   int64_t sasrec_parameters_ = 0;
   int64_t llm_parameters_ = 0;

@@ -56,6 +56,8 @@ TEST(ServerFlagsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(flags.max_queue_delay_us, 500);
   EXPECT_EQ(flags.max_queue_size, 1024);
   EXPECT_EQ(flags.retrieval_k, 20);
+  EXPECT_EQ(flags.retrieval, "auto");
+  EXPECT_EQ(flags.ann_search_params, "");
   EXPECT_TRUE(flags.llm);
   EXPECT_TRUE(flags.prefix_sharing);
   EXPECT_EQ(flags.drain_timeout_s, 30);
@@ -72,7 +74,7 @@ TEST(ServerFlagsTest, EveryFlagHasItsEnvironmentVariable) {
     EXPECT_EQ(option->get_envname(), ServerFlagEnvName(name.substr(2))) << name;
     ++with_env;
   }
-  EXPECT_EQ(with_env, 31);  // every field of ServerFlags
+  EXPECT_EQ(with_env, 33);  // every field of ServerFlags
   EXPECT_THAT(app.help(), HasSubstr("SASRECLLM_METRICS_PORT"));
 }
 

@@ -748,6 +748,70 @@ def check_pointwise_training(build, split, work):
         check(rc == 2 and "error" in err, f"{what}: usage error, exit 2 (got {rc}: {err.strip()[-200:]})")
 
 
+def check_ann_retrieval(build, client_binary, no_index_bundle, work):
+    """A synthetic 30,000-item bundle gets a FAISS index (build-index); the server
+    retrieves through it (--retrieval ann), and its answers agree with exact
+    retrieval's; a bundle without an index falls back to exact."""
+    log("== ANN retrieval (synthesize-bundle, build-index, --retrieval ann|exact)")
+    tool = os.path.join(build, "sasrecllm")
+    bundle = os.path.join(work, "ann_bundle")
+    run([tool, "synthesize-bundle", "--items", "30000", "--out", bundle, "--seed", "3"])
+    _, out, _ = run([tool, "build-index", "--bundle", bundle, "--factory", "IVF64,Flat",
+                     "--target-recall", "0.97", "--tune-queries", "200", "--threads", "2"])
+    m = re.search(r"nprobe=(\d+), recall@100 ([0-9.]+)", out)
+    check(m is not None and float(m.group(2)) >= 0.97,
+          f"build-index tunes nprobe to recall@100 >= 0.97 ({out.strip().splitlines()[-1]})")
+    with open(os.path.join(bundle, "manifest.json")) as f:
+        manifest = json.load(f)
+    check(manifest.get("format_version") == 2 and
+          manifest.get("item_index", {}).get("factory") == "IVF64,Flat" and
+          "item_index.faiss" in manifest.get("files", {}),
+          "the manifest says format_version 2 and lists item_index.faiss with its digest")
+    answers = {}
+    histories = [[str(i), str(7 * i + 1), str(131 * i + 5)] for i in (11, 222, 3333, 401, 2024)]
+    for mode in ("ann", "exact"):
+        server = Server(os.path.join(build, "sasrecllm-server"), bundle,
+                        ["--threads", "2", "--retrieval", mode], os.path.join(work, f"{mode}.log"))
+        try:
+            client = Client(client_binary, server.wait_listening())
+            info = client.json("info")
+            want = "ann faiss IVF64,Flat nprobe=" if mode == "ann" else "exact"
+            check(info.get("retrieval", "").startswith(want) and
+                  info.get("bundle_format_version") == 2 and
+                  info.get("item_index") == "faiss IVF64,Flat",
+                  f"--retrieval {mode}: info says {info.get('retrieval')!r}, "
+                  f"format {info.get('bundle_format_version')}")
+            answers[mode] = []
+            for history in histories:
+                r = client.json("recommend", "--history", ",".join(history), "--top-k", "100",
+                                "--mode", "sequential")
+                got = [x["item_id"] for x in r.get("items", [])]
+                answers[mode].append(got)
+                check(r.get("unknown_history_items", 0) == 0 and len(got) == 100 and
+                      not set(history) & set(got),
+                      f"--retrieval {mode}: 100 items, none from the history {history}")
+        finally:
+            check(server.terminate() == 0, f"--retrieval {mode} server exits 0")
+    # Recall is a mean: single queries vary around it (one at 0.80 was seen).
+    overlap = sum(len(set(a) & set(e)) for a, e in zip(answers["ann"], answers["exact"])) / 500
+    check(overlap >= 0.85, f"ANN through the server finds {overlap:.2f} of exact's top 100 "
+                           f"(mean of {len(histories)} queries)")
+    server = Server(os.path.join(build, "sasrecllm-server"), no_index_bundle,
+                    ["--threads", "2", "--retrieval", "ann"], os.path.join(work, "noindex.log"))
+    try:
+        client = Client(client_binary, server.wait_listening())
+        check(client.json("info").get("retrieval") == "exact" and
+              any("no item index" in line for line in server.lines),
+              "--retrieval ann on a bundle without an index serves exact and says why")
+    finally:
+        server.terminate()
+    p = subprocess.run([os.path.join(build, "sasrecllm-server"), "--bundle", bundle, "--port", "0",
+                        "--metrics-port", "0", "--ann-search-params", "efSearch=8"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+    check(p.returncode == 1 and "efSearch=8" in p.stderr,
+          f"parameters the index lacks stop the server, named ({p.stderr.strip()[-160:]})")
+
+
 def main():
     build, keep, work, rc = start(__doc__, "sasrecllm-e2e-")
     if rc is not None:
@@ -771,6 +835,7 @@ def main():
         check(any("listening on" in l for l in server.lines), "server printed 'listening on'")
         server = None
         check_queue_full(build, bundle, client_binary, work)
+        check_ann_retrieval(build, client_binary, bundle, work)
         check_pointwise_training(build, split, work)
         check_hybrid(build, client_binary, sasrec, split, n_rows, items, work)
         check_pmixer_reference(build, client_binary, work)

@@ -118,6 +118,88 @@ TEST_F(BundleTest, RefusesWrongFormatOrVersion) {
   ExpectLoadError("manifest.json", "sasrec");
 }
 
+// An item index entry as `sasrecllm build-index` writes it (the index file's
+// contents are model/ann's business; here any bytes do).
+Json IndexEntry(const SasrecConfig& config) {
+  return Json{{"kind", "faiss"},        {"file", "item_index.faiss"},
+              {"factory", "Flat"},      {"metric", "inner_product"},
+              {"items", config.item_num}, {"dim", config.hidden_units},
+              {"search_params", ""}};
+}
+
+TEST_F(BundleTest, UpdateBundleAddsAnItemIndexAsFormatVersion2AndKeepsTheRest) {
+  EXPECT_EQ(ReadJsonFile(File("manifest.json"))->at("format_version").get<int>(), 1);
+  const auto weights_before = ReadFileToString(File("sasrec.safetensors"));
+  BundleManifest updated = (*Bundle::Load({dir_}))->manifest();
+  updated.item_index = IndexEntry(config_);
+  ASSERT_TRUE(UpdateBundle(dir_, updated, [](const std::string& staging) {
+                return WriteStringToFile(staging + "/item_index.faiss", "index bytes");
+              }).ok());
+  auto b = Bundle::Load({dir_});
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ((*b)->manifest().format_version(), 2);
+  EXPECT_EQ(ReadJsonFile(File("manifest.json"))->at("format_version").get<int>(), 2);
+  EXPECT_EQ((*b)->item_index_path(), File("item_index.faiss"));
+  EXPECT_EQ(*ReadFileToString(File("sasrec.safetensors")), *weights_before);
+  EXPECT_EQ((*b)->catalog().size(), 5);
+  // The index file is in "files": a changed byte is caught like any other.
+  ASSERT_TRUE(WriteStringToFile(File("item_index.faiss"), "index bytez").ok());
+  ExpectLoadError("item_index.faiss", "SHA-256");
+}
+
+TEST_F(BundleTest, UpdateBundleFailingLeavesTheBundleAsItWas) {
+  const auto manifest_before = ReadFileToString(File("manifest.json"));
+  BundleManifest updated = (*Bundle::Load({dir_}))->manifest();
+  updated.item_index = IndexEntry(config_);
+  Status s = UpdateBundle(dir_, updated, [](const std::string&) {
+    return DataLossError("disk full");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(*ReadFileToString(File("manifest.json")), *manifest_before);
+  EXPECT_FALSE(fs::exists(File("item_index.faiss")));
+  EXPECT_TRUE(Bundle::Load({dir_}).ok());
+}
+
+TEST_F(BundleTest, RefusesAnItemIndexThatDoesNotFitTheModelOrTheFormat) {
+  // The manifest as written, with its "files" (RewriteManifest's has none).
+  Json written = *ReadJsonFile(File("manifest.json"));
+  written["format_version"] = Json(2);
+  written["item_index"] = IndexEntry(config_);
+  ASSERT_TRUE(WriteStringToFile(File("manifest.json"), DumpJson(written, 2)).ok());
+  ExpectLoadError("item_index.faiss", "missing");
+  RewriteManifest([&](Json* j) {
+    (*j)["format_version"] = Json(2);
+    (*j)["item_index"] = IndexEntry(config_);
+    (*j).erase("files");
+  });
+  ExpectLoadError("manifest.json", "needs the \"files\" list");
+  RewriteManifest([&](Json* j) {
+    (*j)["item_index"] = IndexEntry(config_);  // format_version 1
+  });
+  ExpectLoadError("manifest.json", "needs format_version 2");
+  RewriteManifest([&](Json* j) {
+    (*j)["format_version"] = Json(2);
+    Json index = IndexEntry(config_);
+    index["items"] = Json(config_.item_num + 1);
+    (*j)["item_index"] = index;
+  });
+  ExpectLoadError("manifest.json", "covers 7 items");
+  RewriteManifest([&](Json* j) {
+    (*j)["format_version"] = Json(2);
+    Json index = IndexEntry(config_);
+    index["file"] = Json("../elsewhere.faiss");
+    (*j)["item_index"] = index;
+  });
+  ExpectLoadError("manifest.json", "plain file name");
+  RewriteManifest([&](Json* j) {
+    (*j)["format_version"] = Json(2);
+    Json index = IndexEntry(config_);
+    index["kind"] = Json("annoy");
+    (*j)["item_index"] = index;
+  });
+  ExpectLoadError("manifest.json", "annoy");
+}
+
 TEST_F(BundleTest, RefusesShapesThatDisagreeWithTheManifest) {
   RewriteManifest([](Json* j) {
     Json s = (*j)["sasrec"];
