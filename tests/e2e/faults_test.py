@@ -14,8 +14,9 @@ sasrecllm-client:
    took (its access log, every call logged) finished OK or was refused
    UNAVAILABLE; the client got exactly as many OK replies as the server sent;
    and the client's failures are UNAVAILABLE (refused while draining, or no
-   server any more), or CANCELLED for at most the 32 calls on the wire when
-   gRPC's shutdown sent GOAWAY (never taken by the server: no work lost).
+   server any more), or CANCELLED for streams gRPC's shutdown cancelled
+   before the service took them (none of them in the access log: no work
+   lost).
 4. A client that disconnects costs no model work: a client whose 256 calls
    all wait in the queue (batches that wait 3 s to fill) is killed (SIGKILL:
    its connection closes). The server counts all 256 CANCELLED and computes
@@ -173,12 +174,16 @@ def check_sigterm_under_load(server_binary, client_binary, bundle, work):
               f"the client got every OK reply the server sent: {result['ok']} at the client, "
               f"{served.get('OK', 0)} in the access log")
         # CANCELLED: streams gRPC's own Server::Shutdown cancels before they
-        # reach the service (the calls in flight on the wire as it sends GOAWAY);
-        # the access log shows that none of them was taken, so no work was lost.
-        cancelled = codes.get("CANCELLED", 0)
-        check(set(codes) <= {"UNAVAILABLE", "CANCELLED"} and cancelled <= 32,
-              f"the client's failures are UNAVAILABLE, or CANCELLED for at most the 32 "
-              f"calls in flight at GOAWAY: {codes}")
+        # reach the service. Their number is not bounded by the 32 calls in
+        # flight: between gRPC's first GOAWAY and its final one (a ping round
+        # trip later) the connection still takes new streams, and a worker
+        # whose call was cancelled starts another at once, which can be
+        # cancelled too (CI once saw 45). What matters is that the service
+        # took none of them: the access log (every call logged) has no
+        # CANCELLED, checked above, and every OK the server sent arrived.
+        check(set(codes) <= {"UNAVAILABLE", "CANCELLED"},
+              f"the client's failures are UNAVAILABLE, or CANCELLED by gRPC's shutdown "
+              f"before the service took them: {codes}")
     finally:
         if load.poll() is None:
             load.kill()
