@@ -24,6 +24,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libsentencepiece-dev
   libssl-dev  # SHA-256 of bundle files (base/file_digest.h)
   libfaiss-dev  # ANN retrieval for large catalogs (model/ann/)
+  libgloo-dev  # c10d's ProcessGroupGloo headers: data-parallel training (model/distributed.h)
 )
 # What only the tests need; SETUP_TEST_TOOLS=0 (the container's build stage)
 # leaves them out.
