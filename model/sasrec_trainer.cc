@@ -13,6 +13,7 @@
 
 #include "base/file.h"
 #include "base/text.h"
+#include "model/distributed.h"
 #include "model/safetensors.h"
 #include "model/torch_errors.h"
 
@@ -29,12 +30,14 @@ double SecondsSince(Clock::time_point t) {
 // A bounded queue filled by one sampler thread for one epoch.
 class BatchPrefetcher {
  public:
+  // Batches of batch_size users, of which `rows` are kept (all of them in
+  // one process; a rank's shard when data-parallel).
   BatchPrefetcher(const SplitData& split, int64_t maxlen, uint64_t seed, int64_t batch_size,
-                  int64_t num_batches, int64_t capacity)
+                  ShardRange rows, int64_t num_batches, int64_t capacity)
       : sampler_(split, maxlen, seed), capacity_(std::max<int64_t>(capacity, 1)) {
-    thread_ = std::thread([this, batch_size, num_batches] {
+    thread_ = std::thread([this, batch_size, rows, num_batches] {
       for (int64_t i = 0; i < num_batches; ++i) {
-        SasrecBatch batch = sampler_.Next(batch_size);
+        SasrecBatch batch = sampler_.Next(batch_size, rows);
         std::unique_lock<std::mutex> lock(mu_);
         not_full_.wait(lock, [&] { return stop_ || static_cast<int64_t>(queue_.size()) < capacity_; });
         if (stop_) return;
@@ -130,6 +133,9 @@ Json TrainLogJson(const SasrecTrainResult& result, const SasrecTrainOptions& opt
               {"threads", static_cast<int64_t>(torch::get_num_threads())}}},
             {"user_num", split.user_num},
             {"item_num", split.item_num}};
+  if (options.data_parallel != nullptr) {
+    j["options"]["world_size"] = options.data_parallel->world_size();  // the log only: not the checkpoint
+  }
   AddProgressJson(result, "epochs", &j);
   return j;
 }
@@ -161,13 +167,14 @@ SasrecBatchSampler::SasrecBatchSampler(const SplitData& split, int64_t maxlen, u
   std::shuffle(users_.begin(), users_.end(), rng_);
 }
 
-SasrecBatch SasrecBatchSampler::Next(int64_t batch_size) {
+SasrecBatch SasrecBatchSampler::Next(int64_t batch_size, ShardRange rows) {
   const int64_t t_len = maxlen_;
+  const int64_t kept = rows.size();
   SasrecBatch b;
-  b.users = torch::empty({batch_size}, torch::kInt64);
-  b.seq = torch::zeros({batch_size, t_len}, torch::kInt64);
-  b.pos = torch::zeros({batch_size, t_len}, torch::kInt64);
-  b.neg = torch::zeros({batch_size, t_len}, torch::kInt64);
+  b.users = torch::empty({kept}, torch::kInt64);
+  b.seq = torch::zeros({kept, t_len}, torch::kInt64);
+  b.pos = torch::zeros({kept, t_len}, torch::kInt64);
+  b.neg = torch::zeros({kept, t_len}, torch::kInt64);
   int64_t* users = b.users.data_ptr<int64_t>();
   int64_t* seq = b.seq.data_ptr<int64_t>();
   int64_t* pos = b.pos.data_ptr<int64_t>();
@@ -181,18 +188,24 @@ SasrecBatch SasrecBatchSampler::Next(int64_t batch_size) {
       next_user_ = 0;
     }
     const int64_t u = users_[next_user_++];
-    users[i] = u;
+    // Rows outside `rows` draw the same random numbers, unwritten.
+    const bool kept_row = i >= rows.begin && i < rows.end;
+    const int64_t row = i - rows.begin;
+    if (kept_row) users[row] = u;
     const auto& train = split_.train[u];
     const auto& set = train_sets_[u];
     int64_t nxt = train.back();
     int64_t idx = t_len - 1;
     for (auto it = train.rbegin() + 1; it != train.rend() && idx >= 0; ++it, --idx) {
-      const int64_t off = i * t_len + idx;
-      seq[off] = *it;
-      pos[off] = nxt;
       int64_t t = pick_item(rng_);
       while (std::binary_search(set.begin(), set.end(), t)) t = pick_item(rng_);
-      neg[off] = t;
+      ++b.targets;  // pos = nxt >= 1 here
+      if (kept_row) {
+        const int64_t off = row * t_len + idx;
+        seq[off] = *it;
+        pos[off] = nxt;
+        neg[off] = t;
+      }
       nxt = *it;
     }
   }
@@ -255,6 +268,11 @@ Status SasrecTrainOptions::Validate() const {
   if (l2_emb < 0) return InvalidArgumentError("l2_emb must be >= 0");
   if (eval_every < 0) return InvalidArgumentError("eval_every must be >= 0");
   if (resume && out_dir.empty()) return InvalidArgumentError("resume needs out_dir");
+  if (data_parallel != nullptr && batch_size < data_parallel->world_size()) {
+    return InvalidArgumentError("batch_size " + std::to_string(batch_size) + " < world size " +
+                                std::to_string(data_parallel->world_size()) +
+                                ": every rank needs at least one sequence per step");
+  }
   return OkStatus();
 }
 
@@ -272,8 +290,15 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
   for (int64_t u = 1; u <= split.user_num; ++u) eligible += split.train[u].size() >= 2 ? 1 : 0;
   if (eligible == 0) return FailedPreconditionError("no user has >= 2 training items");
 
+  // Data-parallel: rank 0 alone reads the resume point, evaluates, logs and
+  // writes; `root` is true in one process.
+  DataParallel* const dp = options.data_parallel;
+  const bool root = dp == nullptr || dp->IsRankZero();
+  const int64_t world = dp == nullptr ? 1 : dp->world_size();
+  const int64_t rank = dp == nullptr ? 0 : dp->rank();
+  const bool writes = root && !options.out_dir.empty();
   auto log = [&](const std::string& line) {
-    if (options.log != nullptr) *options.log << line << std::endl;
+    if (root && options.log != nullptr) *options.log << line << std::endl;
   };
   const std::string last_dir = options.out_dir.empty() ? "" : options.out_dir + "/last";
   Json extra = Json::object();
@@ -292,7 +317,7 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
     double best_ndcg = -1.0;
     std::map<std::string, torch::Tensor> best_state;  // kept when evaluated this run
 
-    if (options.resume && fs::exists(last_dir + "/state.json")) {
+    if (root && options.resume && fs::exists(last_dir + "/state.json")) {
       SASRECLLM_ASSIGN_OR_RETURN(Sasrec loaded, LoadSasrecCheckpoint(last_dir));
       if (loaded->config().item_num != config.item_num ||
           loaded->config().hidden_units != config.hidden_units ||
@@ -321,34 +346,53 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
     } else if (options.resume) {
       log("nothing to resume in " + last_dir + "; starting fresh");
     }
+    if (dp != nullptr) {
+      // Every rank starts where rank 0 does: its weights, its optimizer
+      // state when it resumed, and the epoch.
+      std::string start = std::to_string(start_epoch);
+      SASRECLLM_RETURN_IF_ERROR(dp->BroadcastString(&start));
+      start_epoch = std::stoll(start);
+      SASRECLLM_RETURN_IF_ERROR(dp->BroadcastParameters(model->parameters()));
+      if (start_epoch > 1) SASRECLLM_RETURN_IF_ERROR(dp->BroadcastOptimizer(optimizer));
+    }
 
     const int64_t steps = std::max<int64_t>(1, split.user_num / options.batch_size);
     const torch::Tensor item_emb = FindItemEmbeddingParameter(model);
     const Clock::time_point run_start = Clock::now();
     int64_t epochs_done_this_run = 0;
     for (int64_t epoch = start_epoch; epoch <= options.epochs; ++epoch) {
-      torch::manual_seed(options.seed + 1000003ULL * epoch);
+      // Dropout: rank 0 draws the one-process run's masks, rank r another seed.
+      torch::manual_seed(options.seed + 1000003ULL * epoch + 7919ULL * rank);
       model->train();
+      const ShardRange rows = dp == nullptr ? ShardRange{0, options.batch_size}
+                                            : ShardOf(options.batch_size, rank, world);
       BatchPrefetcher prefetch(split, config.maxlen, options.seed * 7919ULL + epoch,
-                               options.batch_size, steps, options.prefetch);
+                               options.batch_size, rows, steps, options.prefetch);
       const Clock::time_point epoch_start = Clock::now();
       Clock::time_point last_log = epoch_start;
-      double loss_sum = 0.0;
+      double loss_sum = 0.0;        // this rank's losses (the global batch's in one process)
+      double global_loss_sum = 0.0; // this rank's share of the global batches' losses
       for (int64_t step = 1; step <= steps; ++step) {
         SasrecBatch b = prefetch.Pop();
         const torch::Device device = item_emb.device();
         torch::Tensor seq = b.seq.to(device), pos = b.pos.to(device), neg = b.neg.to(device);
         auto [pos_logits, neg_logits] = model->forward(seq, pos, neg);  // [B, T] each
         torch::Tensor mask = pos.ne(0).to(pos_logits.scalar_type());    // [B, T]
+        // One process: the batch's target count. Data-parallel: the global
+        // batch's, and the loss times world size, so that the averaged
+        // gradient is the global batch's.
         torch::Tensor count = mask.sum();
+        if (dp != nullptr) count = torch::full({}, static_cast<double>(b.targets) / world, mask.options());
         // BCE(x, 1) = softplus(-x); BCE(x, 0) = softplus(x).
         torch::Tensor loss = (torch::softplus(-pos_logits) * mask).sum() / count +
                              (torch::softplus(neg_logits) * mask).sum() / count;
         if (options.l2_emb > 0) loss = loss + options.l2_emb * item_emb.norm();
         optimizer.zero_grad();
         loss.backward();
+        if (dp != nullptr) SASRECLLM_RETURN_IF_ERROR(dp->AllReduceGradients(model->parameters()));
         optimizer.step();
         loss_sum += loss.item<double>();
+        global_loss_sum += loss.item<double>() / world;
 
         if (options.log != nullptr && SecondsSince(last_log) >= options.log_interval_s) {
           last_log = Clock::now();
@@ -366,6 +410,11 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
           log(buf);
         }
       }
+      if (dp != nullptr) {
+        torch::Tensor total = torch::full({1}, global_loss_sum, torch::kFloat64).to(item_emb.device());
+        SASRECLLM_RETURN_IF_ERROR(dp->AllReduceSum(total));
+        loss_sum = total.item<double>();
+      }
       EpochRecord rec;
       rec.epoch = epoch;
       rec.loss = loss_sum / steps;
@@ -373,8 +422,8 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
       rec.seq_per_s = steps * options.batch_size / rec.seconds;
       ++epochs_done_this_run;
 
-      const bool eval_now = (options.eval_every > 0 && epoch % options.eval_every == 0) ||
-                            epoch == options.epochs;
+      const bool eval_now = root && ((options.eval_every > 0 && epoch % options.eval_every == 0) ||
+                                     epoch == options.epochs);
       if (eval_now) {
         const Clock::time_point eval_start = Clock::now();
         EvalOptions eo;
@@ -393,7 +442,7 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
           result.test_at_best = rec.test;
           best_state.clear();
           for (const auto& [name, t] : model->StateDict()) best_state[name] = t.clone();
-          if (!options.out_dir.empty()) {
+          if (writes) {
             Json e = extra;
             e["epoch"] = epoch;
             SASRECLLM_RETURN_IF_ERROR(SaveSasrecCheckpoint(options.out_dir, model, e));
@@ -418,7 +467,7 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
         log(buf);
       }
 
-      if (!options.out_dir.empty()) {
+      if (writes) {
         Json e = extra;
         e["epoch"] = epoch;
         Json state = {{"epoch", epoch}};
@@ -432,11 +481,13 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
     }
     if (!best_state.empty()) {
       SASRECLLM_RETURN_IF_ERROR(model->LoadStateDict(best_state));
-    } else if (result.best_epoch > 0 && !options.out_dir.empty()) {
+    } else if (result.best_epoch > 0 && writes) {
       SASRECLLM_ASSIGN_OR_RETURN(result.model, LoadSasrecCheckpoint(options.out_dir));
-    } else if (result.best_epoch == 0 && !options.out_dir.empty()) {
+    } else if (result.best_epoch == 0 && writes) {
       SASRECLLM_RETURN_IF_ERROR(SaveSasrecCheckpoint(options.out_dir, model, extra));
     }
+    // No rank returns before rank 0's files are written (a caller may read them).
+    if (dp != nullptr) SASRECLLM_RETURN_IF_ERROR(dp->Barrier());
     result.model->eval();
     return result;
   } catch (const std::exception& e) {

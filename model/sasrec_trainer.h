@@ -1,7 +1,7 @@
 // SASRec training with the paper's protocol, as pmixer/SASRec.pytorch's main.py.
 //
-// Each step draws batch_size users (with >= 2 train items) uniformly; for a
-// user, seq = the last maxlen train items before the final train item,
+// Each step draws batch_size users (with >= 2 train items) in passes, each
+// user once per pass in a freshly shuffled order; for a user, seq = the last maxlen train items before the final train item,
 // left-padded with 0; pos = the next item at each position; neg = a random item
 // in 1..item_num outside the user's train set wherever pos != 0. Loss: BCE with
 // logits on pos (label 1) plus on neg (label 0), each averaged over positions
@@ -18,6 +18,21 @@
 //   SasrecTrainOptions opts;  opts.out_dir = "run";  opts.epochs = 200;
 //   SASRECLLM_ASSIGN_OR_RETURN(SasrecTrainResult r, TrainSasrec(split, config, opts));
 //
+// Data-parallel (options.data_parallel, model/distributed.h): batch_size
+// stays the global batch, the sequences of one optimizer step over all ranks.
+// Every rank's sampler draws the same global batch (same seed, same random
+// draws) and keeps its ShardOf() rows; its loss is its rows' BCE sums over the
+// global batch's count of targets, times world_size, so the all-reduced
+// (averaged) gradient is the one-process gradient of that batch, and world_size
+// ranks follow the one-process run up to float summation order -- exactly, when
+// dropout is 0. With dropout, rank r > 0 draws its masks from seed + r (rank
+// 0's are the one-process run's), so runs differ from the one-process one by
+// dropout draws only; each world size is deterministic on its own. Rank 0
+// alone evaluates, logs and writes out_dir; a resume (any world size: the files
+// do not depend on it) is read by rank 0 and broadcast. The epoch loss is the
+// global batch's; progress lines mid-epoch show rank 0's shard estimate.
+// Requires batch_size >= world_size.
+//
 // Thread safety: TrainSasrec owns its model; call it from one thread.
 #ifndef SASRECLLM_MODEL_SASREC_TRAINER_H_
 #define SASRECLLM_MODEL_SASREC_TRAINER_H_
@@ -30,6 +45,7 @@
 #include <string>
 #include <vector>
 
+#include "model/distributed.h"
 #include "model/interaction_data.h"
 #include "base/json.h"
 #include "model/sasrec.h"
@@ -46,6 +62,9 @@ struct SasrecBatch {
   torch::Tensor seq;    // [B, T] int64, left-padded with 0
   torch::Tensor pos;    // [B, T] int64, next item at each position, 0 = none
   torch::Tensor neg;    // [B, T] int64, a negative where pos != 0, else 0
+  // Positions with pos != 0 over the whole batch drawn, also those of rows
+  // outside a shard (Next(batch_size, rows)).
+  int64_t targets = 0;
 };
 
 class SasrecBatchSampler {
@@ -56,7 +75,11 @@ class SasrecBatchSampler {
   // batch may straddle two passes. Precondition: at least one user has >= 2 train items.
   SasrecBatchSampler(const SplitData& split, int64_t maxlen, uint64_t seed);
 
-  SasrecBatch Next(int64_t batch_size);
+  SasrecBatch Next(int64_t batch_size) { return Next(batch_size, {0, batch_size}); }
+  // Draws a batch of batch_size users, exactly as Next(batch_size) (the same
+  // random draws), and returns only its rows [rows.begin, rows.end): what
+  // one rank of a data-parallel run trains on.
+  SasrecBatch Next(int64_t batch_size, ShardRange rows);
   int64_t num_eligible_users() const { return static_cast<int64_t>(users_.size()); }
 
  private:
@@ -83,7 +106,10 @@ struct SasrecTrainOptions {
   bool resume = false;         // continue from out_dir/last
   int64_t prefetch = 8;        // batches queued by the sampler thread; Default: 8
   torch::Device device = torch::kCPU;  // where the model trains; Default: CPU
-  std::ostream* log = nullptr; // progress lines; Default: none
+  std::ostream* log = nullptr; // progress lines; Default: none (rank 0's only when data-parallel)
+  // Trains data-parallel with the other ranks of this group (see above); must
+  // outlive the call. Default: nullptr = one process
+  DataParallel* data_parallel = nullptr;
   double log_interval_s = 10;  // Default: a progress line every 10 s
 
   Status Validate() const;
@@ -98,6 +124,8 @@ struct EpochRecord {
   RankMetrics valid, test;
 };
 
+// Data-parallel: rank 0's result as in one process; the other ranks' holds
+// the last epoch's model, no metrics, and history with the epochs' losses.
 struct SasrecTrainResult {
   Sasrec model{nullptr};   // the best-on-validation model (the last when never evaluated)
   int64_t best_epoch = 0;  // 0 when never evaluated

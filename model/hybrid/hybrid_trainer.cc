@@ -17,6 +17,8 @@
 
 namespace sasrecllm::hybrid {
 namespace fs = std::filesystem;
+using model::ShardOf;
+using model::ShardRange;
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -128,19 +130,40 @@ struct StageState {
             {"step", step},           {"best_auc", best_auc},
             {"bad_evals", bad_evals}, {"done", done}};
   }
+  static StatusOr<StageState> FromJson(const Json& j) {
+    StageState s;
+    SASRECLLM_ASSIGN_OR_RETURN(s.epoch, GetInt(j, "epoch"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.batch_in_epoch, GetInt(j, "batch_in_epoch"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.step, GetInt(j, "step"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.best_auc, GetDouble(j, "best_auc"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.bad_evals, GetInt(j, "bad_evals"));
+    SASRECLLM_ASSIGN_OR_RETURN(s.done, GetBool(j, "done"));
+    return s;
+  }
   static StatusOr<StageState> Read(const std::string& path) {
     StatusOr<Json> j = ReadJsonFile(path);
     if (!j.ok()) return j.status();
-    StageState s;
-    SASRECLLM_ASSIGN_OR_RETURN(s.epoch, GetInt(*j, "epoch"));
-    SASRECLLM_ASSIGN_OR_RETURN(s.batch_in_epoch, GetInt(*j, "batch_in_epoch"));
-    SASRECLLM_ASSIGN_OR_RETURN(s.step, GetInt(*j, "step"));
-    SASRECLLM_ASSIGN_OR_RETURN(s.best_auc, GetDouble(*j, "best_auc"));
-    SASRECLLM_ASSIGN_OR_RETURN(s.bad_evals, GetInt(*j, "bad_evals"));
-    SASRECLLM_ASSIGN_OR_RETURN(s.done, GetBool(*j, "done"));
+    StatusOr<StageState> s = FromJson(*j);
+    if (!s.ok()) return s.status().WithPrefix(path);
     return s;
   }
 };
+
+// Every parameter of the parts a stage may train (LoRA, mapping, SASRec), in
+// a fixed order: what rank 0 broadcasts.
+std::vector<torch::Tensor> TrainableParts(const HybridModel::Parts& parts) {
+  std::vector<torch::Tensor> all;
+  if (parts.lora.has_value()) {
+    for (const torch::Tensor& t : parts.lora->parameters()) all.push_back(t);
+  }
+  if (!parts.mapping.is_empty()) {
+    for (const torch::Tensor& t : parts.mapping->parameters()) all.push_back(t);
+  }
+  if (!parts.sasrec.is_empty()) {
+    for (const torch::Tensor& t : parts.sasrec->parameters()) all.push_back(t);
+  }
+  return all;
+}
 
 void SetRequiresGrad(const std::vector<torch::Tensor>& params, bool on) {
   for (torch::Tensor p : params) p.set_requires_grad(on);
@@ -215,7 +238,17 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
   if (options.batch_size <= 0 || options.epochs <= 0) {
     return InvalidArgumentError("TrainHybrid: batch_size and epochs must be > 0");
   }
-  auto log = options.log ? options.log : [](const std::string& s) { std::cerr << s << "\n"; };
+  // Data-parallel: rank 0 alone validates, logs, reads and writes out_dir;
+  // `root` is true in one process.
+  model::DataParallel* const dp = options.data_parallel;
+  const bool root = dp == nullptr || dp->IsRankZero();
+  const int64_t world = dp == nullptr ? 1 : dp->world_size();
+  const int64_t rank = dp == nullptr ? 0 : dp->rank();
+  const std::function<void(const std::string&)> log_to =
+      options.log ? options.log : [](const std::string& s) { std::cerr << s << "\n"; };
+  auto log = [&](const std::string& s) {
+    if (root) log_to(s);
+  };
   const std::vector<HybridExample> train =
       Subset(train_all, options.max_train_samples, options.seed);
   const std::vector<HybridExample> valid =
@@ -227,7 +260,7 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
   for (const HybridExample& e : valid) valid_labels.push_back(e.label > 0.5f ? 1 : 0);
 
   std::error_code ec;
-  fs::create_directories(options.out_dir, ec);
+  if (root) fs::create_directories(options.out_dir, ec);
   if (ec) return InternalError(options.out_dir + ": cannot create folder: " + ec.message());
   torch::manual_seed(options.seed);
   if (!base.sasrec.is_empty()) base.sasrec->eval();  // no SASRec dropout while fine-tuning
@@ -241,7 +274,7 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
     const std::string stage_dir = options.out_dir + "/" + std::to_string(si + 1) + "-" + spec.name;
     const std::string best_dir = stage_dir + "/best";
     const std::string last_dir = stage_dir + "/last";
-    fs::create_directories(stage_dir, ec);
+    if (root) fs::create_directories(stage_dir, ec);
 
     parts.prompt_template = spec.text_only ? PromptTemplate::TallrecMovie()
                                            : PromptTemplate::CollmMovie();
@@ -277,24 +310,39 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
     for (const auto& g : groups) trainable.insert(trainable.end(), g.params().begin(), g.params().end());
 
     StageState state;
-    if (options.resume && fs::exists(stage_dir + "/state.json")) {
+    bool resumed = false;  // optimizer.pt loaded
+    if (root && options.resume && fs::exists(stage_dir + "/state.json")) {
       SASRECLLM_ASSIGN_OR_RETURN(state, StageState::Read(stage_dir + "/state.json"));
       if (state.done) {
         SASRECLLM_RETURN_IF_ERROR(RestoreTrainedParts(best_dir, &parts));
         log("stage " + spec.name + ": already done (best valid AUC " +
             std::to_string(state.best_auc) + "), loaded " + best_dir);
-        result.stages.push_back({spec.name, state.best_auc, state.step, 0, 0, 0});
-        continue;
+      } else {
+        SASRECLLM_RETURN_IF_ERROR(RestoreTrainedParts(last_dir, &parts));
+        try {
+          torch::load(optimizer, last_dir + "/optimizer.pt");
+        } catch (const std::exception& e) {
+          return DataLossError(last_dir + "/optimizer.pt: " + TorchErrorMessage(e));
+        }
+        resumed = true;
+        log("stage " + spec.name + ": resuming at epoch " + std::to_string(state.epoch + 1) +
+            ", batch " + std::to_string(state.batch_in_epoch) + " (step " +
+            std::to_string(state.step) + ")");
       }
-      SASRECLLM_RETURN_IF_ERROR(RestoreTrainedParts(last_dir, &parts));
-      try {
-        torch::load(optimizer, last_dir + "/optimizer.pt");
-      } catch (const std::exception& e) {
-        return DataLossError(last_dir + "/optimizer.pt: " + TorchErrorMessage(e));
-      }
-      log("stage " + spec.name + ": resuming at epoch " + std::to_string(state.epoch + 1) +
-          ", batch " + std::to_string(state.batch_in_epoch) + " (step " +
-          std::to_string(state.step) + ")");
+    }
+    if (dp != nullptr) {
+      // Every rank continues from rank 0's state, parts and optimizer.
+      std::string state_json = DumpJson(state.ToJson());
+      SASRECLLM_RETURN_IF_ERROR(dp->BroadcastString(&state_json));
+      SASRECLLM_ASSIGN_OR_RETURN(Json j, ParseJson(state_json, "rank 0's stage state"));
+      SASRECLLM_ASSIGN_OR_RETURN(state, StageState::FromJson(j));
+      SASRECLLM_RETURN_IF_ERROR(dp->BroadcastParameters(TrainableParts(parts)));
+      SASRECLLM_RETURN_IF_ERROR(dp->BroadcastBool(&resumed));
+      if (resumed) SASRECLLM_RETURN_IF_ERROR(dp->BroadcastOptimizer(optimizer));
+    }
+    if (state.done) {
+      result.stages.push_back({spec.name, state.best_auc, state.step, 0, 0, 0});
+      continue;
     }
 
     SASRECLLM_ASSIGN_OR_RETURN(std::unique_ptr<HybridModel> model, HybridModel::Create(parts));
@@ -399,10 +447,13 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
       auto last_report = Clock::now();
       for (int64_t bi = first_batch; bi < batches_per_epoch; ++bi) {
         const auto step_start = Clock::now();
+        // The global batch's rows [first, first + global); this rank's shard of them.
+        const int64_t first = bi * options.batch_size;
+        const int64_t global = std::min(n, first + options.batch_size) - first;
+        const ShardRange shard = dp == nullptr ? ShardRange{0, global} : ShardOf(global, rank, world);
         std::vector<HybridExample> batch;
         std::vector<float> labels;
-        for (int64_t k = bi * options.batch_size;
-             k < std::min(n, (bi + 1) * options.batch_size); ++k) {
+        for (int64_t k = first + shard.begin; k < first + shard.end; ++k) {
           batch.push_back(train[order[k]]);
           labels.push_back(train[order[k]].label);
         }
@@ -411,21 +462,42 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
           static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options())
               .lr(base_lrs[g] * factor);
         }
-        // Step s's dropout comes from (seed, s) alone, so that a resumed run
-        // draws what an uninterrupted one would.
-        torch::manual_seed(options.seed * 1000003ULL + static_cast<uint64_t>(state.step));
-        SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor logits, model->YesLogits(batch, /*train=*/true));
-        torch::Tensor target = torch::tensor(labels).to(logits.device());  // [B]
-        torch::Tensor loss = torch::binary_cross_entropy_with_logits(logits, target);
+        // Step s's dropout comes from (seed, s) alone (and the rank: rank
+        // 0's is the one-process run's), so that a resumed run draws what an
+        // uninterrupted one would.
+        torch::manual_seed((options.seed * 1000003ULL + static_cast<uint64_t>(state.step)) ^
+                           (static_cast<uint64_t>(rank) * 0x9E3779B97F4A7C15ULL));
         optimizer.zero_grad();
-        loss.backward();
+        double step_loss = 0;  // the global batch's mean BCE
+        if (!batch.empty()) {
+          SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor logits, model->YesLogits(batch, /*train=*/true));
+          torch::Tensor target = torch::tensor(labels).to(logits.device());  // [b]
+          torch::Tensor loss;
+          if (dp == nullptr) {
+            loss = torch::binary_cross_entropy_with_logits(logits, target);
+          } else {
+            // This shard's part of the global batch's mean, times world size
+            // (AllReduceGradients averages).
+            loss = torch::binary_cross_entropy_with_logits(
+                       logits, target, {}, {}, at::Reduction::Sum) *
+                   (static_cast<double>(world) / global);
+          }
+          loss.backward();
+          step_loss = loss.item<double>() / world;
+        }
+        if (dp != nullptr) {
+          SASRECLLM_RETURN_IF_ERROR(dp->AllReduceGradients(trainable));
+          torch::Tensor total = torch::full({1}, step_loss, torch::kFloat64);
+          SASRECLLM_RETURN_IF_ERROR(dp->AllReduceSum(total));
+          step_loss = total.item<double>();
+        }
         torch::nn::utils::clip_grad_norm_(trainable, options.max_grad_norm);
         optimizer.step();
         ++state.step;
-        loss_sum += loss.item<double>();
+        loss_sum += step_loss;
         ++loss_count;
         train_seconds += SecondsSince(step_start);
-        train_samples += static_cast<int64_t>(batch.size());
+        train_samples += global;
 
         if (SecondsSince(last_report) > 15 || bi + 1 == batches_per_epoch) {
           const double rate = train_samples / std::max(1e-9, train_seconds);
@@ -447,13 +519,19 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
         ++steps_this_run;
         const bool epoch_end = bi + 1 == batches_per_epoch;
         if (epoch_end || (options.eval_every > 0 && state.step % options.eval_every == 0)) {
-          SASRECLLM_ASSIGN_OR_RETURN(
-              stopped, evaluate(epoch_end ? epoch + 1 : epoch, epoch_end ? 0 : bi + 1));
+          if (root) {
+            SASRECLLM_ASSIGN_OR_RETURN(
+                stopped, evaluate(epoch_end ? epoch + 1 : epoch, epoch_end ? 0 : bi + 1));
+          }
+          if (dp != nullptr) SASRECLLM_RETURN_IF_ERROR(dp->BroadcastBool(&stopped));
           if (stopped) break;
         }
         if (options.max_steps_this_run > 0 && steps_this_run >= options.max_steps_this_run) {
-          SASRECLLM_RETURN_IF_ERROR(
-              save_resume_point(epoch_end ? epoch + 1 : epoch, epoch_end ? 0 : bi + 1));
+          if (root) {
+            SASRECLLM_RETURN_IF_ERROR(
+                save_resume_point(epoch_end ? epoch + 1 : epoch, epoch_end ? 0 : bi + 1));
+          }
+          if (dp != nullptr) SASRECLLM_RETURN_IF_ERROR(dp->Barrier());
           log("stage " + spec.name + ": stopping after " + std::to_string(steps_this_run) +
               " steps this run (--max-steps); run again to resume at step " +
               std::to_string(state.step));
@@ -463,10 +541,15 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
       }
     }
     state.done = true;
-    SASRECLLM_RETURN_IF_ERROR(
-        WriteStringToFile(stage_dir + "/state.json", DumpJson(state.ToJson(), 2) + "\n"));
-    // The next stage (and the result) start from this stage's best.
-    SASRECLLM_RETURN_IF_ERROR(RestoreTrainedParts(best_dir, &parts));
+    if (root) {
+      SASRECLLM_RETURN_IF_ERROR(
+          WriteStringToFile(stage_dir + "/state.json", DumpJson(state.ToJson(), 2) + "\n"));
+      // The next stage (and the result) start from this stage's best.
+      SASRECLLM_RETURN_IF_ERROR(RestoreTrainedParts(best_dir, &parts));
+    }
+    if (dp != nullptr) {
+      SASRECLLM_RETURN_IF_ERROR(dp->BroadcastParameters(TrainableParts(parts)));
+    }
     StageResult sr;
     sr.name = spec.name;
     sr.best_valid_auc = state.best_auc;
@@ -488,7 +571,9 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
   const std::string last_best =
       options.out_dir + "/" + std::to_string(stages.size()) + "-" + last.name + "/best";
   result.final_dir = options.out_dir + "/final";
-  SASRECLLM_RETURN_IF_ERROR(CopyDir(last_best, result.final_dir));
+  if (root) SASRECLLM_RETURN_IF_ERROR(CopyDir(last_best, result.final_dir));
+  // No rank returns before rank 0's files are written (a caller may read them).
+  if (dp != nullptr) SASRECLLM_RETURN_IF_ERROR(dp->Barrier());
   return result;
 }
 

@@ -26,6 +26,20 @@
 //   SASRECLLM_ASSIGN_OR_RETURN(HybridTrainResult r,
 //       TrainHybrid(Strategy::kJoint, base_parts, train, valid, options));
 //
+// Data-parallel (options.data_parallel, model/distributed.h): batch_size is
+// the global batch. Every rank builds the same epoch order and keeps its
+// ShardOf() rows of each batch; its loss is its rows' BCE sum over the global
+// batch's size, times world_size, so the all-reduced (averaged) gradient, then
+// clipped, is the one-process one, and with LoRA dropout 0 world_size ranks
+// follow the one-process run up to float summation order. With dropout, rank r
+// > 0 draws its masks from a seed of (seed, step, r) (rank 0's are the
+// one-process run's): each world size is deterministic, and differs from one
+// process by dropout draws only. Each rank holds the whole data set and the
+// whole LLM. Rank 0 alone validates, logs, writes out_dir and reads a resume
+// point, then broadcasts the trained parts, the optimizer and where to
+// continue; early stopping is its decision, broadcast. Checkpoints do not
+// depend on the world size: a run resumes at any.
+//
 // Thread safety: one training run at a time per model and out_dir.
 #ifndef SASRECLLM_MODEL_HYBRID_HYBRID_TRAINER_H_
 #define SASRECLLM_MODEL_HYBRID_HYBRID_TRAINER_H_
@@ -34,6 +48,7 @@
 #include <string>
 #include <vector>
 
+#include "model/distributed.h"
 #include "model/hybrid/hybrid_model.h"
 #include "base/json.h"
 #include "base/status.h"
@@ -77,7 +92,10 @@ struct HybridTrainOptions {
   std::string llm_dir;             // base LLM folder (recorded in checkpoints)
   std::string out_dir;             // required
   bool resume = true;              // continue from out_dir when it holds a run
-  std::function<void(const std::string&)> log;  // progress lines; Default: stderr
+  std::function<void(const std::string&)> log;  // progress lines; Default: stderr (rank 0 only)
+  // Trains data-parallel with the other ranks of this group (see above); must
+  // outlive the call. Default: nullptr = one process
+  model::DataParallel* data_parallel = nullptr;
 };
 
 struct StageResult {
