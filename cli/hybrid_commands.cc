@@ -14,6 +14,7 @@
 
 #include "base/file.h"
 #include "cli/commands.h"
+#include "cli/data_parallel.h"
 #include "cli/export_catalog.h"
 #include "base/auc.h"
 #include "model/hybrid/collm_examples.h"
@@ -83,6 +84,9 @@ int TrainHybrid(const TrainHybridFlags& f) {
   if (!strategy.ok()) return UsageError(strategy.status().message());
   if (Status s = f.options.lora.Validate(); !s.ok()) return UsageError(s.message());
   const std::string data = f.data;
+  StatusOr<std::unique_ptr<model::DataParallel>> dp = JoinDataParallel(llm_options->device);
+  if (!dp.ok()) return Fail(dp.status());
+  const bool root = *dp == nullptr || (*dp)->IsRankZero();
 
   auto train_rows = ReadSplit(data, "train");
   if (!train_rows.ok()) return Fail(train_rows.status());
@@ -120,7 +124,8 @@ int TrainHybrid(const TrainHybridFlags& f) {
 
   hybrid::HybridTrainOptions options = f.options;
   options.llm_dir = std::filesystem::absolute(f.llm).string();
-  {
+  options.data_parallel = dp->get();
+  if (root) {
     hybrid::PromptBuilder builder(hybrid::PromptTemplate::CollmMovie(), parts.tokenizer.get(),
                                   parts.max_titles);
     std::cerr << "prompt (first training row):\n"
@@ -131,6 +136,7 @@ int TrainHybrid(const TrainHybridFlags& f) {
   const auto start = std::chrono::steady_clock::now();
   auto result = hybrid::TrainHybrid(*strategy, std::move(parts), train, valid, options);
   if (!result.ok()) return Fail(result.status());
+  if (!root) return kExitOk;  // rank 0 reports and writes result.json
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (result->interrupted) {
@@ -269,7 +275,14 @@ split with one of the three strategies, selecting on validation AUC:
   joint                   LoRA and the mapping layer together (SASRec frozen)
 Writes OUT/<stage>/best (hybrid checkpoints), OUT/final (the result, for eval-hybrid
 and export), OUT/log.jsonl and OUT/result.json. Re-running the same command resumes.
-For a fixed --seed and --threads, training is deterministic, also across a resume.)");
+For a fixed --seed and --threads, training is deterministic, also across a resume.
+
+Data-parallel: started N times with torchrun's environment variables (RANK,
+WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), e.g. by
+scripts/train-distributed.sh N -- train-hybrid ... or torchrun, the processes
+train one model over c10d (Gloo on CPU, NCCL on CUDA): --batch-size stays the
+global batch, each rank takes 1/N of every batch, gradients are all-reduced;
+rank 0 alone validates, prints and writes OUT. A run resumes at any N.)");
   TrainHybridFlags& f = sub.flags();
   sub->add_option("--data", f.data, "CoLLM split folder: train.tsv, valid.tsv, items.tsv")
       ->required();

@@ -27,6 +27,7 @@
 #include "model/sasrec_pointwise_trainer.h"
 #include "model/sasrec_trainer.h"
 #include "model/torch_device.h"
+#include "cli/data_parallel.h"
 
 namespace sasrecllm::cli {
 namespace {
@@ -189,7 +190,10 @@ StatusOr<model::SasrecTrainResult> TrainSelectingOnCollmValid(const model::Split
     }
     options.epochs = end;
     SASRECLLM_ASSIGN_OR_RETURN(result, model::TrainSasrec(split, config, options));
-    if (!done) SASRECLLM_RETURN_IF_ERROR(SelectAfterChunk(options.out_dir, sel));
+    // Data-parallel: rank 0 selects (TrainSasrec returns on every rank only
+    // once rank 0's last/ is written); the others go on to the next chunk.
+    const bool root = options.data_parallel == nullptr || options.data_parallel->IsRankZero();
+    if (!done && root) SASRECLLM_RETURN_IF_ERROR(SelectAfterChunk(options.out_dir, sel));
     options.resume = true;
   }
   return result;
@@ -329,7 +333,16 @@ int TrainSasrecPointwise(const TrainSasrecFlags& f) {
 }
 
 int TrainSasrec(TrainSasrecFlags f) {
-  if (f.objective == "pointwise") return TrainSasrecPointwise(f);
+  if (f.objective == "pointwise") {
+    StatusOr<model::LaunchEnvironment> env = model::LaunchEnvironment::FromEnvironment();
+    if (!env.ok()) return Fail(env.status());
+    if (env->world_size > 1) {
+      return Fail(UnimplementedError("--objective pointwise does not train data-parallel (WORLD_SIZE=" +
+                                     std::to_string(env->world_size) +
+                                     "): run it in one process"));
+    }
+    return TrainSasrecPointwise(f);
+  }
   for (const char* flag : {"--weight-decay", "--patience", "--init-from"}) {
     if (f.Given(flag)) return UsageError(std::string(flag) + " applies to --objective pointwise");
   }
@@ -340,6 +353,10 @@ int TrainSasrec(TrainSasrecFlags f) {
   t.log = &std::cerr;
   if (Status s = t.Validate(); !s.ok()) return UsageError(s.message());
 
+  StatusOr<std::unique_ptr<model::DataParallel>> dp = JoinDataParallel(t.device);
+  if (!dp.ok()) return Fail(dp.status());
+  t.data_parallel = dp->get();
+  const bool root = t.data_parallel == nullptr || t.data_parallel->IsRankZero();
   StatusOr<model::SplitData> split = LoadSplit(f.data, f.format);
   if (!split.ok()) return Fail(split.status());
   c.item_num = split->item_num;
@@ -358,12 +375,15 @@ int TrainSasrec(TrainSasrecFlags f) {
     selection.best_dir = t.out_dir + "/best-valid-auc";
     selection.log_path = t.out_dir + "/collm_valid_log.json";
   }
-  std::cerr << "training SASRec: " << DumpJson(c.ToJson()) << ", " << torch::get_num_threads()
-            << " threads\n";
+  if (root) {
+    std::cerr << "training SASRec: " << DumpJson(c.ToJson()) << ", " << torch::get_num_threads()
+              << " threads\n";
+  }
   StatusOr<model::SasrecTrainResult> result =
       select_on.empty() ? model::TrainSasrec(*split, c, t)
                         : TrainSelectingOnCollmValid(*split, c, t, &selection);
   if (!result.ok()) return Fail(result.status());
+  if (!root) return kExitOk;  // rank 0 reports
   std::cout << "best epoch " << result->best_epoch << ": valid HR@10 " << result->best_valid.hr
             << " NDCG@10 " << result->best_valid.ndcg << "; test HR@10 "
             << result->test_at_best.hr << " NDCG@10 " << result->test_at_best.ndcg << "\n"
@@ -512,7 +532,14 @@ at most --epochs 1000. For a fixed --seed, --threads and --device the run is
 deterministic (also across --resume). --init-from DIR starts from a SASRec
 checkpoint of the same shape (e.g. a next-item run of this split) instead of a
 random initialisation. --format, --l2-emb, --eval-every, --eval-users and
---select-on-collm-valid are next-item flags.)");
+--select-on-collm-valid are next-item flags.
+
+Data-parallel (next-item only): started N times with torchrun's environment
+variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), e.g. by
+scripts/train-distributed.sh N -- train-sasrec ... or torchrun, the processes
+train one model over c10d (Gloo on CPU, NCCL on CUDA): --batch-size stays the
+global batch, each rank takes 1/N of every batch, gradients are all-reduced;
+rank 0 alone evaluates, prints and writes DIR. --resume works at any N.)");
   TrainSasrecFlags& f = sub.flags();
   f.app = sub.app();
   sub->add_option("--data", f.data,
