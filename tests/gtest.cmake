@@ -6,7 +6,9 @@
 # sasrecllm_test_binary(NAME LIBRARY): one GoogleTest binary, build/tests/NAME,
 # from every *_test.cc of the calling folder, linked to LIBRARY and registered
 # with ctest. Tests find ../shared through SASRECLLM_SOURCE_DIR (overridable
-# with $SASRECLLM_SHARED).
+# with $SASRECLLM_SHARED). Suites named *Worker are not registered: they are
+# the bodies of worker processes a test starts itself (data_parallel_workers.h),
+# and skip when run without it.
 get_filename_component(SASRECLLM_REPO_DIR ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
 function(sasrecllm_test_binary name library)
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cc)
@@ -15,7 +17,8 @@ function(sasrecllm_test_binary name library)
   target_link_libraries(${name} PRIVATE ${library} GTest::gtest_main GTest::gmock)
   target_compile_definitions(${name} PRIVATE
     SASRECLLM_SOURCE_DIR="${SASRECLLM_REPO_DIR}")
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 120 PROPERTIES TIMEOUT 600)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 120 PROPERTIES TIMEOUT 600
+    TEST_FILTER "-*Worker.*")
 endfunction()
 
 if(TARGET GTest::gtest_main)

@@ -2,7 +2,8 @@
 // this test binary world_size times on one GoogleTest filter, with torchrun's
 // variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR=127.0.0.1, a free
 // MASTER_PORT) plus `env`, as scripts/train-distributed.sh does. The worker
-// test reads kWorkerOutEnv and skips when it is unset (a normal test run).
+// test (suite *Worker, which ctest does not register: tests/gtest.cmake)
+// reads kWorkerOutEnv and skips when it is unset.
 //
 // Processes, not threads: the trainers seed libtorch's process-wide
 // generator, which two ranks in one process would share.
