@@ -17,6 +17,8 @@ ProcessMemory ReadProcessMemory() {
     fields >> key >> kib;
     if (key == "VmRSS:") memory.rss_bytes = kib * 1024;
     if (key == "VmHWM:") memory.peak_rss_bytes = kib * 1024;
+    if (key == "RssAnon:") memory.rss_anon_bytes = kib * 1024;
+    if (key == "RssFile:") memory.rss_file_bytes = kib * 1024;
   }
   return memory;
 }

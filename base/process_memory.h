@@ -14,6 +14,8 @@ namespace sasrecllm {
 struct ProcessMemory {
   int64_t rss_bytes = 0;       // VmRSS: resident now
   int64_t peak_rss_bytes = 0;  // VmHWM: the most resident at any time so far
+  int64_t rss_anon_bytes = 0;  // RssAnon: of rss_bytes, anonymous (heap, copies)
+  int64_t rss_file_bytes = 0;  // RssFile: of rss_bytes, file-backed (mapped files)
 };
 
 // Zeros where /proc/self/status cannot be read (not Linux).

@@ -12,6 +12,8 @@
 //            [--dtype D] [--tie-embeddings]
 //   bench-llm [--model DIR] [--threads N] [--dtype D] [--device cpu|cuda] [--repeats N]
 //             [--json FILE]
+//   llm-memory --model DIR [--dtype D] [--device D] [--read mmap|copy] [--prompt-len 8]
+//              [--threads N] [--json FILE]
 #ifndef SASRECLLM_CLI_LLM_COMMANDS_H_
 #define SASRECLLM_CLI_LLM_COMMANDS_H_
 
@@ -24,6 +26,7 @@ Command AddGenerate(CLI::App& app);
 Command AddTokenize(CLI::App& app);
 Command AddInitLlm(CLI::App& app);
 Command AddBenchLlm(CLI::App& app);
+Command AddLlmMemory(CLI::App& app);
 
 }  // namespace sasrecllm::cli
 

@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
   for (Command c : {AddTrainSasrec(app), AddEvalSasrec(app), AddExport(app),
                     AddBenchSasrec(app), AddTrainHybrid(app), AddEvalHybrid(app),
                     AddConvertLlama2c(app), AddGenerate(app), AddTokenize(app),
-                    AddInitLlm(app), AddBenchLlm(app), AddSynthesizeBundle(app)}) {
+                    AddInitLlm(app), AddBenchLlm(app), AddLlmMemory(app),
+                    AddSynthesizeBundle(app)}) {
     commands.push_back(std::move(c));
   }
 #ifdef SASRECLLM_HAVE_ANN

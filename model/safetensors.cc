@@ -1,10 +1,12 @@
 #include "model/safetensors.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <sstream>
@@ -118,27 +120,30 @@ Status ParseEntry(const std::string& name, const Json& j, Entry* out) {
   return OkStatus();
 }
 
-StatusOr<std::map<std::string, torch::Tensor>> ReadImpl(
-    const std::string& path, std::map<std::string, std::string>* metadata) {
-  SASRECLLM_RETURN_IF_ERROR(CheckRegularFile(path));
-  File f(std::fopen(path.c_str(), "rb"));
-  if (f == nullptr) {
-    const int err = errno;
-    std::string msg = path + ": cannot open: " + std::strerror(err);
-    return err == ENOENT ? NotFoundError(msg) : DataLossError(msg);
-  }
-  if (std::fseek(f.get(), 0, SEEK_END) != 0) return DataLossError(path + ": cannot seek");
-  const long file_size_long = std::ftell(f.get());
+// A checked file: its tensors' entries in offset order, tiling the data
+// section exactly, which starts at byte `data_start` of a `file_size`-byte
+// file.
+struct Layout {
+  std::vector<Entry> entries;
+  uint64_t data_start = 0;
+  uint64_t file_size = 0;
+};
+
+// Reads and checks the header of the open file `f` (positioned anywhere).
+StatusOr<Layout> ReadLayout(std::FILE* f, const std::string& path,
+                            std::map<std::string, std::string>* metadata) {
+  if (std::fseek(f, 0, SEEK_END) != 0) return DataLossError(path + ": cannot seek");
+  const long file_size_long = std::ftell(f);
   if (file_size_long < 0) return DataLossError(path + ": cannot tell the file size");
   const uint64_t file_size = static_cast<uint64_t>(file_size_long);
-  std::rewind(f.get());
+  std::rewind(f);
 
   if (file_size < 8) {
     return DataLossError(path + ": file is " + std::to_string(file_size) +
                          " bytes, shorter than the 8-byte header length");
   }
   unsigned char len_bytes[8];
-  if (std::fread(len_bytes, 1, 8, f.get()) != 8) return DataLossError(path + ": read error");
+  if (std::fread(len_bytes, 1, 8, f) != 8) return DataLossError(path + ": read error");
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
   if (header_len > file_size - 8) {
@@ -151,7 +156,7 @@ StatusOr<std::map<std::string, torch::Tensor>> ReadImpl(
                          " exceeds the limit of " + std::to_string(kMaxHeaderBytes));
   }
   std::string header(header_len, '\0');
-  if (header_len > 0 && std::fread(header.data(), 1, header_len, f.get()) != header_len) {
+  if (header_len > 0 && std::fread(header.data(), 1, header_len, f) != header_len) {
     return DataLossError(path + ": read error in the header");
   }
   StatusOr<Json> json = ParseJson(header, "header");
@@ -160,7 +165,8 @@ StatusOr<std::map<std::string, torch::Tensor>> ReadImpl(
   }
   if (!json->is_object()) return DataLossError(path + ": header is not a JSON object");
 
-  std::vector<Entry> entries;
+  Layout layout;
+  std::vector<Entry>& entries = layout.entries;
   for (const auto& [name, value] : json->items()) {
     if (name == "__metadata__") {
       if (!value.is_object()) return DataLossError(path + ": \"__metadata__\" is not an object");
@@ -184,55 +190,142 @@ StatusOr<std::map<std::string, torch::Tensor>> ReadImpl(
   // The tensors' byte ranges must tile the data section exactly, without
   // gaps or overlaps.
   const uint64_t data_size = file_size - 8 - header_len;
-  std::vector<const Entry*> by_offset;
-  for (const Entry& e : entries) by_offset.push_back(&e);
-  std::sort(by_offset.begin(), by_offset.end(), [](const Entry* a, const Entry* b) {
-    return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
   uint64_t cursor = 0;
-  for (const Entry* e : by_offset) {
-    if (e->begin < cursor) {
-      return DataLossError(path + ": tensor \"" + e->name + "\": data_offsets [" +
-                           std::to_string(e->begin) + ", " + std::to_string(e->end) +
+  for (const Entry& e : entries) {
+    if (e.begin < cursor) {
+      return DataLossError(path + ": tensor \"" + e.name + "\": data_offsets [" +
+                           std::to_string(e.begin) + ", " + std::to_string(e.end) +
                            "] overlap the previous tensor (ends at " + std::to_string(cursor) +
                            ")");
     }
-    if (e->begin > cursor) {
-      return DataLossError(path + ": tensor \"" + e->name + "\": data_offsets begin at " +
-                           std::to_string(e->begin) + ", leaving a gap from " +
+    if (e.begin > cursor) {
+      return DataLossError(path + ": tensor \"" + e.name + "\": data_offsets begin at " +
+                           std::to_string(e.begin) + ", leaving a gap from " +
                            std::to_string(cursor));
     }
-    if (e->end > data_size) {
-      return DataLossError(path + ": tensor \"" + e->name + "\": data_offsets end at " +
-                           std::to_string(e->end) + " but the data section has only " +
+    if (e.end > data_size) {
+      return DataLossError(path + ": tensor \"" + e.name + "\": data_offsets end at " +
+                           std::to_string(e.end) + " but the data section has only " +
                            std::to_string(data_size) + " bytes (truncated file?)");
     }
-    cursor = e->end;
+    cursor = e.end;
   }
   if (cursor != data_size) {
     return DataLossError(path + ": the tensors cover " + std::to_string(cursor) +
                          " bytes of a " + std::to_string(data_size) + "-byte data section");
   }
+  layout.data_start = 8 + header_len;
+  layout.file_size = file_size;
+  return layout;
+}
 
+StatusOr<File> OpenForReading(const std::string& path) {
+  SASRECLLM_RETURN_IF_ERROR(CheckRegularFile(path));
+  File f(std::fopen(path.c_str(), "rb"));
+  if (f == nullptr) {
+    const int err = errno;
+    std::string msg = path + ": cannot open: " + std::strerror(err);
+    return err == ENOENT ? NotFoundError(msg) : DataLossError(msg);
+  }
+  return f;
+}
+
+StatusOr<std::map<std::string, torch::Tensor>> ReadImpl(
+    const std::string& path, std::map<std::string, std::string>* metadata) {
+  SASRECLLM_ASSIGN_OR_RETURN(File f, OpenForReading(path));
+  SASRECLLM_ASSIGN_OR_RETURN(Layout layout, ReadLayout(f.get(), path, metadata));
   // Read each tensor straight into its own storage.
   std::map<std::string, torch::Tensor> out;
   try {
-    for (const Entry* e : by_offset) {
-      torch::Tensor t = torch::empty(e->shape, torch::TensorOptions().dtype(e->dtype->type));
-      const uint64_t nbytes = e->end - e->begin;
+    if (std::fseek(f.get(), static_cast<long>(layout.data_start), SEEK_SET) != 0) {
+      return DataLossError(path + ": cannot seek");
+    }
+    for (const Entry& e : layout.entries) {
+      torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(e.dtype->type));
+      const uint64_t nbytes = e.end - e.begin;
       if (nbytes > 0) {
         // Entries are in offset order and tile the section: already positioned.
         if (std::fread(t.data_ptr(), 1, nbytes, f.get()) != nbytes) {
-          return DataLossError(path + ": tensor \"" + e->name + "\": short read (truncated?)");
+          return DataLossError(path + ": tensor \"" + e.name + "\": short read (truncated?)");
         }
       }
-      out.emplace(e->name, std::move(t));
+      out.emplace(e.name, std::move(t));
     }
   } catch (const std::exception& err) {
     return InternalError(path + ": " + TorchErrorMessage(err));
   }
   return out;
 }
+
+// A private mapping of a whole file, unmapped when the last tensor viewing it
+// is freed.
+class FileMapping {
+ public:
+  FileMapping(unsigned char* base, size_t size) : base_(base), size_(size) {}
+  FileMapping(const FileMapping&) = delete;
+  FileMapping& operator=(const FileMapping&) = delete;
+  ~FileMapping() { munmap(base_, size_); }
+
+  unsigned char* base() const { return base_; }
+
+  // Gives back the resident pages that lie wholly inside [begin, end) (file
+  // offsets): one tensor's bytes, once the tensor is freed. Pages it shares
+  // with a neighbour stay. A later touch would read the file again.
+  void Release(uint64_t begin, uint64_t end) const {
+    const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    const uint64_t first = (begin + page - 1) / page * page;
+    const uint64_t last = end / page * page;
+    if (last > first) madvise(base_ + first, last - first, MADV_DONTNEED);
+  }
+
+ private:
+  unsigned char* base_;
+  size_t size_;
+};
+
+StatusOr<std::map<std::string, torch::Tensor>> MapImpl(
+    const std::string& path, std::map<std::string, std::string>* metadata) {
+  SASRECLLM_ASSIGN_OR_RETURN(File f, OpenForReading(path));
+  SASRECLLM_ASSIGN_OR_RETURN(Layout layout, ReadLayout(f.get(), path, metadata));
+  // Read-write and private: a tensor written in place gets its own copy of
+  // the page (copy-on-write), and the file never changes.
+  void* base = mmap(nullptr, layout.file_size, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+                    fileno(f.get()), 0);
+  if (base == MAP_FAILED) {
+    return DataLossError(path + ": cannot map: " + std::strerror(errno));
+  }
+  auto mapping = std::make_shared<FileMapping>(static_cast<unsigned char*>(base),
+                                               static_cast<size_t>(layout.file_size));
+  std::map<std::string, torch::Tensor> out;
+  try {
+    for (const Entry& e : layout.entries) {
+      const uint64_t begin = layout.data_start + e.begin;
+      const uint64_t end = layout.data_start + e.end;
+      unsigned char* data = mapping->base() + begin;
+      const auto options = torch::TensorOptions().dtype(e.dtype->type);
+      torch::Tensor t;
+      if (reinterpret_cast<uintptr_t>(data) % static_cast<uintptr_t>(e.dtype->itemsize) != 0 ||
+          e.begin == e.end) {
+        // Misaligned for its dtype (a writer that does not pad the header):
+        // a copy, so that kernels see aligned elements.
+        t = torch::empty(e.shape, options);
+        if (e.end > e.begin) std::memcpy(t.data_ptr(), data, e.end - e.begin);
+      } else {
+        t = torch::from_blob(
+            data, e.shape,
+            [mapping, begin, end](void*) { mapping->Release(begin, end); }, options);
+      }
+      out.emplace(e.name, std::move(t));
+    }
+  } catch (const std::exception& err) {
+    return InternalError(path + ": " + TorchErrorMessage(err));
+  }
+  return out;
+}
+
 
 }  // namespace
 
@@ -243,6 +336,11 @@ StatusOr<std::map<std::string, torch::Tensor>> ReadSafetensors(const std::string
 StatusOr<std::map<std::string, torch::Tensor>> ReadSafetensors(
     const std::string& path, std::map<std::string, std::string>* metadata) {
   return ReadImpl(path, metadata);
+}
+
+StatusOr<std::map<std::string, torch::Tensor>> MapSafetensors(
+    const std::string& path, std::map<std::string, std::string>* metadata) {
+  return MapImpl(path, metadata);
 }
 
 Status WriteSafetensors(const std::string& path,

@@ -35,6 +35,22 @@ StatusOr<std::map<std::string, torch::Tensor>> ReadSafetensors(const std::string
 StatusOr<std::map<std::string, torch::Tensor>> ReadSafetensors(
     const std::string& path, std::map<std::string, std::string>* metadata);
 
+// Same as ReadSafetensors, but the tensors view a private memory mapping of
+// the file instead of owning a copy: loading costs no copy and no memory until
+// a tensor's pages are touched, and a weight used as stored (same dtype, on
+// the CPU) stays file-backed, so the kernel can drop its pages under pressure
+// and processes mapping the same file share them. Each tensor's pages are
+// given back when it is freed, so that converting the tensors one at a time
+// (another dtype, another device) never holds both copies whole. The mapping
+// is copy-on-write: writing a tensor never changes the file. The file must
+// not be truncated or rewritten in place while tensors view it (reading a
+// page past a truncation raises SIGBUS); this project's writers replace files
+// by rename (WriteFileAtomically), which leaves a mapped file as it was.
+// A tensor misaligned for its dtype (a header not padded to 8 bytes) is
+// copied. Same errors as ReadSafetensors, plus DATA_LOSS when mmap fails.
+StatusOr<std::map<std::string, torch::Tensor>> MapSafetensors(
+    const std::string& path, std::map<std::string, std::string>* metadata = nullptr);
+
 // Writes `tensors` (any device; stored contiguous, names sorted, header padded
 // to a multiple of 8) atomically: a temporary file renamed over `path`.
 // INVALID_ARGUMENT for an undefined tensor, an unsupported dtype or an empty

@@ -178,6 +178,9 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Create(
 StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& dir,
                                                        const Options& options) {
   SASRECLLM_ASSIGN_OR_RETURN(LlamaConfig config, LlamaConfig::FromFile(dir + "/config.json"));
+  auto read = [&](const std::string& path) {
+    return options.memory_map ? model::MapSafetensors(path) : model::ReadSafetensors(path);
+  };
   std::map<std::string, torch::Tensor> weights;
   const std::string index_path = dir + "/model.safetensors.index.json";
   if (FileExists(index_path)) {
@@ -196,7 +199,7 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& dir,
       files.insert(file.get<std::string>());
     }
     for (const std::string& file : files) {
-      SASRECLLM_ASSIGN_OR_RETURN(auto shard, model::ReadSafetensors(dir + "/" + file));
+      SASRECLLM_ASSIGN_OR_RETURN(auto shard, read(dir + "/" + file));
       for (auto& [name, t] : shard) weights[name] = std::move(t);
     }
     for (const auto& [name, file] : map->items()) {
@@ -206,7 +209,18 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& dir,
       }
     }
   } else {
-    SASRECLLM_ASSIGN_OR_RETURN(weights, model::ReadSafetensors(dir + "/model.safetensors"));
+    SASRECLLM_ASSIGN_OR_RETURN(weights, read(dir + "/model.safetensors"));
+  }
+  // Converted one tensor at a time: each source tensor is freed (a mapped
+  // one's pages given back) as soon as its converted copy exists, so that
+  // peak memory is the converted weights plus one tensor, not both copies.
+  // Mapped weights already in options.dtype on the CPU stay file-backed.
+  try {
+    for (auto& [name, tensor] : weights) {
+      if (tensor.is_floating_point()) tensor = tensor.to(options.device, options.dtype).contiguous();
+    }
+  } catch (const std::exception& e) {
+    return InternalError(dir + ": converting the weights: " + TorchErrorMessage(e));
   }
   StatusOr<std::unique_ptr<LlamaModel>> model = Create(config, weights, options);
   if (!model.ok()) return model.status().WithPrefix(dir);

@@ -125,6 +125,10 @@ class LlamaModel {
     // Load(): merge DIR/adapter_config.json + adapter_model.safetensors (a
     // PEFT LoRA adapter) into the weights when present. Default: true.
     bool merge_adapter = true;
+    // Load(): memory-map the safetensors files (model::MapSafetensors)
+    // rather than read them into memory. Default: true. False reads a copy
+    // (for files that may be rewritten in place while loaded).
+    bool memory_map = true;
   };
 
   // Builds a model from HF-named weights ("model.embed_tokens.weight", ...).
@@ -138,6 +142,9 @@ class LlamaModel {
   // Loads DIR/config.json and DIR/model.safetensors, or the shards listed in
   // DIR/model.safetensors.index.json ("weight_map"), and merges a PEFT
   // adapter found in DIR (see Options::merge_adapter). Errors name the file.
+  // The files are memory-mapped (Options::memory_map) and converted one
+  // tensor at a time: peak memory is about the weights in options.dtype, and
+  // weights stored in that dtype and used on the CPU stay file-backed.
   static StatusOr<std::unique_ptr<LlamaModel>> Load(const std::string& dir,
                                                     const Options& options);
 

@@ -35,12 +35,21 @@ class SafetensorsTest : public ::testing::Test {
     return Path(name);
   }
 
+  // Both readers (copying and memory-mapping) refuse `path` the same way.
   void ExpectError(const std::string& path, StatusCode code, const std::string& needle) {
-    auto r = ReadSafetensors(path);
-    ASSERT_FALSE(r.ok()) << path;
-    EXPECT_EQ(r.status().code(), code) << r.status();
-    EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status();
-    EXPECT_NE(r.status().message().find(needle), std::string::npos) << r.status();
+    for (auto* reader : {&ReadOne, &MapOne}) {
+      auto r = reader(path);
+      ASSERT_FALSE(r.ok()) << path;
+      EXPECT_EQ(r.status().code(), code) << r.status();
+      EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status();
+      EXPECT_NE(r.status().message().find(needle), std::string::npos) << r.status();
+    }
+  }
+  static StatusOr<std::map<std::string, torch::Tensor>> ReadOne(const std::string& path) {
+    return ReadSafetensors(path);
+  }
+  static StatusOr<std::map<std::string, torch::Tensor>> MapOne(const std::string& path) {
+    return MapSafetensors(path);
   }
 
   fs::path dir_;
@@ -64,18 +73,21 @@ TEST_F(SafetensorsTest, RoundTripsEveryDtype) {
   tensors["strided"] = torch::arange(12, torch::kFloat32).view({3, 4}).t();  // non-contiguous
   const std::string path = Path("all.safetensors");
   ASSERT_TRUE(WriteSafetensors(path, tensors, {{"format", "pt"}, {"k", "v"}}).ok());
-  std::map<std::string, std::string> meta;
-  auto back = ReadSafetensors(path, &meta);
-  ASSERT_TRUE(back.ok()) << back.status();
-  ASSERT_EQ(back->size(), tensors.size());
-  for (const auto& [name, t] : tensors) {
-    const torch::Tensor& r = back->at(name);
-    EXPECT_EQ(r.scalar_type(), t.scalar_type()) << name;
-    EXPECT_EQ(r.sizes(), t.sizes()) << name;
-    EXPECT_TRUE(torch::equal(r, t)) << name;
+  for (bool mapped : {false, true}) {
+    SCOPED_TRACE(mapped ? "MapSafetensors" : "ReadSafetensors");
+    std::map<std::string, std::string> meta;
+    auto back = mapped ? MapSafetensors(path, &meta) : ReadSafetensors(path, &meta);
+    ASSERT_TRUE(back.ok()) << back.status();
+    ASSERT_EQ(back->size(), tensors.size());
+    for (const auto& [name, t] : tensors) {
+      const torch::Tensor& r = back->at(name);
+      EXPECT_EQ(r.scalar_type(), t.scalar_type()) << name;
+      EXPECT_EQ(r.sizes(), t.sizes()) << name;
+      EXPECT_TRUE(torch::equal(r, t)) << name;
+    }
+    EXPECT_EQ(meta.at("k"), "v");
+    EXPECT_EQ(meta.at("format"), "pt");
   }
-  EXPECT_EQ(meta.at("k"), "v");
-  EXPECT_EQ(meta.at("format"), "pt");
 
   // Header: 8-byte length, a multiple of 8, JSON with names and offsets.
   auto raw = ReadFileToString(path);
@@ -95,6 +107,41 @@ TEST_F(SafetensorsTest, ReadsAFileWithoutMetadata) {
   auto r = ReadSafetensors(path);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->at("x")[1].item<int64_t>(), 1);
+}
+
+TEST_F(SafetensorsTest, MappedTensorsAreCopyOnWriteAndOutliveEachOther) {
+  const std::string path = Path("w.safetensors");
+  torch::Tensor a = torch::arange(4096, torch::kFloat32);  // 4 pages
+  torch::Tensor b = torch::arange(10, torch::kFloat32);
+  ASSERT_TRUE(WriteSafetensors(path, {{"a", a}, {"b", b}}).ok());
+  const std::string before = *ReadFileToString(path);
+  torch::Tensor mapped_b;
+  {
+    auto mapped = MapSafetensors(path);
+    ASSERT_TRUE(mapped.ok()) << mapped.status();
+    torch::Tensor mapped_a = mapped->at("a");
+    mapped_a.mul_(2);  // a private copy of the pages: the file stays
+    EXPECT_TRUE(torch::equal(mapped_a, a * 2));
+    mapped_b = mapped->at("b");
+  }  // "a" freed (its pages given back); "b" still views the mapping
+  EXPECT_EQ(*ReadFileToString(path), before);
+  EXPECT_TRUE(torch::equal(mapped_b, b));
+  auto again = MapSafetensors(path);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(torch::equal(again->at("a"), a));
+}
+
+TEST_F(SafetensorsTest, MapsATensorMisalignedForItsDtypeByCopyingIt) {
+  // A header not padded to 8: the F32 data starts at an odd byte.
+  const std::string header = R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}} )";
+  ASSERT_EQ((8 + header.size()) % 2, 1u) << header.size();
+  const std::string path = WriteRaw("odd.safetensors", header, 8);
+  auto read = ReadSafetensors(path);
+  auto mapped = MapSafetensors(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(mapped->at("x").data_ptr()) % 4, 0u);
+  EXPECT_TRUE(torch::equal(mapped->at("x"), read->at("x")));
 }
 
 TEST_F(SafetensorsTest, RefusesCorruptFiles) {
