@@ -5,7 +5,11 @@
 # several server set-ups measured one after another in this one run:
 #
 #   cpp            the C++ server as deployed: LLM batching across requests
-#                  (--llm-max-batch-size 8) and prefix sharing
+#                  (--llm-max-batch-size 8), prefix sharing, and the LLM
+#                  pass size tuned at warm-up (--llm-pass-tuning; the
+#                  server's choice is printed)
+#   cpp-untuned    the same with --llm-pass-tuning=false: passes up to
+#                  --max-batch-tokens (8192) whatever the device
 #   cpp-no-prefix  the same with --prefix-sharing=false (every candidate's
 #                  whole prompt is computed)
 #   cpp-no-batch   the same with no cross-request batching in either stage
@@ -72,6 +76,7 @@ start_server() {
              --threads "$THREADS")
   case $1 in
     cpp) "${cpp[@]}" >"$log.access" 2>"$log" & ;;
+    cpp-untuned) "${cpp[@]}" --llm-pass-tuning=false >"$log.access" 2>"$log" & ;;
     cpp-no-prefix) "${cpp[@]}" --prefix-sharing=false >"$log.access" 2>"$log" & ;;
     cpp-no-batch) "${cpp[@]}" --max-batch-size 1 --llm-max-batch-size 1 >"$log.access" 2>"$log" & ;;
     python) "$PYTHON" "$ROOT/bench/python_baseline/server.py" --bundle "$BUNDLE" \
@@ -79,6 +84,7 @@ start_server() {
     *) echo "hybrid-serving.sh: unknown setup $1" >&2; exit 2 ;;
   esac
   bench_wait_listening "$log" 3000 120
+  grep -h "LLM pass tuning" "$log" | sed "s/^/$1: /" >&2 || true
 }
 
 RESULTS=$WORK/results.jsonl

@@ -104,7 +104,8 @@ class Batcher {
   Batcher(const BatcherOptions& options, Callbacks callbacks, Clock* clock = nullptr)
       : options_(options),
         callbacks_(std::move(callbacks)),
-        clock_(clock != nullptr ? clock : RealClock::Get()) {
+        clock_(clock != nullptr ? clock : RealClock::Get()),
+        max_batch_size_(options.max_batch_size) {
     thread_ = std::thread([this] { Loop(); });
   }
 
@@ -165,6 +166,15 @@ class Batcher {
     return RefusalLocked();
   }
 
+  // From now on, batches hold at most `n` requests (clamped to
+  // 1..options.max_batch_size): for a stage that measured, after start, that
+  // smaller batches serve better.
+  void LimitBatchSize(int n) {
+    absl::MutexLock lock(&mu_);
+    max_batch_size_ = std::clamp(n, 1, options_.max_batch_size);
+    cv_.SignalAll();
+  }
+
   size_t QueueDepth() {
     absl::MutexLock lock(&mu_);
     return queue_.size();
@@ -177,7 +187,7 @@ class Batcher {
   absl::Duration ExpectedWait() {
     absl::MutexLock lock(&mu_);
     const int64_t batches_ahead =
-        static_cast<int64_t>(queue_.size()) / options_.max_batch_size + (running_ ? 1 : 0);
+        static_cast<int64_t>(queue_.size()) / max_batch_size_ + (running_ ? 1 : 0);
     return (batches_ahead + 1) * batch_time_;
   }
 
@@ -267,12 +277,12 @@ class Batcher {
         continue;
       }
       const absl::Time send_at = queue_.front().enqueued + options_.max_queue_delay;
-      const bool full = queue_.size() >= static_cast<size_t>(options_.max_batch_size);
+      const bool full = queue_.size() >= static_cast<size_t>(max_batch_size_);
       if (!full && !draining_ && now < send_at) {
         clock_->WaitUntil(&mu_, &cv_, std::min(send_at, earliest_deadline));
         continue;
       }
-      const size_t n = std::min(queue_.size(), static_cast<size_t>(options_.max_batch_size));
+      const size_t n = std::min(queue_.size(), static_cast<size_t>(max_batch_size_));
       for (size_t i = 0; i < n; ++i) {
         taken.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -317,6 +327,7 @@ class Batcher {
   absl::Mutex mu_;
   absl::CondVar cv_;
   std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
+  int max_batch_size_ ABSL_GUARDED_BY(mu_);  // options_.max_batch_size, or less (LimitBatchSize)
   Ticket next_ticket_ ABSL_GUARDED_BY(mu_) = 1;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool running_ ABSL_GUARDED_BY(mu_) = false;                         // run_batch in progress

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -12,12 +13,32 @@ namespace sasrecllm::server {
 
 LlmStage::LlmStage(std::shared_ptr<hybrid::HybridModel> model,
                    const hybrid::RerankOptions& options, const model::Catalog* catalog,
-                   Metrics* metrics, Clock* clock)
+                   Metrics* metrics, Clock* clock, LlmStagePassTuning tuning)
     : model_(model),
       catalog_(catalog),
       metrics_(metrics),
       clock_(clock != nullptr ? clock : RealClock::Get()),
-      reranker_(std::move(model), options) {}
+      tuning_options_(tuning),
+      reranker_(std::move(model), options),
+      options_(reranker_.options()) {}
+
+hybrid::RerankOptions LlmStage::options() const {
+  absl::MutexLock lock(&mu_);
+  return options_;
+}
+
+int LlmStage::BatchSizeLimit() const {
+  absl::MutexLock lock(&mu_);
+  if (!pass_tuning_.has_value()) return 0;
+  const int largest = pass_tuning_->measured.back().requests;
+  const bool still_improving = pass_tuning_->requests_per_pass == largest && largest > 1;
+  return still_improving ? 0 : pass_tuning_->requests_per_pass;
+}
+
+std::optional<LlmPassTuning> LlmStage::pass_tuning() const {
+  absl::MutexLock lock(&mu_);
+  return pass_tuning_;
+}
 
 bool LlmStage::Wants(const Request& request) const {
   return request.hybrid() && !request.candidates.empty();
@@ -100,18 +121,39 @@ size_t LlmStage::Run(const std::vector<Request*>& batch, std::vector<absl::Statu
   return sequences;
 }
 
-absl::Status LlmStage::Warmup() {
+hybrid::RerankQuery LlmStage::WarmupQuery(int history, int candidates) const {
+  const int catalog_size = static_cast<int>(catalog_->entries().size());
+  // A small catalog gives what it has; candidates first (what the pass scores).
+  candidates = std::max(1, std::min(candidates, catalog_size - 1));
+  history = std::max(1, std::min(history, catalog_size - candidates));
   hybrid::RerankQuery query;
   for (const model::CatalogEntry& e : catalog_->entries()) {
-    if (query.history.size() < 3) {
+    if (static_cast<int>(query.history.size()) < history) {
       query.history.push_back(e.index);
       query.history_titles.push_back(e.title);
-    } else if (query.candidates.size() < 2) {
+    } else if (static_cast<int>(query.candidates.size()) < candidates) {
       query.candidates.push_back({e.index, e.title});
     }
   }
+  return query;
+}
+
+absl::Status LlmStage::Warmup() {
   torch::NoGradGuard no_grad;
-  return FromModelStatus(reranker_.YesLogits({query}).status());
+  if (!tuning_options_.enabled) {
+    return FromModelStatus(reranker_.YesLogits({WarmupQuery(3, 2)}).status());
+  }
+  LlmPassTuner tuner({.max_requests = tuning_options_.max_requests});
+  absl::StatusOr<LlmPassTuning> tuning = tuner.Tune(
+      &reranker_, WarmupQuery(tuning_options_.history, tuning_options_.candidates));
+  if (!tuning.ok()) return tuning.status();
+  hybrid::RerankOptions tuned = reranker_.options();
+  tuned.max_batch_tokens = tuning->max_batch_tokens;
+  absl::MutexLock lock(&mu_);
+  reranker_ = hybrid::HybridReranker(model_, tuned);
+  options_ = reranker_.options();
+  pass_tuning_ = *std::move(tuning);
+  return absl::OkStatus();
 }
 
 }  // namespace sasrecllm::server

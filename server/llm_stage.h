@@ -17,24 +17,42 @@
 // "prefill"|"prefix_reused"}. Batch size unit: sequences, i.e. (request,
 // candidate) pairs scored.
 //
+// With pass tuning on, Warmup measures how many requests one forward pass
+// should hold on this device (LlmPassTuner) and serves with that token
+// budget (never above the configured one); options() and pass_tuning() say
+// what it chose.
+//
 // Thread safety: Run and Warmup on one thread at a time (the pipeline's
-// stage thread; Warmup before serving).
+// stage thread; Warmup before serving). options() and pass_tuning() from
+// any thread.
 #ifndef SASRECLLM_SERVER_LLM_STAGE_H_
 #define SASRECLLM_SERVER_LLM_STAGE_H_
 
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "model/catalog.h"
 #include "model/hybrid/hybrid_reranker.h"
 #include "server/clock.h"
+#include "server/llm_pass_tuning.h"
 #include "server/metrics.h"
 #include "server/pipeline.h"
 
 namespace sasrecllm::server {
+
+// What Warmup's pass tuning measures with: a request like the ones served.
+struct LlmStagePassTuning {
+  bool enabled = false;       // Default: off (the server turns it on: --llm-pass-tuning)
+  int max_requests = 8;       // the LLM batcher's batch size: no pass holds more requests
+  int candidates = 20;        // candidates per request (the server's retrieval_k)
+  int history = 50;           // history items per request (at most the catalog's)
+};
 
 class LlmStage final : public Stage {
  public:
@@ -42,7 +60,8 @@ class LlmStage final : public Stage {
   // bundle's, for Warmup's query. `metrics` and `clock` (nullptr = real time)
   // must outlive the stage. Options are clamped by HybridReranker.
   LlmStage(std::shared_ptr<hybrid::HybridModel> model, const hybrid::RerankOptions& options,
-           const model::Catalog* catalog, Metrics* metrics, Clock* clock = nullptr);
+           const model::Catalog* catalog, Metrics* metrics, Clock* clock = nullptr,
+           LlmStagePassTuning tuning = {});
 
   absl::string_view name() const override { return kStageLlm; }
   bool Wants(const Request& request) const override;
@@ -51,16 +70,32 @@ class LlmStage final : public Stage {
   // Unit: sequences.
   size_t Run(const std::vector<Request*>& batch, std::vector<absl::Status>* statuses) override;
   absl::Status Warmup() override;
+  // With pass tuning: the chosen requests per pass, unless larger passes
+  // were still getting cheaper where measuring stopped (then 0: the
+  // configured batch size stands). A batch of one pass's requests finishes
+  // each of them as soon as its pass is done, not when the last one is.
+  int BatchSizeLimit() const override;
 
   const hybrid::HybridModel& model() const { return *model_; }
-  const hybrid::RerankOptions& options() const { return reranker_.options(); }
+  // The reranker's options: after a tuning Warmup, its chosen token budget.
+  hybrid::RerankOptions options() const;
+  // What Warmup's tuning measured and chose; nullopt before it, or when off.
+  std::optional<LlmPassTuning> pass_tuning() const;
 
  private:
+  // A request shaped like a served one: `history` items and `candidates`
+  // candidates from the catalog.
+  hybrid::RerankQuery WarmupQuery(int history, int candidates) const;
+
   const std::shared_ptr<hybrid::HybridModel> model_;
   const model::Catalog* const catalog_;
   Metrics* const metrics_;
   Clock* const clock_;
-  hybrid::HybridReranker reranker_;
+  const LlmStagePassTuning tuning_options_;
+  hybrid::HybridReranker reranker_;  // replaced only by Warmup, under mu_
+  mutable absl::Mutex mu_;           // reranker_ replacement vs readers of its options
+  hybrid::RerankOptions options_ ABSL_GUARDED_BY(mu_);
+  std::optional<LlmPassTuning> pass_tuning_ ABSL_GUARDED_BY(mu_);
   // Moving average of recent LLM batch durations (stage thread only); zero
   // until batches have been measured.
   absl::Duration expected_batch_time_ = absl::ZeroDuration();

@@ -79,6 +79,13 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// What the LLM stage's warm-up measured, and the pass size it serves with.
+void LogLlmPassTuning(const RecommenderService& service) {
+  if (auto tuning = service.llm_pass_tuning(); tuning.has_value()) {
+    std::fprintf(stderr, "LLM pass tuning: %s\n", tuning->Summary().c_str());
+  }
+}
+
 // Plaintext without --tls-cert; TLS with it; mutual TLS (client certificates
 // required and verified) with --tls-client-ca too.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
@@ -165,6 +172,7 @@ int Run(const ServerFlags& flags) {
   options.llm_batcher.max_queue_size = options.batcher.max_queue_size;
   options.rerank.max_batch_tokens = flags.max_batch_tokens;
   options.rerank.share_prefix = flags.prefix_sharing;
+  options.tune_llm_pass = flags.llm_pass_tuning;
   sasrecllm::server::AccessLogOptions log_options;
   log_options.level = *sasrecllm::server::ParseLogLevel(flags.log_level);  // checked by CLI11
   log_options.sample_rate = flags.access_log_sample_rate;
@@ -177,6 +185,7 @@ int Run(const ServerFlags& flags) {
   if (absl::Status s = (*service)->Warmup(); !s.ok()) {
     return Fail(absl::StrCat("warm-up failed: ", s.ToString()));
   }
+  LogLlmPassTuning(**service);
 
   const std::string host = flags.host;
   const int metrics_port = flags.metrics_port;
@@ -231,6 +240,7 @@ int Run(const ServerFlags& flags) {
     const std::string version = (*service)->model_version();
     metrics.RecordReload(status.ok(), {version, device_name, dtype_name});
     if (status.ok()) {
+      LogLlmPassTuning(**service);
       std::fprintf(stderr, "reload: serving model_version %s (%.1f s)\n", version.c_str(),
                    absl::ToDoubleSeconds(absl::Now() - start));
     } else {

@@ -171,6 +171,9 @@ absl::Status Pipeline::Warmup() {
       return absl::Status(s.code(), absl::StrCat("warm-up of stage \"", runner.stage->name(),
                                                  "\": ", s.message()));
     }
+    if (const int limit = runner.stage->BatchSizeLimit(); limit > 0) {
+      runner.queue->LimitBatchSize(limit);
+    }
   }
   return absl::OkStatus();
 }

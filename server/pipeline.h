@@ -87,6 +87,10 @@ class Stage {
   // Runs one small input through the model (first-call allocations) before
   // serving. Returns the model's error.
   virtual absl::Status Warmup() = 0;
+  // After Warmup: the most requests a batch of this stage should hold, when
+  // the stage measured that fewer than its batcher's max_batch_size serve
+  // better (the pipeline then limits its batcher); 0 = no limit.
+  virtual int BatchSizeLimit() const { return 0; }
 };
 
 class Pipeline {

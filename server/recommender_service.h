@@ -35,6 +35,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -84,6 +85,8 @@ class RecommenderService final : public v1::Recommender::CallbackService {
 
   // The version of the model serving new calls.
   std::string model_version() const;
+  // What the current model's LLM warm-up tuning chose (ServingModel::llm_pass_tuning).
+  std::optional<LlmPassTuning> llm_pass_tuning() const { return Current()->llm_pass_tuning(); }
 
   // New RPCs answer UNAVAILABLE; returns once every accepted request has been
   // finished. Idempotent.

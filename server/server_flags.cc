@@ -98,6 +98,11 @@ void AddServerFlags(CLI::App& app, ServerFlags* flags) {
   add_bool("prefix-sharing", &flags->prefix_sharing,
            "Compute each request's prompt prefix once and continue every candidate from it; "
            "--prefix-sharing=false runs every candidate's whole prompt (for benchmarks).");
+  add_bool("llm-pass-tuning", &flags->llm_pass_tuning,
+           "At warm-up, time LLM passes of 1, 2, 4, ... typical requests on this device and "
+           "serve with the smallest pass no larger one beats by 5% per request (lowers "
+           "--max-batch-tokens and --llm-max-batch-size to it, never raises them); "
+           "--llm-pass-tuning=false keeps both as given.");
   add_at_least("max-top-k", &flags->max_top_k, 1, "Largest top_k a request may ask for.");
   add_at_least("max-candidates", &flags->max_candidates, 1, "Most candidates a request may send.");
   add_at_least("threads", &flags->threads, 0,

@@ -63,6 +63,7 @@ struct ServerFlags {
   int max_batch_tokens = 8192;
   // Compute each request's prompt prefix once. Default: true.
   bool prefix_sharing = true;
+  bool llm_pass_tuning = true;
   // Largest top_k a request may ask for. Default: 1000.
   int max_top_k = 1000;
   // Most candidates a request may send. Default: 1000.

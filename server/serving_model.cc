@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -56,10 +57,19 @@ absl::StatusOr<std::shared_ptr<ServingModel>> ServingModel::Create(
   stages.push_back(
       {std::make_unique<SasrecStage>(bundle, resolved.limits.max_history, retriever),
        resolved.batcher});
+  const LlmStage* llm_stage = nullptr;
   if (llm != nullptr) {
-    stages.push_back({std::make_unique<LlmStage>(llm, resolved.rerank, &bundle->catalog(),
-                                                 metrics, clock),
-                      resolved.llm_batcher});
+    LlmStagePassTuning tuning{
+        .enabled = resolved.tune_llm_pass,
+        .max_requests = resolved.llm_batcher.max_batch_size,
+        .candidates = resolved.retrieval_k,
+        // Served histories are up to max_history; 50 keeps warm-up short on
+        // bundles that allow thousands.
+        .history = static_cast<int>(std::min<int64_t>(resolved.limits.max_history, 50))};
+    auto stage = std::make_unique<LlmStage>(llm, resolved.rerank, &bundle->catalog(), metrics,
+                                            clock, tuning);
+    llm_stage = stage.get();
+    stages.push_back({std::move(stage), resolved.llm_batcher});
   }
   absl::StatusOr<std::unique_ptr<Pipeline>> pipeline =
       Pipeline::Create(std::move(stages), metrics, clock);
@@ -68,6 +78,7 @@ absl::StatusOr<std::shared_ptr<ServingModel>> ServingModel::Create(
   std::shared_ptr<ServingModel> model(
       new ServingModel(resolved, std::move(bundle), std::move(llm), std::move(retriever), metrics));
   model->pipeline_ = std::move(pipeline).value();
+  model->llm_stage_ = llm_stage;
   model->call_env_.pipeline = model->pipeline_.get();
   model->self_ = model;
   return model;
@@ -102,6 +113,11 @@ void ServingModel::Shutdown() {
 
 absl::Status ServingModel::Warmup() { return pipeline_->Warmup(); }
 
+std::optional<LlmPassTuning> ServingModel::llm_pass_tuning() const {
+  if (llm_stage_ == nullptr) return std::nullopt;
+  return llm_stage_->pass_tuning();
+}
+
 std::shared_ptr<const CallEnv> ServingModel::call_env() const {
   return std::shared_ptr<const CallEnv>(self_.lock(), &call_env_);
 }
@@ -129,7 +145,11 @@ void ServingModel::FillModelInfo(v1::GetModelInfoResponse* response) const {
         " heads=", llm_config.num_attention_heads, " kv_heads=", llm_config.num_key_value_heads,
         " vocab=", llm_config.vocab_size, " yes_token_id=", hybrid_model.yes_token_id(),
         " retrieval_k=", options_.retrieval_k,
-        " max_batch_tokens=", options_.rerank.max_batch_tokens,
+        // The budget served with: the configured one, or less after tuning.
+        " max_batch_tokens=",
+        llm_stage_ != nullptr ? llm_stage_->options().max_batch_tokens
+                              : options_.rerank.max_batch_tokens,
+        " configured_max_batch_tokens=", options_.rerank.max_batch_tokens,
         " prefix_sharing=", options_.rerank.share_prefix ? "true" : "false"));
     llm->set_parameters(llm_parameters_);
     if (hybrid_model.uses_sasrec()) {

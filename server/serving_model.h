@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -35,12 +36,15 @@
 #include "server/batcher.h"
 #include "server/call.h"
 #include "server/clock.h"
+#include "server/llm_pass_tuning.h"
 #include "server/metrics.h"
 #include "server/pipeline.h"
 #include "server/request_builder.h"
 #include "server/validation.h"
 
 namespace sasrecllm::server {
+
+class LlmStage;  // server/llm_stage.h
 
 struct ServiceOptions {
   // max_top_k and max_candidates come from here; max_history is taken from
@@ -56,6 +60,10 @@ struct ServiceOptions {
   int retrieval_k = 20;  // Default: 20 (--retrieval-k)
   BatcherOptions llm_batcher{.max_batch_size = 8};  // Default: 8 requests per LLM batch
   hybrid::RerankOptions rerank;
+  // Warm-up measures how many requests one LLM pass should hold on this
+  // device and lowers rerank.max_batch_tokens to that (LlmPassTuner; never
+  // raises it). Default: false here, true in the server (--llm-pass-tuning).
+  bool tune_llm_pass = false;
   // One JSON line per finished RPC (not owned; must outlive the service).
   // Default: nullptr, no access log.
   AccessLog* access_log = nullptr;
@@ -92,6 +100,9 @@ class ServingModel {
   std::shared_ptr<const CallEnv> call_env() const;
   const std::string& model_version() const { return bundle_->manifest().model_version; }
   void FillModelInfo(v1::GetModelInfoResponse* response) const;
+  // What the LLM stage's warm-up tuning measured and chose; nullopt without
+  // an LLM, with tuning off, or before Warmup.
+  std::optional<LlmPassTuning> llm_pass_tuning() const;
 
  private:
   ServingModel(const ServiceOptions& options, std::shared_ptr<const model::Bundle> bundle,
@@ -106,6 +117,7 @@ class ServingModel {
   int64_t sasrec_parameters_ = 0;
   int64_t llm_parameters_ = 0;
   std::unique_ptr<Pipeline> pipeline_;
+  const LlmStage* llm_stage_ = nullptr;  // owned by pipeline_; null without an LLM
   CallEnv call_env_;                 // points at pipeline_ and the metrics
   std::weak_ptr<ServingModel> self_;  // for call_env()'s shared ownership
 };

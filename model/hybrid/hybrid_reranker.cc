@@ -217,6 +217,7 @@ Status HybridReranker::RunSharedBatch(const std::vector<RerankQuery>& queries,
       stats->prefill_tokens += prefix_len;
       stats->reused_tokens += prefix_len * static_cast<int64_t>(p.end - p.begin - 1);
     }
+    stats->budget_tokens += rows * (prefix_max + branches * suffix_max);
     ++stats->forward_passes;
   } catch (const std::exception& e) {
     return InternalError(std::string("HybridReranker: ") + TorchErrorMessage(e));
@@ -231,6 +232,11 @@ Status HybridReranker::RunUnsharedBatch(const std::vector<RerankQuery>& queries,
                                         RerankStats* stats) {
   std::vector<HybridExample> examples;
   examples.reserve(pairs.size());
+  int64_t longest = 0;
+  for (const auto& [q, c] : pairs) {
+    longest = std::max<int64_t>(
+        longest, encoded[q].prefix.ids.size() + encoded[q].suffixes[c].ids.size());
+  }
   for (const auto& [q, c] : pairs) {
     HybridExample e;
     e.history = queries[q].history;
@@ -253,6 +259,7 @@ Status HybridReranker::RunUnsharedBatch(const std::vector<RerankQuery>& queries,
   } catch (const std::exception& e) {
     return InternalError("HybridReranker: " + TorchErrorMessage(e));
   }
+  stats->budget_tokens += static_cast<int64_t>(pairs.size()) * longest;
   ++stats->forward_passes;
   return OkStatus();
 }

@@ -66,6 +66,9 @@ struct RerankStats {
   int64_t prefill_tokens = 0;  // prompt tokens run through the LLM (padding excluded)
   int64_t reused_tokens = 0;   // prompt tokens not run because a computed prefix was reused
   int64_t forward_passes = 0;  // LLM batches (a prefill and its continuation count as one)
+  // Token positions of those batches as max_batch_tokens counts them
+  // (padding included): what a pass of these queries takes of the budget.
+  int64_t budget_tokens = 0;
   int64_t skipped_queries = 0;  // queries dropped by `skip`
 };
 

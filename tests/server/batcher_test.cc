@@ -141,6 +141,24 @@ TEST(BatcherTest, FlushesAtOnceWhenTheBatchIsFull) {
                                        absl::ZeroDuration()));
 }
 
+TEST(BatcherTest, ALimitedBatchSizeFlushesSmallerBatchesAndIsClamped) {
+  FakeClock clock;
+  Recorder rec;
+  StringBatcher batcher(Options(4, absl::Seconds(1)), rec.Callbacks(), &clock);
+  batcher.LimitBatchSize(2);
+  for (const char* item : {"a", "b", "c", "d"}) {
+    ASSERT_EQ(EnqueueCode(batcher, item), absl::StatusCode::kOk);
+  }
+  rec.AwaitBatches(2);  // full at 2: no clock movement needed
+  EXPECT_THAT(rec.batches(), ElementsAre(ElementsAre("a", "b"), ElementsAre("c", "d")));
+  batcher.LimitBatchSize(100);  // never above max_batch_size
+  for (const char* item : {"e", "f", "g", "h", "i"}) {
+    ASSERT_EQ(EnqueueCode(batcher, item), absl::StatusCode::kOk);
+  }
+  rec.AwaitBatches(3);
+  EXPECT_THAT(rec.batches()[2], ElementsAre("e", "f", "g", "h"));
+}
+
 TEST(BatcherTest, FlushesWhenOldestRequestReachesMaxDelay) {
   FakeClock clock;
   Recorder rec;

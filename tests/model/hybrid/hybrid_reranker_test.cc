@@ -123,6 +123,29 @@ TEST(HybridRerankerTest, ATightTokenBudgetSplitsTheWorkButNotTheResult) {
   }
 }
 
+// budget_tokens counts what max_batch_tokens bounds: two copies of a query
+// fit one pass exactly when the budget holds twice the query's tokens.
+TEST(HybridRerankerTest, BudgetTokensAreWhatTheBudgetCounts) {
+  std::shared_ptr<HybridModel> model = TinyModel();
+  ASSERT_NE(model, nullptr);
+  for (bool share : {true, false}) {
+    const RerankQuery query = MixedQueries()[0];
+    RerankStats one;
+    Score(model, {query}, {.share_prefix = share, .max_batch_tokens = 1 << 20}, &one);
+    ASSERT_EQ(one.forward_passes, 1);
+    ASSERT_GT(one.budget_tokens, 0);
+    RerankStats fits, split;
+    Score(model, {query, query}, {.share_prefix = share, .max_batch_tokens = 2 * one.budget_tokens},
+          &fits);
+    EXPECT_EQ(fits.forward_passes, 1) << share;
+    EXPECT_EQ(fits.budget_tokens, 2 * one.budget_tokens) << share;
+    Score(model, {query, query},
+          {.share_prefix = share, .max_batch_tokens = 2 * one.budget_tokens - 1}, &split);
+    EXPECT_GT(split.forward_passes, 1) << share;
+    EXPECT_LE(split.budget_tokens, 2 * one.budget_tokens) << share;
+  }
+}
+
 TEST(HybridRerankerTest, SkippedQueriesAreNotComputed) {
   std::shared_ptr<HybridModel> model = TinyModel();
   ASSERT_NE(model, nullptr);
