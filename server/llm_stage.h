@@ -19,8 +19,8 @@
 //
 // With pass tuning on, Warmup measures how many requests one forward pass
 // should hold on this device (LlmPassTuner) and serves with that token
-// budget (never above the configured one); options() and pass_tuning() say
-// what it chose.
+// budget (never above the configured one) and batches of that many requests
+// (BatchSizeLimit); options() and pass_tuning() say what it chose.
 //
 // Thread safety: Run and Warmup on one thread at a time (the pipeline's
 // stage thread; Warmup before serving). options() and pass_tuning() from

@@ -61,8 +61,9 @@ struct ServiceOptions {
   BatcherOptions llm_batcher{.max_batch_size = 8};  // Default: 8 requests per LLM batch
   hybrid::RerankOptions rerank;
   // Warm-up measures how many requests one LLM pass should hold on this
-  // device and lowers rerank.max_batch_tokens to that (LlmPassTuner; never
-  // raises it). Default: false here, true in the server (--llm-pass-tuning).
+  // device and lowers rerank.max_batch_tokens and llm_batcher's batch size to
+  // that (LlmPassTuner; never raises them). Default: false here, true in the
+  // server (--llm-pass-tuning).
   bool tune_llm_pass = false;
   // One JSON line per finished RPC (not owned; must outlive the service).
   // Default: nullptr, no access log.
