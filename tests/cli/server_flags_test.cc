@@ -60,6 +60,7 @@ TEST(ServerFlagsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(flags.ann_search_params, "");
   EXPECT_TRUE(flags.llm);
   EXPECT_TRUE(flags.prefix_sharing);
+  EXPECT_TRUE(flags.llm_pass_tuning);
   EXPECT_EQ(flags.drain_timeout_s, 30);
 }
 
@@ -74,7 +75,7 @@ TEST(ServerFlagsTest, EveryFlagHasItsEnvironmentVariable) {
     EXPECT_EQ(option->get_envname(), ServerFlagEnvName(name.substr(2))) << name;
     ++with_env;
   }
-  EXPECT_EQ(with_env, 33);  // every field of ServerFlags
+  EXPECT_EQ(with_env, 34);  // every field of ServerFlags
   EXPECT_THAT(app.help(), HasSubstr("SASRECLLM_METRICS_PORT"));
 }
 
