@@ -326,7 +326,6 @@ StatusOr<std::map<std::string, torch::Tensor>> MapImpl(
   return out;
 }
 
-
 }  // namespace
 
 StatusOr<std::map<std::string, torch::Tensor>> ReadSafetensors(const std::string& path) {

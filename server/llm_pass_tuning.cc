@@ -84,10 +84,8 @@ absl::StatusOr<LlmPassTuning> LlmPassTuner::Tune(hybrid::HybridReranker* reranke
     if (ChoosePassRequests(tuning.measured) != requests && requests > 1) break;  // no better
   }
   tuning.requests_per_pass = ChoosePassRequests(tuning.measured);
-  const int largest = tuning.measured.back().requests;
-  if (tuning.requests_per_pass == largest && largest > 1) {
-    // Still improving where measuring stopped: larger passes are not known
-    // to be worse, so the configured budget stands.
+  if (tuning.StillImproving()) {
+    // Larger passes are not known to be worse: the configured budget stands.
     tuning.max_batch_tokens = configured;
   } else {
     // That many requests, and half of one more for prompts longer than the

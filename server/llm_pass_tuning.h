@@ -44,6 +44,12 @@ struct LlmPassTuning {
   std::vector<LlmPassMeasurement> measured;  // in the order measured: 1, 2, 4, ...
   int requests_per_pass = 1;        // the chosen pass size, in warm-up requests
   int64_t max_batch_tokens = 0;     // the budget to serve with
+  // Whether the chosen pass is the largest measured (and more than one
+  // request): larger passes were still getting cheaper where measuring
+  // stopped, so the configured budget and batch size stand.
+  bool StillImproving() const {
+    return requests_per_pass > 1 && requests_per_pass == measured.back().requests;
+  }
   // One line: "1: 0.31 s, 2: 0.36 s per request -> 1 request per pass (1,428 tokens)".
   std::string Summary() const;
 };

@@ -29,10 +29,8 @@ hybrid::RerankOptions LlmStage::options() const {
 
 int LlmStage::BatchSizeLimit() const {
   absl::MutexLock lock(&mu_);
-  if (!pass_tuning_.has_value()) return 0;
-  const int largest = pass_tuning_->measured.back().requests;
-  const bool still_improving = pass_tuning_->requests_per_pass == largest && largest > 1;
-  return still_improving ? 0 : pass_tuning_->requests_per_pass;
+  if (!pass_tuning_.has_value() || pass_tuning_->StillImproving()) return 0;
+  return pass_tuning_->requests_per_pass;
 }
 
 std::optional<LlmPassTuning> LlmStage::pass_tuning() const {

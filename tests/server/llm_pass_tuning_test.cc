@@ -57,6 +57,15 @@ std::shared_ptr<hybrid::HybridModel> TinyModel() {
   return std::shared_ptr<hybrid::HybridModel>(std::move(model).value());
 }
 
+// Items 1..kItems titled "Film <i>", as Query names them.
+StatusOr<model::Catalog> TinyCatalog() {
+  std::vector<model::CatalogEntry> entries;
+  for (int64_t i = 1; i <= kItems; ++i) {
+    entries.push_back({i, "i" + std::to_string(i), "Film " + std::to_string(i)});
+  }
+  return model::Catalog::FromEntries(entries);
+}
+
 TEST(LlmPassTunerTest, MeasuresPowersOfTwoAndKeepsTheBudgetsContract) {
   hybrid::HybridReranker reranker(TinyModel(), {.max_batch_tokens = 100000});
   LlmPassTuner tuner({.max_requests = 4});
@@ -91,11 +100,7 @@ TEST(LlmPassTunerTest, NeverTriesAPassTheConfiguredBudgetWouldSplit) {
 }
 
 TEST(LlmPassTunerTest, LlmStageServesWithTheTunedBudget) {
-  std::vector<model::CatalogEntry> entries;
-  for (int64_t i = 1; i <= kItems; ++i) {
-    entries.push_back({i, "i" + std::to_string(i), "Film " + std::to_string(i)});
-  }
-  auto catalog = model::Catalog::FromEntries(entries);
+  auto catalog = TinyCatalog();
   ASSERT_TRUE(catalog.ok()) << catalog.status();
   Metrics metrics({"test", "cpu", "float32"});
   LlmStage stage(TinyModel(), {.max_batch_tokens = 100000}, &*catalog, &metrics, nullptr,
@@ -116,11 +121,7 @@ TEST(LlmPassTunerTest, LlmStageServesWithTheTunedBudget) {
 }
 
 TEST(LlmPassTunerTest, LlmStageWithoutTuningKeepsTheConfiguredBudget) {
-  std::vector<model::CatalogEntry> entries;
-  for (int64_t i = 1; i <= kItems; ++i) {
-    entries.push_back({i, "i" + std::to_string(i), "Film " + std::to_string(i)});
-  }
-  auto catalog = model::Catalog::FromEntries(entries);
+  auto catalog = TinyCatalog();
   ASSERT_TRUE(catalog.ok()) << catalog.status();
   Metrics metrics({"test", "cpu", "float32"});
   LlmStage stage(TinyModel(), {.max_batch_tokens = 1234}, &*catalog, &metrics);
