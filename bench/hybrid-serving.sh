@@ -10,6 +10,9 @@
 #                  server's choice is printed)
 #   cpp-untuned    the same with --llm-pass-tuning=false: passes up to
 #                  --max-batch-tokens (8192) whatever the device
+#   cpp-no-prompt-cache
+#                  the same with --llm-prompt-cache=false: every request
+#                  tokenizes its candidates' titles and its prompt again
 #   cpp-no-prefix  the same with --prefix-sharing=false (every candidate's
 #                  whole prompt is computed)
 #   cpp-no-batch   the same with no cross-request batching in either stage
@@ -77,6 +80,7 @@ start_server() {
   case $1 in
     cpp) "${cpp[@]}" >"$log.access" 2>"$log" & ;;
     cpp-untuned) "${cpp[@]}" --llm-pass-tuning=false >"$log.access" 2>"$log" & ;;
+    cpp-no-prompt-cache) "${cpp[@]}" --llm-prompt-cache=false >"$log.access" 2>"$log" & ;;
     cpp-no-prefix) "${cpp[@]}" --prefix-sharing=false >"$log.access" 2>"$log" & ;;
     cpp-no-batch) "${cpp[@]}" --max-batch-size 1 --llm-max-batch-size 1 >"$log.access" 2>"$log" & ;;
     python) "$PYTHON" "$ROOT/bench/python_baseline/server.py" --bundle "$BUNDLE" \

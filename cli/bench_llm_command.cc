@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -44,6 +45,9 @@ struct BenchSettings {
   std::string dtype_name = "float32";
   torch::Device device = torch::Device(torch::kCPU);
   int64_t prompt_len = 128;
+  std::vector<int64_t> attention_blocks;  // empty: no attention-block rows
+  std::vector<int64_t> attention_lens;
+  int64_t attention_batch = 4;
   uint64_t seed = 0;
   std::FILE* text = stdout;  // the human-readable report (stderr with --json -)
 };
@@ -56,6 +60,17 @@ struct ThroughputRow {
   double flops = 0;
 };
 
+// One prefill length: each Options::attention_block's time, side by side.
+struct AttentionBlockRow {
+  int64_t prompt_len = 0;
+  int64_t batch = 0;
+  std::vector<int64_t> blocks;
+  PrefillComparison timing;
+};
+
+// The model under test with Options::attention_block = block.
+using ModelWithBlock = std::function<StatusOr<std::unique_ptr<LlamaModel>>(int64_t block)>;
+
 struct ModelReport {
   std::string name;
   int64_t params = 0;
@@ -63,9 +78,35 @@ struct ModelReport {
   int64_t decode_steps = 0;
   std::vector<ThroughputRow> rows;
   PrefixSharingTiming sharing;
+  std::vector<AttentionBlockRow> attention;
 };
 
 void Progress(const std::string& line) { std::cerr << "bench-llm: " << line << "\n"; }
+
+// Prefill with attention in blocks of each size, against all at once.
+StatusOr<std::vector<AttentionBlockRow>> BenchAttentionBlocks(const std::string& name,
+                                                              const ModelWithBlock& make,
+                                                              int repeats,
+                                                              const BenchSettings& s) {
+  std::vector<std::unique_ptr<LlamaModel>> owned;
+  std::vector<const LlamaModel*> models;
+  for (int64_t block : s.attention_blocks) {
+    SASRECLLM_ASSIGN_OR_RETURN(auto m, make(block));
+    models.push_back(m.get());
+    owned.push_back(std::move(m));
+  }
+  std::vector<AttentionBlockRow> rows;
+  for (int64_t len : s.attention_lens) {
+    Progress(name + ": prefill " + std::to_string(len) + " at batch " +
+             std::to_string(s.attention_batch) + ", attention blocks, interleaved (x" +
+             std::to_string(repeats) + ")");
+    AttentionBlockRow row{len, s.attention_batch, s.attention_blocks, {}};
+    SASRECLLM_ASSIGN_OR_RETURN(row.timing,
+                               ComparePrefill(models, s.attention_batch, len, repeats, s.seed));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
 
 StatusOr<ModelReport> BenchModel(const std::string& name, const LlamaModel& model, int repeats,
                                  int64_t decode_steps, const BenchSettings& s) {
@@ -127,6 +168,26 @@ void PrintReports(const std::vector<ModelReport>& reports, double peak_gflops,
       static_cast<long long>(kPrefixLen), static_cast<long long>(kContinuations),
       static_cast<long long>(kContinuations), static_cast<long long>(kSuffixLen),
       static_cast<long long>(kContinuations), static_cast<long long>(kPrefixLen + kSuffixLen));
+  bool any_attention = false;
+  for (const ModelReport& r : reports) any_attention = any_attention || !r.attention.empty();
+  if (any_attention) {
+    std::fprintf(s.text,
+        "\nattention in blocks of N query positions (Options::attention_block; 0 = all at"
+        " once): prefill without a cache, interleaved\n");
+    std::fprintf(s.text, "%-12s %6s %5s %6s %10s %10s %14s\n", "model", "tokens", "batch", "block",
+                 "time_ms", "vs_whole", "max|dlogit|");
+    for (const ModelReport& r : reports) {
+      for (const AttentionBlockRow& a : r.attention) {
+        for (size_t i = 0; i < a.blocks.size(); ++i) {
+          std::fprintf(s.text, "%-12s %6lld %5lld %6lld %10.1f %9.2fx %14.3g\n", r.name.c_str(),
+                       static_cast<long long>(a.prompt_len), static_cast<long long>(a.batch),
+                       static_cast<long long>(a.blocks[i]), a.timing.seconds[i] * 1e3,
+                       a.timing.seconds[0] / a.timing.seconds[i], a.timing.max_abs_logit_diff[i]);
+        }
+      }
+    }
+    std::fprintf(s.text, "(vs_whole: the first block size's time / this one's; > 1 is faster)\n");
+  }
   std::fprintf(s.text,
       "times: best of `best` runs after a warm-up; decode = greedy steps of [B, 1]"
       " after a %lld-token prompt (tokens = B x steps); GFLOP/s counts projections,"
@@ -173,6 +234,19 @@ Json ReportsToJson(const std::vector<ModelReport>& reports, double peak_gflops,
     p["speedup"] = r.sharing.recompute_seconds / r.sharing.shared_seconds;
     p["max_abs_logit_diff"] = r.sharing.max_abs_logit_diff;
     m["prefix_sharing"] = std::move(p);
+    Json attention = Json::array();
+    for (const AttentionBlockRow& a : r.attention) {
+      for (size_t i = 0; i < a.blocks.size(); ++i) {
+        Json o = Json::object();
+        o["prompt_len"] = a.prompt_len;
+        o["batch"] = a.batch;
+        o["attention_block"] = a.blocks[i];
+        o["seconds"] = a.timing.seconds[i];
+        o["max_abs_logit_diff"] = a.timing.max_abs_logit_diff[i];
+        attention.push_back(std::move(o));
+      }
+    }
+    m["attention_blocks"] = std::move(attention);
     models.push_back(std::move(m));
   }
   j["models"] = std::move(models);
@@ -190,6 +264,9 @@ struct BenchLlmFlags {
   int64_t large_repeats = 1;
   int64_t large_decode_steps = 16;
   bool skip_large = false;
+  std::vector<int64_t> attention_blocks = {0, 64, 128, 256};
+  std::vector<int64_t> attention_lens = {128, 400, 1024};
+  int64_t attention_batch = 4;
   int64_t seed = 0;
   std::string json;
 };
@@ -205,6 +282,9 @@ Status Run(const BenchLlmFlags& flags) {
   const int64_t decode_steps = flags.decode_steps, large_repeats = flags.large_repeats;
   const int64_t large_decode_steps = flags.large_decode_steps, seed = flags.seed;
   s.prompt_len = flags.prompt_len;
+  s.attention_blocks = flags.attention_blocks;
+  s.attention_lens = flags.attention_lens;
+  s.attention_batch = flags.attention_batch;
   s.seed = static_cast<uint64_t>(seed);
   torch::set_num_threads(static_cast<int>(threads));
 
@@ -234,6 +314,16 @@ Status Run(const BenchLlmFlags& flags) {
     SASRECLLM_ASSIGN_OR_RETURN(
         ModelReport r,
         BenchModel("stories260K", *model, static_cast<int>(repeats), decode_steps, s));
+    if (!s.attention_blocks.empty()) {
+      ModelWithBlock make = [&](int64_t block) {
+        LlamaModel::Options o = options;
+        o.attention_block = block;
+        return LlamaModel::Load(flags.model, o);
+      };
+      SASRECLLM_ASSIGN_OR_RETURN(
+          r.attention,
+          BenchAttentionBlocks("stories260K", make, static_cast<int>(repeats), s));
+    }
     reports.push_back(std::move(r));
   } else {
     std::fprintf(s.text,
@@ -244,16 +334,24 @@ Status Run(const BenchLlmFlags& flags) {
     const LlamaConfig config = DefaultRandomLlamaConfig();
     Progress("building the random " + std::to_string(CountLlamaParameters(config).total) +
              "-parameter model in memory");
-    std::unique_ptr<LlamaModel> model;
-    {
-      SASRECLLM_ASSIGN_OR_RETURN(auto weights, RandomLlamaWeights(config, s.seed));
-      SASRECLLM_ASSIGN_OR_RETURN(model, LlamaModel::Create(config, weights, options));
-    }
+    SASRECLLM_ASSIGN_OR_RETURN(auto weights, RandomLlamaWeights(config, s.seed));
+    SASRECLLM_ASSIGN_OR_RETURN(std::unique_ptr<LlamaModel> model,
+                               LlamaModel::Create(config, weights, options));
     char name[32];
     std::snprintf(name, sizeof(name), "random-%.0fM", CountLlamaParameters(config).total / 1e6);
     SASRECLLM_ASSIGN_OR_RETURN(
         ModelReport r,
         BenchModel(name, *model, static_cast<int>(large_repeats), large_decode_steps, s));
+    model.reset();
+    if (!s.attention_blocks.empty()) {
+      ModelWithBlock make = [&](int64_t block) {
+        LlamaModel::Options o = options;
+        o.attention_block = block;
+        return LlamaModel::Create(config, weights, o);
+      };
+      SASRECLLM_ASSIGN_OR_RETURN(
+          r.attention, BenchAttentionBlocks(name, make, static_cast<int>(large_repeats), s));
+    }
     reports.push_back(std::move(r));
   }
   if (reports.empty()) return OkStatus();
@@ -274,7 +372,10 @@ Command AddBenchLlm(CLI::App& app) {
       R"(Prints the matmul peak, prefill / decode tokens/s and GFLOP/s at batch 1 and 16,
 and prefix sharing (200-token prefix, 20 continuations of 20 tokens) vs recompute,
 for stories260K (--model) and a random 134M-parameter Llama (--large-*: fewer
-repeats and decode steps, to keep a 2-core run within a few minutes).)");
+repeats and decode steps, to keep a 2-core run within a few minutes). Then
+prefill with attention computed in blocks of query positions
+(--attention-blocks, each against all at once, interleaved) at each of
+--attention-lens.)");
   BenchLlmFlags& f = sub.flags();
   sub->add_option("--model", f.model, "stories260K HF folder (skipped when absent)");
   sub->add_option("--threads", f.threads, "libtorch threads (default: all cores)")
@@ -289,6 +390,16 @@ repeats and decode steps, to keep a 2-core run within a few minutes).)");
   sub->add_option("--large-decode-steps", f.large_decode_steps, "random model: decode steps")
       ->check(AtLeast(1));
   sub->add_flag("--skip-large", f.skip_large, "skip the random 134M-parameter model");
+  sub->add_option("--attention-blocks", f.attention_blocks,
+                  "prefill with attention in blocks of N query positions, each N side by side "
+                  "(0 = all at once; the first is the reference)")
+      ->delimiter(',')
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--attention-lens", f.attention_lens, "prefill lengths for --attention-blocks")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--attention-batch", f.attention_batch, "batch for --attention-blocks")
+      ->check(AtLeast(1));
   sub->add_option("--seed", f.seed, "random seed");
   sub->add_option("--json", f.json, kJsonHelp)->type_name("FILE");
   return sub.RunWith([](const BenchLlmFlags& f) { return ExitCodeOf("bench-llm", Run(f)); });

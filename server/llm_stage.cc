@@ -11,15 +11,37 @@
 
 namespace sasrecllm::server {
 
+namespace {
+
+// The first `max_titles` catalog titles' prompt parts, or null (none asked
+// for, or an error).
+std::shared_ptr<const hybrid::PromptCache> CatalogPrompts(const hybrid::HybridModel& model,
+                                                          const model::Catalog& catalog,
+                                                          size_t max_titles) {
+  if (max_titles == 0) return nullptr;
+  std::vector<std::string> titles;
+  titles.reserve(std::min(catalog.entries().size(), max_titles));
+  for (const model::CatalogEntry& e : catalog.entries()) {
+    if (titles.size() == max_titles) break;
+    titles.push_back(e.title);
+  }
+  auto cache = hybrid::PromptCache::Build(&model.prompt_builder(), titles);
+  return cache.ok() ? *std::move(cache) : nullptr;
+}
+
+}  // namespace
+
 LlmStage::LlmStage(std::shared_ptr<hybrid::HybridModel> model,
                    const hybrid::RerankOptions& options, const model::Catalog* catalog,
-                   Metrics* metrics, Clock* clock, LlmStagePassTuning tuning)
+                   Metrics* metrics, Clock* clock, LlmStagePassTuning tuning,
+                   size_t max_cached_titles)
     : model_(model),
       catalog_(catalog),
       metrics_(metrics),
       clock_(clock != nullptr ? clock : RealClock::Get()),
       tuning_options_(tuning),
-      reranker_(std::move(model), options),
+      prompts_(CatalogPrompts(*model, *catalog, max_cached_titles)),
+      reranker_(std::move(model), options, prompts_),
       options_(reranker_.options()) {}
 
 hybrid::RerankOptions LlmStage::options() const {
@@ -148,7 +170,7 @@ absl::Status LlmStage::Warmup() {
   hybrid::RerankOptions tuned = reranker_.options();
   tuned.max_batch_tokens = tuning->max_batch_tokens;
   absl::MutexLock lock(&mu_);
-  reranker_ = hybrid::HybridReranker(model_, tuned);
+  reranker_ = hybrid::HybridReranker(model_, tuned, prompts_);
   options_ = reranker_.options();
   pass_tuning_ = *std::move(tuning);
   return absl::OkStatus();

@@ -17,6 +17,11 @@
 // "prefill"|"prefix_reused"}. Batch size unit: sequences, i.e. (request,
 // candidate) pairs scored.
 //
+// At construction (model load) the stage tokenizes the prompt suffix of
+// every catalog title and the empty-history prefix once
+// (hybrid::PromptCache; the first max_cached_titles entries of a larger
+// catalog), so a request tokenizes only its own history's titles.
+//
 // With pass tuning on, Warmup measures how many requests one forward pass
 // should hold on this device (LlmPassTuner) and serves with that token
 // budget (never above the configured one) and batches of that many requests
@@ -56,12 +61,18 @@ struct LlmStagePassTuning {
 
 class LlmStage final : public Stage {
  public:
+  // Catalog titles whose prompt suffixes are tokenized at load: about 200
+  // bytes each (the title and ~25 token ids), 40 MB at the limit.
+  static constexpr size_t kMaxCachedTitles = 200000;
+
   // `model`: the bundle's scorer (LoRA merged), `catalog` (not owned) the
-  // bundle's, for Warmup's query. `metrics` and `clock` (nullptr = real time)
-  // must outlive the stage. Options are clamped by HybridReranker.
+  // bundle's, for Warmup's query and the prompt cache (the first
+  // `max_cached_titles` titles; 0: no cache). `metrics` and `clock`
+  // (nullptr = real time) must outlive the stage. Options are clamped by
+  // HybridReranker.
   LlmStage(std::shared_ptr<hybrid::HybridModel> model, const hybrid::RerankOptions& options,
            const model::Catalog* catalog, Metrics* metrics, Clock* clock = nullptr,
-           LlmStagePassTuning tuning = {});
+           LlmStagePassTuning tuning = {}, size_t max_cached_titles = kMaxCachedTitles);
 
   absl::string_view name() const override { return kStageLlm; }
   bool Wants(const Request& request) const override;
@@ -81,6 +92,9 @@ class LlmStage final : public Stage {
   hybrid::RerankOptions options() const;
   // What Warmup's tuning measured and chose; nullopt before it, or when off.
   std::optional<LlmPassTuning> pass_tuning() const;
+  // The prompt parts tokenized at load (null when off, or if that failed:
+  // every request then tokenizes its own, and fails the same way).
+  const std::shared_ptr<const hybrid::PromptCache>& prompt_cache() const { return prompts_; }
 
  private:
   // A request shaped like a served one: `history` items and `candidates`
@@ -92,6 +106,7 @@ class LlmStage final : public Stage {
   Metrics* const metrics_;
   Clock* const clock_;
   const LlmStagePassTuning tuning_options_;
+  const std::shared_ptr<const hybrid::PromptCache> prompts_;
   hybrid::HybridReranker reranker_;  // replaced only by Warmup, under mu_
   mutable absl::Mutex mu_;           // reranker_ replacement vs readers of its options
   hybrid::RerankOptions options_ ABSL_GUARDED_BY(mu_);

@@ -173,6 +173,7 @@ int Run(const ServerFlags& flags) {
   options.rerank.max_batch_tokens = flags.max_batch_tokens;
   options.rerank.share_prefix = flags.prefix_sharing;
   options.tune_llm_pass = flags.llm_pass_tuning;
+  options.cache_llm_prompts = flags.llm_prompt_cache;
   sasrecllm::server::AccessLogOptions log_options;
   log_options.level = *sasrecllm::server::ParseLogLevel(flags.log_level);  // checked by CLI11
   log_options.sample_rate = flags.access_log_sample_rate;

@@ -64,6 +64,8 @@ struct ServerFlags {
   // Compute each request's prompt prefix once. Default: true.
   bool prefix_sharing = true;
   bool llm_pass_tuning = true;
+  // Tokenize the catalog titles' prompt parts at load. Default: true.
+  bool llm_prompt_cache = true;
   // Largest top_k a request may ask for. Default: 1000.
   int max_top_k = 1000;
   // Most candidates a request may send. Default: 1000.

@@ -66,8 +66,9 @@ absl::StatusOr<std::shared_ptr<ServingModel>> ServingModel::Create(
         // Served histories are up to max_history; 50 keeps warm-up short on
         // bundles that allow thousands.
         .history = static_cast<int>(std::min<int64_t>(resolved.limits.max_history, 50))};
-    auto stage = std::make_unique<LlmStage>(llm, resolved.rerank, &bundle->catalog(), metrics,
-                                            clock, tuning);
+    auto stage = std::make_unique<LlmStage>(
+        llm, resolved.rerank, &bundle->catalog(), metrics, clock, tuning,
+        resolved.cache_llm_prompts ? LlmStage::kMaxCachedTitles : 0);
     llm_stage = stage.get();
     stages.push_back({std::move(stage), resolved.llm_batcher});
   }

@@ -65,6 +65,9 @@ struct ServiceOptions {
   // that (LlmPassTuner; never raises them). Default: false here, true in the
   // server (--llm-pass-tuning).
   bool tune_llm_pass = false;
+  // Tokenize the prompt parts of the catalog's titles once at load (LlmStage,
+  // hybrid::PromptCache). Default: true.
+  bool cache_llm_prompts = true;
   // One JSON line per finished RPC (not owned; must outlive the service).
   // Default: nullptr, no access log.
   AccessLog* access_log = nullptr;

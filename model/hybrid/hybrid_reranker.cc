@@ -7,8 +7,9 @@
 
 namespace sasrecllm::hybrid {
 
-HybridReranker::HybridReranker(std::shared_ptr<HybridModel> model, RerankOptions options)
-    : model_(std::move(model)), options_(options) {
+HybridReranker::HybridReranker(std::shared_ptr<HybridModel> model, RerankOptions options,
+                               std::shared_ptr<const PromptCache> prompts)
+    : model_(std::move(model)), options_(options), prompts_(std::move(prompts)) {
   options_.max_batch_tokens = std::max<int64_t>(options_.max_batch_tokens, 1);
 }
 
@@ -31,13 +32,18 @@ StatusOr<std::vector<std::vector<float>>> HybridReranker::YesLogits(
   const PromptBuilder& builder = model_->prompt_builder();
   const int64_t budget = options_.max_batch_tokens;
 
-  // Tokenize every prompt part once.
+  // Every prompt part once: from the cache where it holds it.
   std::vector<Encoded> encoded(queries.size());
   for (size_t q = 0; q < queries.size(); ++q) {
     if (queries[q].candidates.empty()) continue;
-    SASRECLLM_ASSIGN_OR_RETURN(encoded[q].prefix, builder.BuildPrefix(queries[q].history_titles));
-    for (const RerankCandidate& c : queries[q].candidates) {
-      SASRECLLM_ASSIGN_OR_RETURN(PromptTokens suffix, builder.BuildSuffix(c.title));
+    const RerankQuery& query = queries[q];
+    SASRECLLM_ASSIGN_OR_RETURN(encoded[q].prefix,
+                               prompts_ ? prompts_->Prefix(query.history_titles)
+                                        : builder.BuildPrefix(query.history_titles));
+    encoded[q].suffixes.reserve(query.candidates.size());
+    for (const RerankCandidate& c : query.candidates) {
+      SASRECLLM_ASSIGN_OR_RETURN(PromptTokens suffix, prompts_ ? prompts_->Suffix(c.title)
+                                                               : builder.BuildSuffix(c.title));
       encoded[q].suffixes.push_back(std::move(suffix));
     }
   }

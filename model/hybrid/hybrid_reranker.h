@@ -11,6 +11,10 @@
 // suffix's last token. Nothing is copied per candidate: the prefix keys and
 // values exist once, and attention is computed only where it is needed.
 //
+// Prompt parts: a PromptCache (prompt_cache.h), when given, holds the
+// tokens of every catalog title's suffix and of the empty-history prefix,
+// made once at load; without one every part is tokenized per call.
+//
 // share_prefix = false runs every pair's whole prompt as one row (the
 // straightforward way; the benchmark's baseline). Both give the same
 // logits as HybridModel::YesLogits up to float rounding.
@@ -34,6 +38,7 @@
 #include <vector>
 
 #include "model/hybrid/hybrid_model.h"
+#include "model/hybrid/prompt_cache.h"
 #include "base/status.h"
 
 namespace sasrecllm::hybrid {
@@ -76,7 +81,9 @@ class HybridReranker {
  public:
   // `model`: shared, used without its LoRA adapter (serving models are
   // merged). INVALID_ARGUMENT-free: options are clamped (budget >= 1).
-  HybridReranker(std::shared_ptr<HybridModel> model, RerankOptions options);
+  // `prompts` (optional): built from this model's prompt builder.
+  HybridReranker(std::shared_ptr<HybridModel> model, RerankOptions options,
+                 std::shared_ptr<const PromptCache> prompts = nullptr);
 
   // logits[q][c]: the "Yes" logit of queries[q].candidates[c]
   // (P(like) = sigmoid). `skip` (optional) is asked before each forward pass
@@ -89,6 +96,7 @@ class HybridReranker {
 
   const RerankOptions& options() const { return options_; }
   HybridModel& model() { return *model_; }
+  const std::shared_ptr<const PromptCache>& prompts() const { return prompts_; }
 
  private:
   // A query's tokenized prompt parts.
@@ -113,6 +121,7 @@ class HybridReranker {
 
   std::shared_ptr<HybridModel> model_;
   RerankOptions options_;
+  std::shared_ptr<const PromptCache> prompts_;  // may be null
 };
 
 }  // namespace sasrecllm::hybrid

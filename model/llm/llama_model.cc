@@ -1,10 +1,12 @@
 #include "model/llm/llama_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "base/file.h"
 #include "base/json.h"
@@ -16,6 +18,36 @@ namespace {
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Attention of queries qg [B, KV, rep, T, hd] over keys and values
+// [B, KV, S, hd] (S = cached + T; query i is cache position cached + i),
+// where `blocked` [B|1, 1, 1, T, S] is true where a query may not look (at
+// least every later key). In blocks of `block` queries (0: all at once): a
+// block's scores are [B, KV, rep, block, cached + its end], because none of
+// its queries sees a later key. The causal upper triangle beyond each block
+// is then never computed, and the scores are never held for all T at once.
+// The same result up to float rounding (rows that see no key at all, such as
+// left padding, are undefined either way and read by nobody).
+torch::Tensor MaskedAttention(const torch::Tensor& qg, const torch::Tensor& keys,
+                              const torch::Tensor& values, const torch::Tensor& blocked,
+                              int64_t cached, int64_t block, torch::Dtype dtype) {
+  const float lowest = std::numeric_limits<float>::lowest();
+  const int64_t t = qg.size(3);
+  if (block <= 0 || block >= t) block = t;
+  std::vector<torch::Tensor> parts;
+  for (int64_t begin = 0; begin < t; begin += block) {
+    const int64_t n = std::min(block, t - begin);
+    const int64_t seen = cached + begin + n;  // keys any query of the block may see
+    torch::Tensor scores =
+        torch::matmul(qg.narrow(3, begin, n),
+                      keys.narrow(2, 0, seen).unsqueeze(2).transpose(-1, -2))  // [B, KV, rep, n, seen]
+            .to(torch::kFloat)
+            .masked_fill(blocked.narrow(3, begin, n).narrow(4, 0, seen), lowest);
+    torch::Tensor probs = torch::softmax(scores, -1).to(dtype);                     // [B, KV, rep, n, seen]
+    parts.push_back(torch::matmul(probs, values.narrow(2, 0, seen).unsqueeze(2)));  // [B, KV, rep, n, hd]
+  }
+  return parts.size() == 1 ? parts[0] : torch::cat(parts, 3);  // [B, KV, rep, T, hd]
 }
 
 }  // namespace
@@ -479,12 +511,9 @@ torch::Tensor LlamaModel::ForwardImpl(const ForwardArgs& args, KvCache* cache) c
     // h = kv * n_rep + r reads kv head kv (HF repeat_kv, llama2.c kv_mul).
     // The 1/sqrt(hd) scale is applied to q ([.., T, hd]) rather than to the
     // scores ([.., T, S]): one pass over a much smaller tensor.
-    torch::Tensor qg = (q * scale).reshape({b, n_kv, n_rep, t, hd});     // [B, KV, rep, T, hd]
-    torch::Tensor scores = torch::matmul(qg, keys.unsqueeze(2).transpose(-1, -2));  // [B, KV, rep, T, S]
-    scores = scores.to(torch::kFloat)
-                 .masked_fill(blocked, std::numeric_limits<float>::lowest());
-    torch::Tensor probs = torch::softmax(scores, -1).to(dtype);      // [B, KV, rep, T, S]
-    torch::Tensor attn = torch::matmul(probs, values.unsqueeze(2));  // [B, KV, rep, T, hd]
+    torch::Tensor qg = (q * scale).reshape({b, n_kv, n_rep, t, hd});  // [B, KV, rep, T, hd]
+    torch::Tensor attn = MaskedAttention(qg, keys, values, blocked, cached,
+                                         options_.attention_block, dtype);  // [B, KV, rep, T, hd]
     attn = attn.reshape({b, n_heads, t, hd}).transpose(1, 2).reshape({b, t, n_heads * hd});
     x = AttentionOutputAndMlp(args, l, x, attn);  // [B, T, D]
   }

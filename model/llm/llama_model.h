@@ -119,6 +119,12 @@ struct BranchArgs {
 
 class LlamaModel {
  public:
+  // Options::attention_block's default, from `sasrecllm bench-llm
+  // --attention-blocks 0,64,128,256` on a 2-core CPU: at 400 / 1024 prefill
+  // tokens, 1.11x / 1.26x all-at-once for stories260K and 0.99x / 1.15x for
+  // a 134M Llama (README, "LLM runtime").
+  static constexpr int64_t kDefaultAttentionBlock = 128;
+
   struct Options {
     torch::Dtype dtype = torch::kFloat32;  // Default: float32 (weights and activations)
     torch::Device device = torch::Device(torch::kCPU);  // Default: CPU
@@ -129,6 +135,11 @@ class LlamaModel {
     // rather than read them into memory. Default: true. False reads a copy
     // (for files that may be rewritten in place while loaded).
     bool memory_map = true;
+    // Forward(): attention in blocks of this many query positions, each
+    // block against only the keys it may see (no [T, S] score matrix, and
+    // not the causal upper triangle); 0 = all positions at once. Default:
+    // kDefaultAttentionBlock.
+    int64_t attention_block = kDefaultAttentionBlock;
   };
 
   // Builds a model from HF-named weights ("model.embed_tokens.weight", ...).

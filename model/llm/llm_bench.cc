@@ -170,4 +170,40 @@ StatusOr<PrefixSharingTiming> BenchPrefixSharing(const LlamaModel& model, int64_
   return timing;
 }
 
+StatusOr<PrefillComparison> ComparePrefill(const std::vector<const LlamaModel*>& models,
+                                           int64_t batch, int64_t prompt_len, int repeats,
+                                           uint64_t seed) {
+  SASRECLLM_RETURN_IF_ERROR(
+      RequirePositive("ComparePrefill", {{"models", static_cast<int64_t>(models.size())},
+                                         {"batch", batch},
+                                         {"prompt_len", prompt_len},
+                                         {"repeats", repeats}}));
+  const torch::Device device = models[0]->options().device;
+  PrefillComparison out;
+  out.seconds.assign(models.size(), std::numeric_limits<double>::infinity());
+  out.max_abs_logit_diff.assign(models.size(), 0.0);
+  torch::NoGradGuard no_grad;
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  torch::Tensor prompt =
+      RandomIds(gen, batch, prompt_len, models[0]->config().vocab_size, device);  // [B, T]
+  ForwardArgs args;
+  args.input_ids = prompt;
+  args.logits = LogitsMode::kLast;
+  std::vector<torch::Tensor> logits(models.size());  // [B, 1, V] each
+  for (int r = 0; r < repeats; ++r) {
+    for (size_t m = 0; m < models.size(); ++m) {
+      Sync(device);
+      const double start = Now();
+      SASRECLLM_ASSIGN_OR_RETURN(logits[m], models[m]->Forward(args, nullptr));
+      Sync(device);
+      out.seconds[m] = std::min(out.seconds[m], Now() - start);
+    }
+  }
+  for (size_t m = 0; m < models.size(); ++m) {
+    out.max_abs_logit_diff[m] =
+        (logits[m].to(torch::kFloat) - logits[0].to(torch::kFloat)).abs().max().item<double>();
+  }
+  return out;
+}
+
 }  // namespace sasrecllm::llm

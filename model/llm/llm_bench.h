@@ -20,6 +20,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "model/llm/llama_config.h"
 #include "model/llm/llama_model.h"
@@ -41,8 +42,8 @@ StatusOr<double> MeasureMatmulGflops(int64_t n, int repeats, torch::Dtype dtype,
 // scores q.k and the probability-weighted sum of values for the keys each
 // query may see (causal: past + i + 1 for new token i), over all heads.
 // Not counted: embedding look-up, RMSNorm, RoPE, softmax, SiLU, residual
-// adds; nor the masked half of the [T, S] score matrix that the
-// implementation also computes during a prefill.
+// adds; nor the masked scores the implementation computes within each
+// attention block of a prefill (Options::attention_block).
 double ForwardFlops(const LlamaConfig& config, int64_t batch, int64_t past, int64_t new_tokens,
                     int64_t logits_positions);
 
@@ -80,6 +81,22 @@ struct PrefixSharingTiming {
 StatusOr<PrefixSharingTiming> BenchPrefixSharing(const LlamaModel& model, int64_t prefix_len,
                                                  int64_t continuations, int64_t suffix_len,
                                                  int repeats, uint64_t seed = 0);
+
+struct PrefillComparison {
+  std::vector<double> seconds;  // per model: the best prefill time
+  // per model: max |last-position logits - models[0]'s| over [B, 1, V]
+  std::vector<double> max_abs_logit_diff;
+};
+
+// The same prefill (Forward of [batch, prompt_len] random ids, no cache,
+// last-position logits) on each of `models` (one model under different
+// Options, e.g. attention_block), interleaved so that machine noise falls on
+// all alike: each repeat runs every model once, in turn. All models must
+// have the same config and device. INVALID_ARGUMENT for no model or sizes
+// < 1; Forward's errors otherwise.
+StatusOr<PrefillComparison> ComparePrefill(const std::vector<const LlamaModel*>& models,
+                                           int64_t batch, int64_t prompt_len, int repeats,
+                                           uint64_t seed = 0);
 
 }  // namespace sasrecllm::llm
 

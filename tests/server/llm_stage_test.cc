@@ -148,6 +148,15 @@ TEST_F(LlmStageTest, ADeadlineCloserThanRecentBatchesTookIsRefusedWithoutWork) {
   EXPECT_TRUE(RunOne(&roomy).ok());
 }
 
+TEST_F(LlmStageTest, TokenizesEveryCatalogTitleAtLoad) {
+  ASSERT_NE(stage_->prompt_cache(), nullptr);
+  EXPECT_EQ(stage_->prompt_cache()->suffixes(), static_cast<size_t>(kItems));
+  const hybrid::PromptBuilder& builder = model_->prompt_builder();
+  for (const model::CatalogEntry& e : catalog_->entries()) {
+    EXPECT_EQ(stage_->prompt_cache()->Suffix(e.title)->ids, builder.BuildSuffix(e.title)->ids);
+  }
+}
+
 TEST_F(LlmStageTest, WarmsUpOnTheCatalog) { EXPECT_TRUE(stage_->Warmup().ok()); }
 
 }  // namespace

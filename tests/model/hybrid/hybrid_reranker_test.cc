@@ -108,6 +108,33 @@ TEST(HybridRerankerTest, MixedLongAndShortHistoriesTogetherEqualOneAtATime) {
   ExpectSame(together, alone, "together vs alone");
 }
 
+// A cache holding some of the candidates' titles (the cold one's not) gives
+// the same logits, bit for bit, and the same work.
+TEST(HybridRerankerTest, APromptCacheChangesNothingButTheTokenizing) {
+  std::shared_ptr<HybridModel> model = TinyModel();
+  ASSERT_NE(model, nullptr);
+  const std::vector<RerankQuery> queries = MixedQueries();
+  std::vector<std::string> titles;
+  for (const RerankQuery& q : queries) {
+    for (const RerankCandidate& c : q.candidates) {
+      if (c.item != 0) titles.push_back(c.title);
+    }
+  }
+  auto cache = PromptCache::Build(&model->prompt_builder(), titles);
+  ASSERT_TRUE(cache.ok()) << cache.status();
+  ASSERT_GT((*cache)->suffixes(), 1u);
+  for (bool share : {true, false}) {
+    RerankStats plain_stats, cached_stats;
+    auto plain = Score(model, queries, {.share_prefix = share}, &plain_stats);
+    HybridReranker reranker(model, {.share_prefix = share}, *cache);
+    auto cached = reranker.YesLogits(queries, nullptr, &cached_stats);
+    ASSERT_TRUE(cached.ok()) << cached.status();
+    EXPECT_EQ(*cached, plain) << "share_prefix " << share;
+    EXPECT_EQ(cached_stats.prefill_tokens, plain_stats.prefill_tokens);
+    EXPECT_EQ(cached_stats.budget_tokens, plain_stats.budget_tokens);
+  }
+}
+
 TEST(HybridRerankerTest, ATightTokenBudgetSplitsTheWorkButNotTheResult) {
   std::shared_ptr<HybridModel> model = TinyModel();
   ASSERT_NE(model, nullptr);
