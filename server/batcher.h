@@ -1,7 +1,9 @@
 // A dynamic batcher (as Triton's, or LevelDB's write path): requests wait in a
 // bounded queue; one batcher thread takes up to max_batch_size of them and
 // runs them together, as soon as the batch is full or the oldest request has
-// waited max_queue_delay.
+// waited max_queue_delay. With workers > 1, that many threads take batches
+// from the one queue, so that several batches run at once (run_batch must
+// then be safe to call concurrently).
 //
 //   Batcher<Work>::Callbacks callbacks;
 //   callbacks.run_batch = [&](std::vector<Work> batch) { /* model; finish each */ };
@@ -60,6 +62,8 @@ struct BatcherOptions {
   absl::Duration max_queue_delay = absl::Microseconds(2000);
   // The most requests waiting (not counting the batch being run). Default: 1024.
   int max_queue_size = 1024;
+  // Batcher threads: batches run at once, each on its own thread. Default: 1.
+  int workers = 1;
 
   // INVALID_ARGUMENT naming the field when a value is out of range.
   absl::Status Validate() const {
@@ -70,6 +74,9 @@ struct BatcherOptions {
     if (max_queue_size < 1) {
       return absl::InvalidArgumentError(
           absl::StrCat("max_queue_size must be >= 1, got ", max_queue_size));
+    }
+    if (workers < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("workers must be >= 1, got ", workers));
     }
     if (max_queue_delay < absl::ZeroDuration()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -99,14 +106,15 @@ class Batcher {
     std::function<void(size_t depth)> on_queue_depth;           // on every change
   };
 
-  // Starts the batcher thread. `clock` (not owned; nullptr = RealClock) must
-  // outlive the batcher. Precondition: options.Validate().ok().
+  // Starts the batcher threads (options.workers). `clock` (not owned;
+  // nullptr = RealClock) must outlive the batcher. Precondition:
+  // options.Validate().ok().
   Batcher(const BatcherOptions& options, Callbacks callbacks, Clock* clock = nullptr)
       : options_(options),
         callbacks_(std::move(callbacks)),
         clock_(clock != nullptr ? clock : RealClock::Get()),
         max_batch_size_(options.max_batch_size) {
-    thread_ = std::thread([this] { Loop(); });
+    for (int i = 0; i < options.workers; ++i) threads_.emplace_back([this] { Loop(); });
   }
 
   Batcher(const Batcher&) = delete;
@@ -147,7 +155,7 @@ class Batcher {
 
   // Refuses new requests (UNAVAILABLE), sends everything already accepted
   // without waiting for the queue delay, and returns when the last batch has
-  // run and the thread has exited. Idempotent.
+  // run and the threads have exited. Idempotent.
   void Shutdown() {
     {
       absl::MutexLock lock(&mu_);
@@ -155,7 +163,9 @@ class Batcher {
       cv_.SignalAll();
     }
     absl::MutexLock join_lock(&join_mu_);
-    if (thread_.joinable()) thread_.join();
+    for (std::thread& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
   }
 
   // What Enqueue would answer now without taking the request: OK, or its
@@ -181,14 +191,15 @@ class Batcher {
   }
 
   // About how long a request queued now would take to leave its batch: the
-  // batches queued ahead of it, the one running, and its own, each at the
-  // recent batch time (an exponential average of run_batch's wall time;
-  // zero before the first batch). For deadline-aware admission (pipeline.h).
+  // batches queued ahead of it, those running, and its own, shared among the
+  // workers, each at the recent batch time (an exponential average of
+  // run_batch's wall time; zero before the first batch). For deadline-aware
+  // admission (pipeline.h).
   absl::Duration ExpectedWait() {
     absl::MutexLock lock(&mu_);
-    const int64_t batches_ahead =
-        static_cast<int64_t>(queue_.size()) / max_batch_size_ + (running_ ? 1 : 0);
-    return (batches_ahead + 1) * batch_time_;
+    const int64_t batches_ahead = static_cast<int64_t>(queue_.size()) / max_batch_size_ + running_;
+    const int64_t workers = options_.workers;
+    return ((batches_ahead + workers) / workers) * batch_time_;  // ceil((ahead + 1) / workers)
   }
 
  private:
@@ -251,9 +262,9 @@ class Batcher {
     return earliest;
   }
 
-  void SetRunning(bool running) {
+  void SetRunning() {
     absl::MutexLock lock(&mu_);
-    running_ = running;
+    ++running_;
   }
 
   void Loop() {
@@ -301,16 +312,17 @@ class Batcher {
       }
       taken.clear();
       absl::Duration ran = absl::ZeroDuration();
-      if (!batch.empty()) {
+      const bool running = !batch.empty();
+      if (running) {
         if (callbacks_.on_batch) callbacks_.on_batch(batch.size());
-        SetRunning(true);
+        SetRunning();
         const absl::Time start = clock_->Now();
         callbacks_.run_batch(std::move(batch));
         ran = clock_->Now() - start;
         batch.clear();
       }
       mu_.Lock();
-      running_ = false;
+      if (running) --running_;
       if (ran > absl::ZeroDuration()) {
         // Weight 1/4 for the newest batch: follows a change of load within a
         // few batches without jumping at one slow batch.
@@ -330,11 +342,11 @@ class Batcher {
   int max_batch_size_ ABSL_GUARDED_BY(mu_);  // options_.max_batch_size, or less (LimitBatchSize)
   Ticket next_ticket_ ABSL_GUARDED_BY(mu_) = 1;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
-  bool running_ ABSL_GUARDED_BY(mu_) = false;                         // run_batch in progress
+  int running_ ABSL_GUARDED_BY(mu_) = 0;  // run_batch calls in progress
   absl::Duration batch_time_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();  // see ExpectedWait
 
   absl::Mutex join_mu_;  // serialises concurrent Shutdown() calls
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace sasrecllm::server

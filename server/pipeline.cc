@@ -40,6 +40,10 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(std::vector<StageConf
       return absl::InvalidArgumentError(
           absl::StrCat("stage \"", stages[i].stage->name(), "\": ", s.message()));
     }
+    if (stages[i].batcher.workers > 1 && !stages[i].stage->RunsConcurrently()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "stage \"", stages[i].stage->name(), "\" runs one batch at a time (workers must be 1)"));
+    }
   }
   Pipeline* self = pipeline.get();
   pipeline->runners_.resize(stages.size());

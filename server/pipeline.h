@@ -31,7 +31,8 @@
 // sasrecllm_inference_duration_seconds (Run's wall time).
 //
 // Thread safety: Submit, Cancel and Shutdown are thread-safe. Each stage's
-// Run is called on that stage's thread only, never under a lock.
+// Run is called on that stage's batcher threads only (one thread, unless the
+// stage RunsConcurrently and its batcher has workers > 1), never under a lock.
 #ifndef SASRECLLM_SERVER_PIPELINE_H_
 #define SASRECLLM_SERVER_PIPELINE_H_
 
@@ -91,6 +92,9 @@ class Stage {
   // the stage measured that fewer than its batcher's max_batch_size serve
   // better (the pipeline then limits its batcher); 0 = no limit.
   virtual int BatchSizeLimit() const { return 0; }
+  // Whether Run may be called from several threads at once (then its
+  // batcher may have workers > 1). Default: false.
+  virtual bool RunsConcurrently() const { return false; }
 };
 
 class Pipeline {
@@ -100,9 +104,10 @@ class Pipeline {
     BatcherOptions batcher;  // this stage's queue and batch size
   };
 
-  // Starts one batcher thread per stage. `metrics` and `clock` (nullptr =
-  // real time) must outlive the pipeline. INVALID_ARGUMENT for no stage, a
-  // null stage or bad batcher options.
+  // Starts each stage's batcher threads (one, or its batcher's workers).
+  // `metrics` and `clock` (nullptr = real time) must outlive the pipeline.
+  // INVALID_ARGUMENT for no stage, a null stage, bad batcher options, or
+  // workers > 1 for a stage whose Run is not RunsConcurrently.
   static absl::StatusOr<std::unique_ptr<Pipeline>> Create(std::vector<StageConfig> stages,
                                                           Metrics* metrics,
                                                           Clock* clock = nullptr);

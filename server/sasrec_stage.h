@@ -6,8 +6,9 @@
 // them for the LLM. For a SEQUENTIAL_ONLY Score it sets every candidate's
 // retrieval_score (a HYBRID Score skips this stage: only the LLM scores it).
 //
-// Thread safety: Run and Warmup on one thread at a time (the pipeline's
-// stage thread; Warmup before serving).
+// Thread safety: Run may be called from several threads at once (it only
+// reads the model: SasrecRanker's contract), so the stage's batcher may have
+// several workers; Warmup before serving.
 #ifndef SASRECLLM_SERVER_SASREC_STAGE_H_
 #define SASRECLLM_SERVER_SASREC_STAGE_H_
 
@@ -36,6 +37,7 @@ class SasrecStage final : public Stage {
   // Unit: requests.
   size_t Run(const std::vector<Request*>& batch, std::vector<absl::Status>* statuses) override;
   absl::Status Warmup() override;
+  bool RunsConcurrently() const override { return true; }
 
  private:
   const std::shared_ptr<const model::Bundle> bundle_;

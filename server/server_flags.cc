@@ -73,6 +73,10 @@ void AddServerFlags(CLI::App& app, ServerFlags* flags) {
       ->check(CLI::IsMember({"float32", "bfloat16", "float16"}));
   add_at_least("max-batch-size", &flags->max_batch_size, 1,
                "Most requests per SASRec (stage 1) batch.");
+  add_at_least("sasrec-workers", &flags->sasrec_workers, 0,
+               "SASRec (stage 1) batches run at once, each on its own thread with --threads "
+               "model threads (more keep the cores busy while other batches form and replies "
+               "are sent); 0 = enough for workers x threads to cover the CPUs, at most 2.");
   add_at_least("max-queue-delay-us", &flags->max_queue_delay_us, 0,
                "Longest time (microseconds) the oldest queued request waits for a batch to fill.");
   add_at_least("max-queue-size", &flags->max_queue_size, 1,

@@ -37,6 +37,8 @@ struct ServerFlags {
   std::string dtype = "float32";
   // Most requests per SASRec (stage 1) batch. Default: 32.
   int max_batch_size = 32;
+  // SASRec batches run at once; 0 = CPUs / threads, clamped to 1..2. Default: 1.
+  int sasrec_workers = 1;
   // Longest time (us) the oldest queued request waits for a batch to fill.
   // Default: 500. 500 us measured best on 2 cores for Recommend (history 50):
   // 317 / 1659 / 2458 req/s at concurrency 1 / 8 / 32, against 171 / 965 / 2220

@@ -75,7 +75,7 @@ TEST(ServerFlagsTest, EveryFlagHasItsEnvironmentVariable) {
     EXPECT_EQ(option->get_envname(), ServerFlagEnvName(name.substr(2))) << name;
     ++with_env;
   }
-  EXPECT_EQ(with_env, 35);  // every field of ServerFlags
+  EXPECT_EQ(with_env, 36);  // every field of ServerFlags
   EXPECT_THAT(app.help(), HasSubstr("SASRECLLM_METRICS_PORT"));
 }
 

@@ -2,6 +2,7 @@
 // time) only for the batcher thread to reach a known state.
 #include "server/batcher.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -124,6 +125,9 @@ TEST(BatcherOptionsTest, RejectsOutOfRangeValuesNamingTheField) {
               ::testing::HasSubstr("max_queue_size"));
   EXPECT_THAT(Options(1, absl::Milliseconds(-1)).Validate().message(),
               ::testing::HasSubstr("max_queue_delay"));
+  BatcherOptions no_workers;
+  no_workers.workers = 0;
+  EXPECT_THAT(no_workers.Validate().message(), ::testing::HasSubstr("workers"));
   EXPECT_TRUE(BatcherOptions().Validate().ok());
 }
 
@@ -358,6 +362,70 @@ TEST(BatcherTest, ExpectedWaitCountsTheBatchesAheadAtTheRecentBatchTime) {
   while (batcher.ExpectedWait() != absl::Milliseconds(20)) absl::SleepFor(absl::Milliseconds(1));
   for (const char* item : {"c", "d", "e", "f"}) ASSERT_TRUE(batcher.Enqueue(item).ok());
   // Two full batches queued + the running one + its own.
+  EXPECT_EQ(batcher.ExpectedWait(), absl::Milliseconds(40));
+  release.Notify();
+  batcher.Shutdown();
+}
+
+// Two workers run two batches at once: each run_batch below returns only
+// once the other one has started (one worker would wait forever; the 60 s
+// bound turns that into a failure).
+TEST(BatcherTest, WorkersRunBatchesAtOnce) {
+  absl::Mutex mu;
+  int running = 0, most_at_once = 0;
+  StringBatcher::Callbacks c;
+  c.run_batch = [&](std::vector<std::string>) {
+    absl::MutexLock lock(&mu);
+    ++running;
+    most_at_once = std::max(most_at_once, running);
+    auto both = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return most_at_once >= 2; };
+    mu.AwaitWithTimeout(absl::Condition(&both), absl::Seconds(60));
+    --running;
+  };
+  c.reject = [](std::string, absl::Status) {};
+  StringBatcher batcher(
+      {.max_batch_size = 1, .max_queue_delay = absl::ZeroDuration(), .workers = 2}, std::move(c));
+  ASSERT_TRUE(batcher.Enqueue("a").ok());
+  ASSERT_TRUE(batcher.Enqueue("b").ok());
+  batcher.Shutdown();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(most_at_once, 2);
+}
+
+// With workers, the batches ahead (queued and running) are shared among them.
+TEST(BatcherTest, ExpectedWaitSharesTheBatchesAheadAmongTheWorkers) {
+  FakeClock clock;
+  absl::Notification release;
+  absl::Mutex mu;
+  int batches = 0;
+  StringBatcher::Callbacks c;
+  c.run_batch = [&](std::vector<std::string> batch) {
+    int n;
+    {
+      absl::MutexLock lock(&mu);
+      n = ++batches;
+    }
+    if (n == 1) {
+      clock.Advance(absl::Milliseconds(10));  // the one measured batch
+    } else {
+      release.WaitForNotification();
+    }
+  };
+  c.reject = [](std::string, absl::Status) {};
+  StringBatcher batcher(
+      {.max_batch_size = 1, .max_queue_delay = absl::ZeroDuration(), .workers = 2},
+      std::move(c), &clock);
+  ASSERT_TRUE(batcher.Enqueue("x").ok());
+  while (batcher.ExpectedWait() != absl::Milliseconds(10)) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_TRUE(batcher.Enqueue("a").ok());  // both workers busy, held by `release`
+  ASSERT_TRUE(batcher.Enqueue("b").ok());
+  auto running_both = [&] {
+    absl::MutexLock lock(&mu);
+    return batches >= 3;
+  };
+  while (!running_both() || batcher.QueueDepth() > 0) absl::SleepFor(absl::Milliseconds(1));
+  for (const char* item : {"c", "d", "e", "f"}) ASSERT_TRUE(batcher.Enqueue(item).ok());
+  // 4 queued + 2 running + its own = 7 batches on 2 workers: 4 rounds.
   EXPECT_EQ(batcher.ExpectedWait(), absl::Milliseconds(40));
   release.Notify();
   batcher.Shutdown();

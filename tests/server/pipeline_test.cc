@@ -299,6 +299,15 @@ TEST_F(PipelineTest, BadConfigurationsAreRefused) {
   const absl::Status status = Pipeline::Create(std::move(stages), &metrics_).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("filter"));
+
+  // Several workers for a stage that runs one batch at a time.
+  std::vector<Pipeline::StageConfig> serial;
+  BatcherOptions two_workers;
+  two_workers.workers = 2;
+  serial.push_back({std::make_unique<DropFilmB>(), two_workers});
+  const absl::Status refused = Pipeline::Create(std::move(serial), &metrics_).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr("one batch at a time"));
 }
 
 }  // namespace
