@@ -12,7 +12,8 @@
 #                  --max-batch-tokens (8192) whatever the device
 #   cpp-no-prompt-cache
 #                  the same with --llm-prompt-cache=false: every request
-#                  tokenizes its candidates' titles and its prompt again
+#                  tokenizes its candidates' titles and its prompt again, and
+#                  a user without history has the template's prefix run again
 #   cpp-no-prefix  the same with --prefix-sharing=false (every candidate's
 #                  whole prompt is computed)
 #   cpp-no-batch   the same with no cross-request batching in either stage
@@ -23,7 +24,8 @@
 #   bench/hybrid-serving.sh BUILD_DIR BUNDLE [--duration-s 20] [--warmup-s 5]
 #       [--setups "cpp:1,8,32 cpp-no-prefix:8 cpp-no-batch:8 python:1,8"]
 #       [--threads N (torch threads of every server; default: theirs, cores - 1)]
-#       [--timeout-ms 600000] [--json OUT.jsonl]
+#       [--timeout-ms 600000] [--history-len 50 (0: users without history)]
+#       [--json OUT.jsonl]
 #
 # Each setup:concurrencies pair starts that server once and runs the load
 # generator at each concurrency. Only requests that finish inside the
@@ -43,6 +45,7 @@ WARMUP=5
 SETUPS="cpp:1,8,32 cpp-no-prefix:8 cpp-no-batch:8 python:1,8"
 THREADS=0
 TIMEOUT_MS=600000
+HISTORY_LEN=50
 JSON_OUT=
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -51,6 +54,7 @@ while [[ $# -gt 0 ]]; do
     --setups) SETUPS=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --timeout-ms) TIMEOUT_MS=$2; shift 2 ;;
+    --history-len) HISTORY_LEN=$2; shift 2 ;;
     --json) JSON_OUT=$2; shift 2 ;;
     *) bench_usage ;;
   esac
@@ -101,7 +105,7 @@ for pair in $SETUPS; do
       echo "$setup concurrency=$c ($((WARMUP + DURATION)) s) ..." >&2
       "$CLIENT" --target "$TARGET" --timeout-ms "$TIMEOUT_MS" bench --concurrency "$c" \
         --duration-s "$DURATION" --warmup-s "$WARMUP" --method recommend --mode hybrid \
-        --history-len 50 --top-k 10 --json - 2>/dev/null |
+        --history-len "$HISTORY_LEN" --top-k 10 --json - 2>/dev/null |
         "$PYTHON" -c 'import json,sys; r=json.load(sys.stdin); r["setup"]=sys.argv[1]; print(json.dumps(r))' \
           "$setup" >>"$RESULTS"
     done
@@ -110,10 +114,10 @@ for pair in $SETUPS; do
 done
 [[ -n $JSON_OUT ]] && cp "$RESULTS" "$JSON_OUT"
 
-"$PYTHON" - "$RESULTS" "$BUNDLE" <<'PY'
+"$PYTHON" - "$RESULTS" "$BUNDLE" "$HISTORY_LEN" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(f"Hybrid Recommend (retrieve 20, re-rank by the LLM, top 10; history 50), bundle {sys.argv[2]}")
+print(f"Hybrid Recommend (retrieve 20, re-rank by the LLM, top 10; history {sys.argv[3]}), bundle {sys.argv[2]}")
 hdr = f"{'setup':>14} {'conc':>5} {'done':>6} {'req/s':>8} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}"
 print(hdr); print("-" * len(hdr))
 by = {}

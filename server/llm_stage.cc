@@ -41,6 +41,7 @@ LlmStage::LlmStage(std::shared_ptr<hybrid::HybridModel> model,
       clock_(clock != nullptr ? clock : RealClock::Get()),
       tuning_options_(tuning),
       prompts_(CatalogPrompts(*model, *catalog, max_cached_titles)),
+      precompute_empty_prefix_(max_cached_titles > 0),
       reranker_(std::move(model), options, prompts_),
       options_(reranker_.options()) {}
 
@@ -160,6 +161,11 @@ hybrid::RerankQuery LlmStage::WarmupQuery(int history, int candidates) const {
 
 absl::Status LlmStage::Warmup() {
   torch::NoGradGuard no_grad;
+  if (precompute_empty_prefix_) {
+    // Before serving: nothing else uses reranker_ yet.
+    absl::MutexLock lock(&mu_);
+    if (absl::Status s = FromModelStatus(reranker_.PrecomputeEmptyPrefix()); !s.ok()) return s;
+  }
   if (!tuning_options_.enabled) {
     return FromModelStatus(reranker_.YesLogits({WarmupQuery(3, 2)}).status());
   }
@@ -170,7 +176,7 @@ absl::Status LlmStage::Warmup() {
   hybrid::RerankOptions tuned = reranker_.options();
   tuned.max_batch_tokens = tuning->max_batch_tokens;
   absl::MutexLock lock(&mu_);
-  reranker_ = hybrid::HybridReranker(model_, tuned, prompts_);
+  reranker_ = reranker_.WithOptions(tuned);
   options_ = reranker_.options();
   pass_tuning_ = *std::move(tuning);
   return absl::OkStatus();

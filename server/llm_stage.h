@@ -20,7 +20,10 @@
 // At construction (model load) the stage tokenizes the prompt suffix of
 // every catalog title and the empty-history prefix once
 // (hybrid::PromptCache; the first max_cached_titles entries of a larger
-// catalog), so a request tokenizes only its own history's titles.
+// catalog), so a request tokenizes only its own history's titles. Warmup
+// also runs the empty-history prefix through the LLM once: requests of
+// users without history start from its keys and values (both off when
+// max_cached_titles is 0).
 //
 // With pass tuning on, Warmup measures how many requests one forward pass
 // should hold on this device (LlmPassTuner) and serves with that token
@@ -67,7 +70,8 @@ class LlmStage final : public Stage {
 
   // `model`: the bundle's scorer (LoRA merged), `catalog` (not owned) the
   // bundle's, for Warmup's query and the prompt cache (the first
-  // `max_cached_titles` titles; 0: no cache). `metrics` and `clock`
+  // `max_cached_titles` titles; 0: nothing prepared at load, neither the
+  // titles' tokens nor the empty-history prefix). `metrics` and `clock`
   // (nullptr = real time) must outlive the stage. Options are clamped by
   // HybridReranker.
   LlmStage(std::shared_ptr<hybrid::HybridModel> model, const hybrid::RerankOptions& options,
@@ -107,6 +111,7 @@ class LlmStage final : public Stage {
   Clock* const clock_;
   const LlmStagePassTuning tuning_options_;
   const std::shared_ptr<const hybrid::PromptCache> prompts_;
+  const bool precompute_empty_prefix_;  // in Warmup (max_cached_titles > 0)
   hybrid::HybridReranker reranker_;  // replaced only by Warmup, under mu_
   mutable absl::Mutex mu_;           // reranker_ replacement vs readers of its options
   hybrid::RerankOptions options_ ABSL_GUARDED_BY(mu_);

@@ -108,9 +108,9 @@ void AddServerFlags(CLI::App& app, ServerFlags* flags) {
            "--max-batch-tokens and --llm-max-batch-size to it, never raises them); "
            "--llm-pass-tuning=false keeps both as given.");
   add_bool("llm-prompt-cache", &flags->llm_prompt_cache,
-           "At load, tokenize the prompt part of every catalog title (the first 200,000) and the "
-           "empty-history prefix once, rather than for every request (about 200 bytes per title); "
-           "--llm-prompt-cache=false tokenizes per request.");
+           "At load, tokenize the prompt part of every catalog title (the first 200,000) and run "
+           "the empty-history prefix through the LLM once, rather than for every request (about "
+           "200 bytes per title); --llm-prompt-cache=false does both per request.");
   add_at_least("max-top-k", &flags->max_top_k, 1, "Largest top_k a request may ask for.");
   add_at_least("max-candidates", &flags->max_candidates, 1, "Most candidates a request may send.");
   add_at_least("threads", &flags->threads, 0,

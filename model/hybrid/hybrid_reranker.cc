@@ -68,6 +68,12 @@ StatusOr<std::vector<std::vector<float>>> HybridReranker::YesLogits(
       }
       if (piece.end > piece.begin) pieces.push_back(piece);
     }
+    // With a precomputed empty-history prefix, those users' pieces go first
+    // and never share a pass with others (their passes skip the prefill).
+    auto starts_empty = [&](const Piece& p) {
+      return empty_prefix_ != nullptr && HasEmptyHistory(queries[p.query]);
+    };
+    std::stable_partition(pieces.begin(), pieces.end(), starts_empty);
     // Batches of pieces, in order, while rows x (longest prefix + most
     // candidates x longest suffix) fits the budget.
     std::vector<Piece> batch;
@@ -87,7 +93,9 @@ StatusOr<std::vector<std::vector<float>>> HybridReranker::YesLogits(
       const int64_t rows = static_cast<int64_t>(batch.size()) + 1;
       const int64_t branches = std::max<int64_t>(max_branches, p.end - p.begin);
       const int64_t suffix = std::max(max_suffix, p.longest_suffix);
-      if (!batch.empty() && rows * (std::max(max_prefix, prefix) + branches * suffix) > budget) {
+      if (!batch.empty() &&
+          (rows * (std::max(max_prefix, prefix) + branches * suffix) > budget ||
+           starts_empty(batch.back()) != starts_empty(p))) {
         SASRECLLM_RETURN_IF_ERROR(flush());
       }
       batch.push_back(p);
@@ -130,6 +138,70 @@ StatusOr<std::vector<std::vector<float>>> HybridReranker::YesLogits(
   return logits;
 }
 
+Status HybridReranker::PrecomputeEmptyPrefix() {
+  const RerankQuery empty;
+  std::vector<Encoded> encoded(1);
+  SASRECLLM_ASSIGN_OR_RETURN(encoded[0].prefix,
+                             prompts_ ? prompts_->Prefix({})
+                                      : model_->prompt_builder().BuildPrefix({}));
+  auto computed = std::make_shared<ComputedPrefix>();
+  computed->length = static_cast<int64_t>(encoded[0].prefix.ids.size());
+  torch::Tensor mask;
+  try {
+    torch::NoGradGuard no_grad;
+    SASRECLLM_ASSIGN_OR_RETURN(computed->cache,
+                               PrefillPrefixes({empty}, encoded, {Piece{}}, &mask));
+  } catch (const std::exception& e) {
+    return InternalError(std::string("HybridReranker: ") + TorchErrorMessage(e));
+  }
+  empty_prefix_ = std::move(computed);
+  return OkStatus();
+}
+
+HybridReranker HybridReranker::WithOptions(RerankOptions options) const {
+  HybridReranker copy(model_, options, prompts_);
+  copy.empty_prefix_ = empty_prefix_;
+  return copy;
+}
+
+StatusOr<llm::KvCache> HybridReranker::PrefillPrefixes(const std::vector<RerankQuery>& queries,
+                                                       const std::vector<Encoded>& encoded,
+                                                       const std::vector<Piece>& pieces,
+                                                       torch::Tensor* prefix_mask) {
+  const llm::LlamaModel& llm = *model_->parts().llm;
+  const int64_t rows = static_cast<int64_t>(pieces.size());
+  int64_t prefix_max = 0;
+  for (const Piece& p : pieces) {
+    prefix_max = std::max<int64_t>(prefix_max, encoded[p.query].prefix.ids.size());
+  }
+  // Right-padded ids ([R, P]); the mask hides the padding.
+  torch::Tensor prefix_ids = torch::zeros({rows, prefix_max}, torch::kLong);  // [R, P]
+  *prefix_mask = torch::zeros({rows, prefix_max}, torch::kBool);              // [R, P]
+  auto prefix_a = prefix_ids.accessor<int64_t, 2>();
+  auto mask_a = prefix_mask->accessor<bool, 2>();
+  std::vector<const std::vector<int64_t>*> histories;
+  std::vector<int64_t> user_rows, user_cols;
+  for (int64_t r = 0; r < rows; ++r) {
+    const PromptTokens& prefix = encoded[pieces[r].query].prefix;
+    for (size_t j = 0; j < prefix.ids.size(); ++j) {
+      prefix_a[r][j] = prefix.ids[j];
+      mask_a[r][j] = true;
+    }
+    histories.push_back(&queries[pieces[r].query].history);
+    if (prefix.slot >= 0) user_rows.push_back(r), user_cols.push_back(prefix.slot);
+  }
+  SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor prefix_embeds, llm.Embed(prefix_ids));  // [R, P, D]
+  torch::Tensor user_vec = model_->UserSlotVectors(histories);                    // [R, D]
+  prefix_embeds = SpliceSlotVectors(prefix_embeds, user_vec, user_rows, user_cols,
+                                    /*values_by_row=*/true);
+  SASRECLLM_ASSIGN_OR_RETURN(llm::KvCache cache, llm.NewCache(rows, prefix_max));
+  llm::ForwardArgs prefill;
+  prefill.inputs_embeds = prefix_embeds;
+  prefill.logits = llm::LogitsMode::kNone;
+  SASRECLLM_RETURN_IF_ERROR(llm.Forward(prefill, &cache).status());
+  return cache;
+}
+
 Status HybridReranker::RunSharedBatch(const std::vector<RerankQuery>& queries,
                                       const std::vector<Encoded>& encoded,
                                       const std::vector<Piece>& pieces,
@@ -143,33 +215,21 @@ Status HybridReranker::RunSharedBatch(const std::vector<RerankQuery>& queries,
     branches = std::max<int64_t>(branches, p.end - p.begin);
     suffix_max = std::max(suffix_max, p.longest_suffix);
   }
+  const bool from_empty_prefix =
+      empty_prefix_ != nullptr &&
+      std::all_of(pieces.begin(), pieces.end(),
+                  [&](const Piece& p) { return HasEmptyHistory(queries[p.query]); });
   try {
     torch::NoGradGuard no_grad;
-    // 1. The prefixes, right-padded ([R, P]); prefix_mask hides the padding.
-    torch::Tensor prefix_ids = torch::zeros({rows, prefix_max}, torch::kLong);  // [R, P]
-    torch::Tensor prefix_mask = torch::zeros({rows, prefix_max}, torch::kBool);  // [R, P]
-    auto prefix_a = prefix_ids.accessor<int64_t, 2>();
-    auto mask_a = prefix_mask.accessor<bool, 2>();
-    std::vector<const std::vector<int64_t>*> histories;
-    std::vector<int64_t> user_rows, user_cols;
-    for (int64_t r = 0; r < rows; ++r) {
-      const PromptTokens& prefix = encoded[pieces[r].query].prefix;
-      for (size_t j = 0; j < prefix.ids.size(); ++j) {
-        prefix_a[r][j] = prefix.ids[j];
-        mask_a[r][j] = true;
-      }
-      histories.push_back(&queries[pieces[r].query].history);
-      if (prefix.slot >= 0) user_rows.push_back(r), user_cols.push_back(prefix.slot);
+    // 1. The prefixes: computed now, or copies of the precomputed one.
+    llm::KvCache cache;
+    torch::Tensor prefix_mask;  // [R, P] bool: the real prefix tokens
+    if (from_empty_prefix) {
+      SASRECLLM_ASSIGN_OR_RETURN(cache, empty_prefix_->cache.RepeatInterleaveBatch(rows));
+      prefix_mask = torch::ones({rows, empty_prefix_->length}, torch::kBool);
+    } else {
+      SASRECLLM_ASSIGN_OR_RETURN(cache, PrefillPrefixes(queries, encoded, pieces, &prefix_mask));
     }
-    SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor prefix_embeds, llm.Embed(prefix_ids));  // [R, P, D]
-    torch::Tensor user_vec = model_->UserSlotVectors(histories);                    // [R, D]
-    prefix_embeds = SpliceSlotVectors(prefix_embeds, user_vec, user_rows, user_cols,
-                                      /*values_by_row=*/true);
-    SASRECLLM_ASSIGN_OR_RETURN(llm::KvCache cache, llm.NewCache(rows, prefix_max));
-    llm::ForwardArgs prefill;
-    prefill.inputs_embeds = prefix_embeds;
-    prefill.logits = llm::LogitsMode::kNone;
-    SASRECLLM_RETURN_IF_ERROR(llm.Forward(prefill, &cache).status());
 
     // 2. Every candidate's suffix as a branch of its row's prefix: [R, C, L].
     torch::Tensor ids = torch::zeros({rows, branches, suffix_max}, torch::kLong);        // [R, C, L]
@@ -220,8 +280,9 @@ Status HybridReranker::RunSharedBatch(const std::vector<RerankQuery>& queries,
         (*logits)[p.query][c] = out_a[r][c - p.begin];
         stats->prefill_tokens += static_cast<int64_t>(e.suffixes[c].ids.size());
       }
-      stats->prefill_tokens += prefix_len;
-      stats->reused_tokens += prefix_len * static_cast<int64_t>(p.end - p.begin - 1);
+      const int64_t prefix_runs = from_empty_prefix ? 0 : 1;
+      stats->prefill_tokens += prefix_runs * prefix_len;
+      stats->reused_tokens += prefix_len * static_cast<int64_t>(p.end - p.begin - prefix_runs);
     }
     stats->budget_tokens += rows * (prefix_max + branches * suffix_max);
     ++stats->forward_passes;

@@ -15,6 +15,12 @@
 // tokens of every catalog title's suffix and of the empty-history prefix,
 // made once at load; without one every part is tokenized per call.
 //
+// The empty-history prefix (a user with no history: the same tokens and the
+// same user vector for everyone) can also be run once:
+// PrecomputeEmptyPrefix() keeps its keys and values, and then every row of
+// such users starts from a copy of them instead of a prefill. Their pieces
+// run in passes of their own for that.
+//
 // share_prefix = false runs every pair's whole prompt as one row (the
 // straightforward way; the benchmark's baseline). Both give the same
 // logits as HybridModel::YesLogits up to float rounding.
@@ -94,6 +100,16 @@ class HybridReranker {
       const std::vector<RerankQuery>& queries,
       const std::function<bool(size_t query)>& skip = nullptr, RerankStats* stats = nullptr);
 
+  // Runs the empty-history prefix once and keeps its keys and values for
+  // every later call (see above). Call at load, before serving: not
+  // thread-safe against YesLogits on this reranker. Errors are the model's.
+  Status PrecomputeEmptyPrefix();
+  bool has_empty_prefix() const { return empty_prefix_ != nullptr; }
+
+  // This reranker with other options (clamped as the constructor does); the
+  // prompt cache and the precomputed prefix are shared, not redone.
+  HybridReranker WithOptions(RerankOptions options) const;
+
   const RerankOptions& options() const { return options_; }
   HybridModel& model() { return *model_; }
   const std::shared_ptr<const PromptCache>& prompts() const { return prompts_; }
@@ -111,6 +127,22 @@ class HybridReranker {
     int64_t longest_suffix = 0;  // tokens of its longest candidate suffix
   };
 
+  // A prefix's keys and values, computed once (PrecomputeEmptyPrefix).
+  struct ComputedPrefix {
+    int64_t length = 0;  // tokens
+    llm::KvCache cache;  // batch 1, `length` positions
+  };
+
+  static bool HasEmptyHistory(const RerankQuery& query) {
+    return query.history.empty() && query.history_titles.empty();
+  }
+  // Prefills the pieces' prefixes, right-padded to the longest: a cache of
+  // [R rows, longest prefix]; *prefix_mask ([R, P] bool) marks the real
+  // tokens.
+  StatusOr<llm::KvCache> PrefillPrefixes(const std::vector<RerankQuery>& queries,
+                                         const std::vector<Encoded>& encoded,
+                                         const std::vector<Piece>& pieces,
+                                         torch::Tensor* prefix_mask);
   Status RunSharedBatch(const std::vector<RerankQuery>& queries,
                         const std::vector<Encoded>& encoded, const std::vector<Piece>& pieces,
                         std::vector<std::vector<float>>* logits, RerankStats* stats);
@@ -122,6 +154,7 @@ class HybridReranker {
   std::shared_ptr<HybridModel> model_;
   RerankOptions options_;
   std::shared_ptr<const PromptCache> prompts_;  // may be null
+  std::shared_ptr<const ComputedPrefix> empty_prefix_;  // null until PrecomputeEmptyPrefix
 };
 
 }  // namespace sasrecllm::hybrid

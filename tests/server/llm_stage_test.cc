@@ -159,5 +159,21 @@ TEST_F(LlmStageTest, TokenizesEveryCatalogTitleAtLoad) {
 
 TEST_F(LlmStageTest, WarmsUpOnTheCatalog) { EXPECT_TRUE(stage_->Warmup().ok()); }
 
+// After Warmup, a request of a user without history prefills only its
+// candidates' suffixes: the empty-history prefix was run at load.
+TEST_F(LlmStageTest, WarmupRunsTheEmptyHistoryPrefixOnce) {
+  ASSERT_TRUE(stage_->Warmup().ok());
+  Request cold = MakeRequest(3, absl::InfiniteFuture(), &live_);
+  cold.history.clear();
+  cold.history_titles.clear();
+  const int64_t before = PrefillTokens();
+  ASSERT_TRUE(RunOne(&cold).ok());
+  int64_t suffixes = 0;
+  for (const Candidate& c : cold.candidates) {
+    suffixes += static_cast<int64_t>(model_->prompt_builder().BuildSuffix(c.entry->title)->ids.size());
+  }
+  EXPECT_EQ(PrefillTokens() - before, suffixes);
+}
+
 }  // namespace
 }  // namespace sasrecllm::server

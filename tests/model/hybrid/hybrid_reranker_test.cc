@@ -135,6 +135,51 @@ TEST(HybridRerankerTest, APromptCacheChangesNothingButTheTokenizing) {
   }
 }
 
+// The empty-history prefix run once: users without history get the same
+// logits, their prefix is never prefilled again, and the others' work is
+// unchanged. The copy made by WithOptions keeps it.
+TEST(HybridRerankerTest, APrecomputedEmptyPrefixIsReusedNotRecomputed) {
+  std::shared_ptr<HybridModel> model = TinyModel();
+  ASSERT_NE(model, nullptr);
+  const std::vector<RerankQuery> queries = MixedQueries();  // query 1 has no history
+  ASSERT_TRUE(queries[1].history.empty() && queries[1].history_titles.empty());
+  HybridReranker reranker(model, {});
+  ASSERT_TRUE(reranker.PrecomputeEmptyPrefix().ok());
+  ASSERT_TRUE(reranker.has_empty_prefix());
+  const int64_t empty_prefix =
+      static_cast<int64_t>(model->prompt_builder().BuildPrefix({})->ids.size());
+  ASSERT_GT(empty_prefix, 0);
+  std::vector<std::vector<float>> plain;
+  for (const RerankOptions& options : {RerankOptions{}, RerankOptions{.max_batch_tokens = 300}}) {
+    RerankStats plain_stats, stats;
+    plain = Score(model, queries, options, &plain_stats);
+    HybridReranker r = reranker.WithOptions(options);
+    ASSERT_TRUE(r.has_empty_prefix());
+    auto logits = r.YesLogits(queries, nullptr, &stats);
+    ASSERT_TRUE(logits.ok()) << logits.status();
+    ExpectSame(*logits, plain, "budget " + std::to_string(options.max_batch_tokens));
+    // The same tokens scored; query 1's prefix (once per piece of it) moved
+    // from prefilled to reused.
+    EXPECT_EQ(stats.prefill_tokens + stats.reused_tokens,
+              plain_stats.prefill_tokens + plain_stats.reused_tokens);
+    const int64_t saved = plain_stats.prefill_tokens - stats.prefill_tokens;
+    EXPECT_GT(saved, 0);
+    EXPECT_EQ(saved % empty_prefix, 0) << saved;
+  }
+  // Only users without history: one pass, no prefill of any prefix.
+  RerankQuery cold = queries[1];
+  RerankStats cold_stats;
+  auto cold_logits = reranker.YesLogits({cold, cold}, nullptr, &cold_stats);
+  ASSERT_TRUE(cold_logits.ok()) << cold_logits.status();
+  ExpectSame(*cold_logits, {plain[1], plain[1]}, "two users without history");
+  int64_t suffix_tokens = 0;
+  for (const RerankCandidate& c : cold.candidates) {
+    suffix_tokens += static_cast<int64_t>(model->prompt_builder().BuildSuffix(c.title)->ids.size());
+  }
+  EXPECT_EQ(cold_stats.prefill_tokens, 2 * suffix_tokens);
+  EXPECT_EQ(cold_stats.forward_passes, 1);
+}
+
 TEST(HybridRerankerTest, ATightTokenBudgetSplitsTheWorkButNotTheResult) {
   std::shared_ptr<HybridModel> model = TinyModel();
   ASSERT_NE(model, nullptr);
