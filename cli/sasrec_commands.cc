@@ -258,7 +258,8 @@ StatusOr<int64_t> CollmItemNum(const std::string& dir,
 
 int TrainSasrecPointwise(const TrainSasrecFlags& f) {
   for (const char* flag :
-       {"--format", "--l2-emb", "--eval-users", "--eval-every", "--select-on-collm-valid"}) {
+       {"--format", "--l2-emb", "--eval-users", "--eval-every", "--sampler-streams",
+        "--select-on-collm-valid"}) {
     if (f.Given(flag)) return UsageError(std::string(flag) + " applies to --objective next-item");
   }
   if (!std::filesystem::is_directory(f.data)) {
@@ -505,7 +506,8 @@ Command AddTrainSasrec(CLI::App& app) {
       app, "train-sasrec", "train SASRec (paper protocol), pmixer-layout checkpoints",
       R"(Trains SASRec with the paper's protocol (as pmixer/SASRec.pytorch): per user the
 last item is test, the second last valid, the rest train; BCE on one sampled
-negative per position; Adam betas (0.9, 0.98). Every --eval-every epochs it
+negative per position; Adam betas (0.9, 0.98); batches from --sampler-streams
+user orders in turn (pmixer's three sampler workers). Every --eval-every epochs it
 reports HR@10/NDCG@10 on valid and test (101 candidates) and keeps the best model
 on validation NDCG@10 in DIR (config.json + model.safetensors, pmixer layout);
 DIR/train_log.json records every epoch; DIR/last/ holds the latest epoch for
@@ -531,8 +533,8 @@ recorded best run: --maxlen 25 --hidden-units 64 --num-blocks 2 --num-heads 1
 at most --epochs 1000. For a fixed --seed, --threads and --device the run is
 deterministic (also across --resume). --init-from DIR starts from a SASRec
 checkpoint of the same shape (e.g. a next-item run of this split) instead of a
-random initialisation. --format, --l2-emb, --eval-every, --eval-users and
---select-on-collm-valid are next-item flags.
+random initialisation. --format, --l2-emb, --eval-every, --eval-users,
+--sampler-streams and --select-on-collm-valid are next-item flags.
 
 Data-parallel (next-item only): started N times with torchrun's environment
 variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), e.g. by
@@ -564,6 +566,10 @@ rank 0 alone evaluates, prints and writes DIR. --resume works at any N.)");
   sub->add_option("--layernorm-eps", f.c.layernorm_eps, "LayerNorm epsilon");
   sub->add_option("--l2-emb", f.t.l2_emb, "weight of ||item_emb|| in the loss");
   sub->add_option("--seed", f.t.seed, "random seed (init, sampling, evaluation)");
+  sub->add_option("--sampler-streams", f.t.sampler_streams,
+                  "batches come from N shuffled user orders in turn, as pmixer's N=3 sampler "
+                  "workers (1: every user exactly once per epoch)")
+      ->check(AtLeast(1));
   sub->add_option("--threads", f.threads, "libtorch threads (default: all cores)")
       ->check(AtLeast(1));
   sub->add_option("--eval-every", f.t.eval_every, "evaluate every N epochs (0: only at the end)");

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <deque>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -32,9 +33,9 @@ class BatchPrefetcher {
  public:
   // Batches of batch_size users, of which `rows` are kept (all of them in
   // one process; a rank's shard when data-parallel).
-  BatchPrefetcher(const SplitData& split, int64_t maxlen, uint64_t seed, int64_t batch_size,
-                  ShardRange rows, int64_t num_batches, int64_t capacity)
-      : sampler_(split, maxlen, seed), capacity_(std::max<int64_t>(capacity, 1)) {
+  BatchPrefetcher(const SplitData& split, int64_t maxlen, uint64_t seed, int64_t streams,
+                  int64_t batch_size, ShardRange rows, int64_t num_batches, int64_t capacity)
+      : sampler_(split, maxlen, seed, streams), capacity_(std::max<int64_t>(capacity, 1)) {
     thread_ = std::thread([this, batch_size, rows, num_batches] {
       for (int64_t i = 0; i < num_batches; ++i) {
         SasrecBatch batch = sampler_.Next(batch_size, rows);
@@ -65,7 +66,7 @@ class BatchPrefetcher {
   }
 
  private:
-  SasrecBatchSampler sampler_;
+  SasrecWarpSampler sampler_;  // used by thread_ only
   const int64_t capacity_;
   std::mutex mu_;
   std::condition_variable not_full_, not_empty_;
@@ -128,6 +129,7 @@ Json TrainLogJson(const SasrecTrainResult& result, const SasrecTrainOptions& opt
               {"lr", options.lr},
               {"l2_emb", options.l2_emb},
               {"seed", static_cast<int64_t>(options.seed)},
+              {"sampler_streams", options.sampler_streams},
               {"eval_every", options.eval_every},
               {"eval_users", options.eval_users},
               {"threads", static_cast<int64_t>(torch::get_num_threads())}}},
@@ -212,6 +214,19 @@ SasrecBatch SasrecBatchSampler::Next(int64_t batch_size, ShardRange rows) {
   return b;
 }
 
+SasrecWarpSampler::SasrecWarpSampler(const SplitData& split, int64_t maxlen, uint64_t seed,
+                                     int64_t streams) {
+  for (int64_t i = 0; i < std::max<int64_t>(streams, 1); ++i) {
+    streams_.push_back(std::make_unique<SasrecBatchSampler>(split, maxlen, seed + 104729ULL * i));
+  }
+}
+
+SasrecBatch SasrecWarpSampler::Next(int64_t batch_size, ShardRange rows) {
+  SasrecBatchSampler& stream = *streams_[next_stream_];
+  next_stream_ = (next_stream_ + 1) % streams_.size();
+  return stream.Next(batch_size, rows);
+}
+
 // ---------------------------------------------------------------------------
 // Checkpoints
 
@@ -267,6 +282,10 @@ Status SasrecTrainOptions::Validate() const {
   if (!(lr > 0)) return InvalidArgumentError("lr must be > 0");
   if (l2_emb < 0) return InvalidArgumentError("l2_emb must be >= 0");
   if (eval_every < 0) return InvalidArgumentError("eval_every must be >= 0");
+  if (sampler_streams < 1) {
+    return InvalidArgumentError("sampler_streams must be >= 1, got " +
+                                std::to_string(sampler_streams));
+  }
   if (resume && out_dir.empty()) return InvalidArgumentError("resume needs out_dir");
   if (data_parallel != nullptr && batch_size < data_parallel->world_size()) {
     return InvalidArgumentError("batch_size " + std::to_string(batch_size) + " < world size " +
@@ -367,7 +386,8 @@ StatusOr<SasrecTrainResult> TrainSasrec(const SplitData& split, const SasrecConf
       const ShardRange rows = dp == nullptr ? ShardRange{0, options.batch_size}
                                             : ShardOf(options.batch_size, rank, world);
       BatchPrefetcher prefetch(split, config.maxlen, options.seed * 7919ULL + epoch,
-                               options.batch_size, rows, steps, options.prefetch);
+                               options.sampler_streams, options.batch_size, rows, steps,
+                               options.prefetch);
       const Clock::time_point epoch_start = Clock::now();
       Clock::time_point last_log = epoch_start;
       double loss_sum = 0.0;        // this rank's losses (the global batch's in one process)

@@ -1,7 +1,9 @@
 // SASRec training with the paper's protocol, as pmixer/SASRec.pytorch's main.py.
 //
-// Each step draws batch_size users (with >= 2 train items) in passes, each
-// user once per pass in a freshly shuffled order; for a user, seq = the last maxlen train items before the final train item,
+// Each step draws batch_size users (with >= 2 train items) from one of
+// sampler_streams streams in turn, each stream drawing its users in passes,
+// each user once per pass in a freshly shuffled order (SasrecWarpSampler); for
+// a user, seq = the last maxlen train items before the final train item,
 // left-padded with 0; pos = the next item at each position; neg = a random item
 // in 1..item_num outside the user's train set wherever pos != 0. Loss: BCE with
 // logits on pos (label 1) plus on neg (label 0), each averaged over positions
@@ -41,6 +43,7 @@
 
 #include <cstdint>
 #include <ostream>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -91,6 +94,28 @@ class SasrecBatchSampler {
   std::vector<std::vector<int64_t>> train_sets_;  // sorted unique train items per user
 };
 
+// pmixer's WarpSampler as a whole: it runs three worker processes, each
+// drawing batches from its own user order, and the training loop takes their
+// batches as they arrive. Here batch i comes from stream i % streams, each
+// stream a SasrecBatchSampler with its own seed (stream 0: `seed` itself, so
+// one stream draws exactly what a SasrecBatchSampler(seed) draws). Over
+// num_users / batch_size batches (one epoch) a user is then drawn between 0
+// and `streams` times instead of exactly once; that is what makes pmixer's
+// first epochs reach a lower loss (README, SASRec training). Deterministic
+// for a seed. Precondition: streams >= 1.
+class SasrecWarpSampler {
+ public:
+  SasrecWarpSampler(const SplitData& split, int64_t maxlen, uint64_t seed, int64_t streams);
+
+  SasrecBatch Next(int64_t batch_size) { return Next(batch_size, {0, batch_size}); }
+  // The next stream's Next(batch_size, rows).
+  SasrecBatch Next(int64_t batch_size, ShardRange rows);
+
+ private:
+  std::vector<std::unique_ptr<SasrecBatchSampler>> streams_;
+  size_t next_stream_ = 0;  // streams_[next_stream_] draws the next batch
+};
+
 // ---------------------------------------------------------------------------
 // Training
 
@@ -105,6 +130,10 @@ struct SasrecTrainOptions {
   std::string out_dir;         // Default: "" = write nothing
   bool resume = false;         // continue from out_dir/last
   int64_t prefetch = 8;        // batches queued by the sampler thread; Default: 8
+  // Batches come from this many samplers in turn, each with its own seed and
+  // user order (pmixer's WarpSampler: 3 worker processes). 1 = every user
+  // exactly once per epoch. Default: 3
+  int64_t sampler_streams = 3;
   torch::Device device = torch::kCPU;  // where the model trains; Default: CPU
   std::ostream* log = nullptr; // progress lines; Default: none (rank 0's only when data-parallel)
   // Trains data-parallel with the other ranks of this group (see above); must

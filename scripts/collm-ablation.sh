@@ -9,9 +9,15 @@
 #              the LLM is frozen and only the mapping layer learns
 #   no-titles  joint with --max-titles 0: the prompt lists no history titles
 #   no-sasrec  the text-only LoRA model (two-stage's stage 1): titles, no slots
+# and settings tried beyond the defaults (each on the cheaper prompt without
+# titles, which the no-titles variant compares with the full one):
+#   wide-lora  --max-titles 0, LoRA of rank 16 on every projection (q, k, v, o,
+#              gate, up, down) instead of rank 8 on q and v
+#   high-lr    --max-titles 0, learning rates 3e-3 for LoRA and the mapping
+#              layer instead of 1e-3
 # SASRec alone on the same rows is the reference row.
 #
-# Usage: scripts/collm-ablation.sh [VARIANT...]   (default: all four)
+# Usage: scripts/collm-ablation.sh [VARIANT...]   (default: the first four)
 # A variant whose results exist is skipped, so two calls with different
 # variants can run side by side (one per core) and a last call prints the table
 # (OUT/ablation-ENCODER-seedSEED/results.md; other seeds give the spread).
@@ -33,8 +39,8 @@ ENCODER=${ENCODER:-pointwise}
 THREADS=${THREADS:-$(nproc)}
 RUNTIME=(--threads "$THREADS" --device "${DEVICE:-cpu}" --dtype "${DTYPE:-float32}")
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-ALL_VARIANTS="full no-lora no-titles no-sasrec"
-VARIANTS=${*:-$ALL_VARIANTS}
+ALL_VARIANTS="full no-lora no-titles no-sasrec wide-lora high-lr"
+VARIANTS=${*:-"full no-lora no-titles no-sasrec"}
 
 case "$ENCODER" in
   pointwise) SASREC=$OUT/sasrec-pointwise; BASELINE=sasrec-pointwise ;;
@@ -52,7 +58,10 @@ if [ ! -f "$OUT/llm/config.json" ] || [ ! -f "$SASREC/model.safetensors" ] ||
   STRATEGIES=" " ENCODER=$ENCODER scripts/train-collm.sh
 fi
 
+# Runs on other rows or epochs go to a folder of their own (never resumed
+# into one another); the 3,000-row default keeps its old name.
 ABL=$OUT/ablation-$ENCODER-seed$SEED
+[ "$SAMPLES/$VALID_SAMPLES/$EPOCHS" = 3000/1000/1 ] || ABL+=-rows$SAMPLES-valid$VALID_SAMPLES-epochs$EPOCHS
 mkdir -p "$ABL/results"
 for variant in $VARIANTS; do
   [ -f "$ABL/results/$variant-valid.json" ] && continue
@@ -62,6 +71,9 @@ for variant in $VARIANTS; do
   case "$variant" in
     no-lora) extra=(--lr-lora 0) ;;
     no-titles) extra=(--max-titles 0) ;;
+    wide-lora) extra=(--max-titles 0 --lora-r 16 --lora-alpha 32
+                      --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj) ;;
+    high-lr) extra=(--max-titles 0 --lr-lora 3e-3 --lr-mapping 3e-3) ;;
     no-sasrec) strategy=two-stage; checkpoint=$ABL/$variant/1-text-lora/best ;;
   esac
   echo "== ablation $variant: train-hybrid --strategy $strategy ${extra[*]}" >&2
@@ -78,7 +90,9 @@ python3 - "$ABL" "$OUT/results/$BASELINE-valid.json" "$ENCODER" "$SAMPLES" "$VAL
 import json, os, sys
 abl, baseline, encoder, samples, valid_samples, epochs, seed = sys.argv[1:8]
 rows = [("full", "yes", "yes", "yes"), ("no-lora", "yes", "no (frozen LLM)", "yes"),
-        ("no-titles", "yes", "yes", "no"), ("no-sasrec", "no (text-only)", "yes", "yes")]
+        ("no-titles", "yes", "yes", "no"), ("no-sasrec", "no (text-only)", "yes", "yes"),
+        ("wide-lora", "yes", "rank 16 on q/k/v/o/gate/up/down", "no"),
+        ("high-lr", "yes", "yes, lr 3e-3 (mapping too)", "no")]
 lines = ["| variant | SASRec slots | LoRA | history titles | valid AUC | valid UAUC | "
          "warm AUC | warm UAUC | cold AUC | cold UAUC |", "|---|---|---|---|---|---|---|---|---|---|"]
 def fmt(report, subset, metric):

@@ -125,6 +125,60 @@ TEST(SamplerTest, DrawsEveryEligibleUserOncePerPassInAFreshOrder) {
   EXPECT_EQ(first_two_passes, expected);
 }
 
+// The users drawn by `batches` batches of `batch_size`.
+std::vector<int64_t> DrawnUsers(SasrecWarpSampler& sampler, int64_t batches, int64_t batch_size) {
+  std::vector<int64_t> users;
+  for (int64_t i = 0; i < batches; ++i) {
+    SasrecBatch b = sampler.Next(batch_size);
+    for (int64_t r = 0; r < batch_size; ++r) users.push_back(b.users[r].item<int64_t>());
+  }
+  return users;
+}
+
+TEST(SamplerTest, WarpSamplerTakesItsStreamsInTurnSoAnEpochMayRepeatUsers) {
+  SyntheticOptions so;
+  so.num_users = 60;
+  so.num_items = 40;
+  so.seed = 3;
+  StatusOr<SyntheticData> data = GenerateSynthetic(so);
+  ASSERT_TRUE(data.ok()) << data.status();
+  SplitData split = SplitLeaveLastTwo(data->sequences);
+  const int64_t n = SasrecBatchSampler(split, 5, 11).num_eligible_users();
+  ASSERT_EQ(n % 6, 0) << "the test wants whole batches of 6 per pass";
+  const int64_t epoch_batches = n / 6;
+
+  // One stream is the plain sampler: every user exactly once per epoch.
+  SasrecWarpSampler one(split, 5, 11, /*streams=*/1);
+  SasrecBatchSampler plain(split, 5, 11);
+  std::vector<int64_t> expected;
+  for (int64_t i = 0; i < epoch_batches; ++i) {
+    SasrecBatch b = plain.Next(6);
+    for (int64_t r = 0; r < 6; ++r) expected.push_back(b.users[r].item<int64_t>());
+  }
+  EXPECT_EQ(DrawnUsers(one, epoch_batches, 6), expected);
+
+  // Three streams: batches 0, 3, 6, ... are stream 0's (the plain sampler's),
+  // and over an epoch some users come more than once and some not at all.
+  SasrecWarpSampler three(split, 5, 11, /*streams=*/3);
+  std::vector<int64_t> drawn = DrawnUsers(three, epoch_batches, 6);
+  std::vector<int64_t> stream0;
+  for (int64_t i = 0; i < epoch_batches; i += 3) {
+    stream0.insert(stream0.end(), drawn.begin() + 6 * i, drawn.begin() + 6 * i + 6);
+  }
+  const std::vector<int64_t> plain_prefix(expected.begin(), expected.begin() + stream0.size());
+  EXPECT_EQ(stream0, plain_prefix);
+  std::vector<int64_t> sorted = drawn;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_NE(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end())
+      << "three independent orders should repeat some user within an epoch";
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  EXPECT_LT(static_cast<int64_t>(sorted.size()), n);
+
+  // Deterministic for a seed.
+  SasrecWarpSampler again(split, 5, 11, 3);
+  EXPECT_EQ(DrawnUsers(again, epoch_batches, 6), drawn);
+}
+
 TEST(SasrecTrainTest, TinyRunLowersLossAndBeatsRandomHitRate) {
   torch::set_num_threads(1);  // robust on a shared, oversubscribed machine
   SyntheticOptions so;
