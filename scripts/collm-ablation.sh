@@ -107,10 +107,11 @@ for name, *parts in rows:
         add(name, parts, json.load(open(path)))
 if os.path.exists(baseline):
     add("SASRec %s alone" % encoder, ["-", "-", "-"], json.load(open(baseline)))
-note = ("All 10,401 validation rows. Each variant trained on the same %s training rows "
-        "(seed %s) for %s epoch(s), checkpoint chosen on %s validation rows (no-sasrec: "
+described = lambda n, everything: everything if n == "0" else "a seeded %s of the" % n
+note = ("All 10,401 validation rows. Each variant trained on %s 33,891 training rows "
+        "(seed %s) for %s epoch(s), checkpoint chosen on %s 10,401 validation rows (no-sasrec: "
         "two-stage's text-only stage, the others: the joint strategy); encoder: SASRec %s."
-        % (samples, seed, epochs, valid_samples, encoder))
+        % (described(samples, "all"), seed, epochs, described(valid_samples, "all"), encoder))
 table = "\n".join(lines) + "\n\n" + note
 print(table)
 open(os.path.join(abl, "results.md"), "w").write(table + "\n")
