@@ -86,14 +86,19 @@ TEST(SamplerTest, AlignsPositivesAndNeverDrawsNegativesFromTheUsersTrainSet) {
   }
 }
 
-TEST(SamplerTest, DrawsEveryEligibleUserOncePerPassInAFreshOrder) {
+// A synthetic data set of `users` users and 40 items (seed 3), split.
+SplitData SyntheticSplit(int64_t users) {
   SyntheticOptions so;
-  so.num_users = 50;
+  so.num_users = users;
   so.num_items = 40;
   so.seed = 3;
   StatusOr<SyntheticData> data = GenerateSynthetic(so);
-  ASSERT_TRUE(data.ok()) << data.status();
-  SplitData split = SplitLeaveLastTwo(data->sequences);
+  EXPECT_TRUE(data.ok()) << data.status();
+  return data.ok() ? SplitLeaveLastTwo(data->sequences) : SplitData{};
+}
+
+TEST(SamplerTest, DrawsEveryEligibleUserOncePerPassInAFreshOrder) {
+  SplitData split = SyntheticSplit(50);
   SasrecBatchSampler sampler(split, 5, 11);
   const int64_t n = sampler.num_eligible_users();
   ASSERT_GT(n, 10);
@@ -136,13 +141,8 @@ std::vector<int64_t> DrawnUsers(SasrecWarpSampler& sampler, int64_t batches, int
 }
 
 TEST(SamplerTest, WarpSamplerTakesItsStreamsInTurnSoAnEpochMayRepeatUsers) {
-  SyntheticOptions so;
-  so.num_users = 60;
-  so.num_items = 40;
-  so.seed = 3;
-  StatusOr<SyntheticData> data = GenerateSynthetic(so);
-  ASSERT_TRUE(data.ok()) << data.status();
-  SplitData split = SplitLeaveLastTwo(data->sequences);
+  SplitData split = SyntheticSplit(60);
+  ASSERT_GT(split.user_num, 0);
   const int64_t n = SasrecBatchSampler(split, 5, 11).num_eligible_users();
   ASSERT_EQ(n % 6, 0) << "the test wants whole batches of 6 per pass";
   const int64_t epoch_batches = n / 6;
