@@ -130,8 +130,10 @@ TEST(SamplerTest, DrawsEveryEligibleUserOncePerPassInAFreshOrder) {
   EXPECT_EQ(first_two_passes, expected);
 }
 
-// The users drawn by `batches` batches of `batch_size`.
-std::vector<int64_t> DrawnUsers(SasrecWarpSampler& sampler, int64_t batches, int64_t batch_size) {
+// The users drawn by `batches` batches of `batch_size` (a SasrecBatchSampler
+// or a SasrecWarpSampler).
+template <typename Sampler>
+std::vector<int64_t> DrawnUsers(Sampler& sampler, int64_t batches, int64_t batch_size) {
   std::vector<int64_t> users;
   for (int64_t i = 0; i < batches; ++i) {
     SasrecBatch b = sampler.Next(batch_size);
@@ -150,11 +152,7 @@ TEST(SamplerTest, WarpSamplerTakesItsStreamsInTurnSoAnEpochMayRepeatUsers) {
   // One stream is the plain sampler: every user exactly once per epoch.
   SasrecWarpSampler one(split, 5, 11, /*streams=*/1);
   SasrecBatchSampler plain(split, 5, 11);
-  std::vector<int64_t> expected;
-  for (int64_t i = 0; i < epoch_batches; ++i) {
-    SasrecBatch b = plain.Next(6);
-    for (int64_t r = 0; r < 6; ++r) expected.push_back(b.users[r].item<int64_t>());
-  }
+  const std::vector<int64_t> expected = DrawnUsers(plain, epoch_batches, 6);
   EXPECT_EQ(DrawnUsers(one, epoch_batches, 6), expected);
 
   // Three streams: batches 0, 3, 6, ... are stream 0's (the plain sampler's),
