@@ -74,6 +74,7 @@ struct TrainHybridFlags {
   std::string data, llm, sasrec, strategy;
   hybrid::HybridTrainOptions options;  // the flags bind to its fields
   int64_t max_titles = 10;
+  int64_t max_history_ids = 10;
   RuntimeFlags runtime;
 };
 
@@ -114,9 +115,13 @@ int TrainHybrid(const TrainHybridFlags& f) {
   parts.sasrec = *sasrec;
   parts.sasrec->to(llm_options->device);
   torch::manual_seed(f.options.seed);
+  StatusOr<hybrid::PromptTemplate> slot_template =
+      hybrid::PromptTemplate::Named(f.options.prompt_template);
+  if (!slot_template.ok()) return UsageError(slot_template.status().message());
   parts.mapping = hybrid::MappingLayer(d_rec, d_llm);
   parts.mapping->to(llm_options->device);
   parts.max_titles = static_cast<int>(f.max_titles);
+  parts.max_history_ids = static_cast<int>(f.max_history_ids);
 
   const int64_t item_num = parts.sasrec->config().item_num;
   const auto train = hybrid::ExamplesFromCollmRows(*train_rows, *items, item_num);
@@ -126,8 +131,8 @@ int TrainHybrid(const TrainHybridFlags& f) {
   options.llm_dir = std::filesystem::absolute(f.llm).string();
   options.data_parallel = dp->get();
   if (root) {
-    hybrid::PromptBuilder builder(hybrid::PromptTemplate::CollmMovie(), parts.tokenizer.get(),
-                                  parts.max_titles);
+    hybrid::PromptBuilder builder(*slot_template, parts.tokenizer.get(), parts.max_titles,
+                                  parts.max_history_ids);
     std::cerr << "prompt (first training row):\n"
               << builder.Render(train.front().history_titles, train.front().target_title)
               << "\n";
@@ -325,6 +330,14 @@ rank 0 alone validates, prints and writes OUT. A run resumes at any N.)");
   sub->add_option("--lora-targets", o.lora.target_modules, "comma-separated modules LoRA adapts")
       ->delimiter(',');
   sub->add_option("--max-titles", f.max_titles, "history titles in the prompt (most recent)");
+  sub->add_option("--prompt-template", o.prompt_template,
+                  "prompt of the stages with feature slots: collm_movie (CoLLM's) or "
+                  "collm_movie_history_ids (also each recent history item's SASRec embedding)")
+      ->check(CLI::IsMember({"collm_movie", "collm_movie_history_ids"}));
+  sub->add_option("--max-history-ids", f.max_history_ids,
+                  "history items whose SASRec embeddings the prompt shows, most recent "
+                  "(collm_movie_history_ids)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_flag_callback(
       "--no-resume", [&o] { o.resume = false; }, "start over even when OUT holds a run");
   AddRuntimeFlags(sub.app(), &f.runtime);

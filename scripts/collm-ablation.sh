@@ -15,6 +15,11 @@
 #              gate, up, down) instead of rank 8 on q and v
 #   high-lr    --max-titles 0, learning rates 3e-3 for LoRA and the mapping
 #              layer instead of 1e-3
+#   history-ids  --max-titles 0, the collm_movie_history_ids prompt: each of
+#              the 10 most recent history items' own SASRec embedding in a
+#              slot of its own, beside the sequence vector
+#   history-ids-none  the control: the same prompt text with no history
+#              slot (--max-history-ids 0)
 # SASRec alone on the same rows is the reference row.
 #
 # Usage: scripts/collm-ablation.sh [VARIANT...]   (default: the first four)
@@ -39,7 +44,7 @@ ENCODER=${ENCODER:-pointwise}
 THREADS=${THREADS:-$(nproc)}
 RUNTIME=(--threads "$THREADS" --device "${DEVICE:-cpu}" --dtype "${DTYPE:-float32}")
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-ALL_VARIANTS="full no-lora no-titles no-sasrec wide-lora high-lr"
+ALL_VARIANTS="full no-lora no-titles no-sasrec wide-lora high-lr history-ids history-ids-none"
 VARIANTS=${*:-"full no-lora no-titles no-sasrec"}
 
 case "$ENCODER" in
@@ -74,6 +79,9 @@ for variant in $VARIANTS; do
     wide-lora) extra=(--max-titles 0 --lora-r 16 --lora-alpha 32
                       --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj) ;;
     high-lr) extra=(--max-titles 0 --lr-lora 3e-3 --lr-mapping 3e-3) ;;
+    history-ids) extra=(--max-titles 0 --prompt-template collm_movie_history_ids) ;;
+    history-ids-none) extra=(--max-titles 0 --prompt-template collm_movie_history_ids
+                             --max-history-ids 0) ;;
     no-sasrec) strategy=two-stage; checkpoint=$ABL/$variant/1-text-lora/best ;;
   esac
   echo "== ablation $variant: train-hybrid --strategy $strategy ${extra[*]}" >&2
@@ -92,7 +100,9 @@ abl, baseline, encoder, samples, valid_samples, epochs, seed = sys.argv[1:8]
 rows = [("full", "yes", "yes", "yes"), ("no-lora", "yes", "no (frozen LLM)", "yes"),
         ("no-titles", "yes", "yes", "no"), ("no-sasrec", "no (text-only)", "yes", "yes"),
         ("wide-lora", "yes", "rank 16 on q/k/v/o/gate/up/down", "no"),
-        ("high-lr", "yes", "yes, lr 3e-3 (mapping too)", "no")]
+        ("high-lr", "yes", "yes, lr 3e-3 (mapping too)", "no"),
+        ("history-ids", "yes, and one per recent history item", "yes", "no"),
+        ("history-ids-none", "yes (history-ids prompt text, no history slot)", "yes", "no")]
 lines = ["| variant | SASRec slots | LoRA | history titles | valid AUC | valid UAUC | "
          "warm AUC | warm UAUC | cold AUC | cold UAUC |", "|---|---|---|---|---|---|---|---|---|---|"]
 def fmt(report, subset, metric):

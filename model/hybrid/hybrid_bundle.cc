@@ -28,6 +28,7 @@ Status ExportHybridBundle(const std::string& checkpoint_dir, const std::string& 
   Json hybrid = Json::object();
   hybrid["template"] = parts.prompt_template.text();
   hybrid["max_titles"] = parts.max_titles;
+  hybrid["max_history_ids"] = parts.max_history_ids;
   hybrid["yes_token_id"] = model->yes_token_id();
   hybrid["tokenizer"] = parts.tokenizer->kind();
   for (const char* key : {"strategy", "stage", "valid_auc"}) {
@@ -89,6 +90,9 @@ StatusOr<std::unique_ptr<HybridModel>> LoadBundleHybridModel(const model::Bundle
   parts.prompt_template = *tmpl;
   if (const Json* m = FindKey(hybrid, "max_titles"); m != nullptr && m->is_number()) {
     parts.max_titles = static_cast<int>(m->get<int64_t>());
+  }
+  if (const Json* m = FindKey(hybrid, "max_history_ids"); m != nullptr && m->is_number()) {
+    parts.max_history_ids = static_cast<int>(m->get<int64_t>());
   }
   SASRECLLM_ASSIGN_OR_RETURN(std::unique_ptr<llm::LlamaModel> llm,
                              llm::LlamaModel::Load(bundle_dir + "/llm", options));

@@ -41,6 +41,7 @@ Status SaveHybridCheckpoint(const std::string& dir, const HybridModel& model, co
     out["format"] = kHybridCheckpointFormat;
     out["template"] = parts.prompt_template.text();
     out["max_titles"] = parts.max_titles;
+    out["max_history_ids"] = parts.max_history_ids;
     out["yes_token_id"] = model.yes_token_id();
     return WriteStringToFile(staging + "/hybrid.json", DumpJson(out, 2) + "\n");
   });
@@ -62,6 +63,9 @@ StatusOr<std::unique_ptr<HybridModel>> LoadHybridCheckpoint(const std::string& d
   if (const Json* m = FindKey(info, "max_titles"); m != nullptr && m->is_number()) {
     parts.max_titles = static_cast<int>(m->get<int64_t>());
   }
+  if (const Json* m = FindKey(info, "max_history_ids"); m != nullptr && m->is_number()) {
+    parts.max_history_ids = static_cast<int>(m->get<int64_t>());
+  }
   llm::LlamaModel::Options llm_options = options.llm;
   llm_options.merge_adapter = false;  // the base folder's own adapter is not ours
   SASRECLLM_ASSIGN_OR_RETURN(std::unique_ptr<llm::LlamaModel> base,
@@ -80,7 +84,7 @@ StatusOr<std::unique_ptr<HybridModel>> LoadHybridCheckpoint(const std::string& d
     }
   }
   parts.llm = std::move(base);
-  if (parts.prompt_template.has_user_slot() || parts.prompt_template.has_item_slot()) {
+  if (parts.prompt_template.has_feature_slots()) {
     SASRECLLM_ASSIGN_OR_RETURN(parts.mapping, LoadMapping(dir + "/mapping.safetensors"));
     SASRECLLM_ASSIGN_OR_RETURN(parts.sasrec, model::LoadSasrecCheckpoint(dir + "/sasrec"));
     parts.mapping->to(llm_options.device);

@@ -13,7 +13,7 @@ int YesTokenId(const llm::Tokenizer& tokenizer) {
 
 HybridModel::HybridModel(Parts parts, PromptBuilder builder, int yes_id)
     : parts_(std::move(parts)), builder_(std::move(builder)), yes_id_(yes_id) {
-  uses_sasrec_ = parts_.prompt_template.has_user_slot() || parts_.prompt_template.has_item_slot();
+  uses_sasrec_ = parts_.prompt_template.has_feature_slots();
 }
 
 StatusOr<std::unique_ptr<HybridModel>> HybridModel::Create(Parts parts) {
@@ -25,9 +25,7 @@ StatusOr<std::unique_ptr<HybridModel>> HybridModel::Create(Parts parts) {
                                 " tokens, the LLM's vocab_size is " +
                                 std::to_string(parts.llm->config().vocab_size));
   }
-  const bool slots =
-      parts.prompt_template.has_user_slot() || parts.prompt_template.has_item_slot();
-  if (slots) {
+  if (parts.prompt_template.has_feature_slots()) {
     if (parts.sasrec.is_empty() || parts.mapping.is_empty()) {
       return InvalidArgumentError(
           "HybridModel: the prompt has feature slots, so SASRec and the mapping layer are "
@@ -49,18 +47,22 @@ StatusOr<std::unique_ptr<HybridModel>> HybridModel::Create(Parts parts) {
   }
   const int yes_id = YesTokenId(*parts.tokenizer);
   if (yes_id < 0) return InvalidArgumentError("HybridModel: \"Yes\" encodes to no token");
-  PromptBuilder builder(parts.prompt_template, parts.tokenizer.get(), parts.max_titles);
+  PromptBuilder builder(parts.prompt_template, parts.tokenizer.get(), parts.max_titles,
+                        parts.max_history_ids);
   return std::unique_ptr<HybridModel>(new HybridModel(std::move(parts), std::move(builder), yes_id));
 }
 
 StatusOr<EncodedPrompt> HybridModel::Encode(const HybridExample& example) const {
-  SASRECLLM_ASSIGN_OR_RETURN(PromptTokens prefix, builder_.BuildPrefix(example.history_titles));
+  SASRECLLM_ASSIGN_OR_RETURN(
+      PromptTokens prefix,
+      builder_.BuildPrefix(example.history_titles, static_cast<int>(example.history.size())));
   SASRECLLM_ASSIGN_OR_RETURN(PromptTokens suffix, builder_.BuildSuffix(example.target_title));
   EncodedPrompt out;
   out.ids = std::move(prefix.ids);
   out.prefix_length = static_cast<int>(out.ids.size());
   out.user_slot = prefix.slot;
   out.item_slot = suffix.slot >= 0 ? out.prefix_length + suffix.slot : -1;
+  out.history_slots = std::move(prefix.history_slots);
   out.ids.insert(out.ids.end(), suffix.ids.begin(), suffix.ids.end());
   return out;
 }
@@ -110,6 +112,20 @@ torch::Tensor HybridModel::UserSlotVectors(
   return parts_.mapping->forward(user);                                             // [N, D_llm]
 }
 
+torch::Tensor HybridModel::HistorySlotVectors(const std::vector<int64_t>& items) {
+  if (!parts_.prompt_template.has_history_slots() || items.empty()) return torch::Tensor();
+  torch::Tensor item = parts_.sasrec->ItemEmbeddings().index_select(0, SasrecItems(items));  // [N, d_rec]
+  return parts_.mapping->forward(item);  // [N, D_llm]
+}
+
+void AppendHistorySlotItems(const std::vector<int64_t>& history, size_t slots,
+                            std::vector<int64_t>* items) {
+  const int64_t first = static_cast<int64_t>(history.size()) - static_cast<int64_t>(slots);
+  for (int64_t k = 0; k < static_cast<int64_t>(slots); ++k) {
+    items->push_back(first + k >= 0 ? history[first + k] : 0);
+  }
+}
+
 torch::Tensor HybridModel::ItemSlotVectors(const std::vector<int64_t>& items) {
   if (!parts_.prompt_template.has_item_slot() || items.empty()) return torch::Tensor();
   torch::Tensor item = parts_.sasrec->ItemEmbeddings().index_select(0, SasrecItems(items));  // [N, d_rec]
@@ -137,6 +153,7 @@ StatusOr<torch::Tensor> HybridModel::YesLogits(const std::vector<HybridExample>&
     torch::Tensor ids = torch::zeros({b, t_max}, torch::kLong);  // [B, T], 0-padded on the right
     torch::Tensor last = torch::zeros({b}, torch::kLong);        // [B]
     std::vector<int64_t> user_rows, user_cols, item_rows, item_cols;
+    std::vector<int64_t> history_items, history_rows, history_cols;
     auto ids_a = ids.accessor<int64_t, 2>();
     for (int64_t i = 0; i < b; ++i) {
       const EncodedPrompt& p = prompts[i];
@@ -144,11 +161,16 @@ StatusOr<torch::Tensor> HybridModel::YesLogits(const std::vector<HybridExample>&
       last[i] = static_cast<int64_t>(p.ids.size()) - 1;
       if (p.user_slot >= 0) user_rows.push_back(i), user_cols.push_back(p.user_slot);
       if (p.item_slot >= 0) item_rows.push_back(i), item_cols.push_back(p.item_slot);
+      for (int col : p.history_slots) history_rows.push_back(i), history_cols.push_back(col);
+      AppendHistorySlotItems(batch[i].history, p.history_slots.size(), &history_items);
     }
     SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor embeds, llm.Embed(ids));  // [B, T, D]
     auto [user_vec, item_vec] = SlotEmbeddings(batch);                  // [B, D] each
     embeds = SpliceSlotVectors(embeds, user_vec, user_rows, user_cols, /*values_by_row=*/true);
     embeds = SpliceSlotVectors(embeds, item_vec, item_rows, item_cols, /*values_by_row=*/true);
+    const torch::Tensor history_vec = HistorySlotVectors(history_items);  // [K, D]
+    embeds = SpliceSlotVectors(embeds, history_vec, history_rows, history_cols,
+                               /*values_by_row=*/false);
 
     llm::ForwardArgs args;
     args.inputs_embeds = embeds;

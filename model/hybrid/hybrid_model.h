@@ -1,7 +1,9 @@
 // HybridModel: SASRecLLM's scorer. For a (history, target item) pair it
 // builds the prompt (prompt.h), replaces the <UserID> slot's input embedding
-// by mapping(SASRec sequence representation of the history) and the
-// <TargetItemID> slot's by mapping(SASRec item embedding of the target),
+// by mapping(SASRec sequence representation of the history), the
+// <TargetItemID> slot's by mapping(SASRec item embedding of the target) and,
+// when the template has them, each <HistoryItemIDs> slot's by mapping(SASRec
+// item embedding of that history item),
 // runs the LLM (with an unmerged LoRA adapter while training, merged for
 // serving) and returns the logit of the "Yes" token at the last position.
 // P(like) = sigmoid(logit); training minimises BCE against the label.
@@ -50,6 +52,9 @@ struct EncodedPrompt {
   int prefix_length = 0;
   int user_slot = -1;    // index in ids, -1 = none
   int item_slot = -1;    // index in ids, -1 = none
+  // Indices in ids of the <HistoryItemIDs> slots: the last
+  // history_slots.size() items of the history, oldest first.
+  std::vector<int> history_slots;
 };
 
 // Replaces the input embeddings of slot tokens: embeds[rows[k], cols[k]] =
@@ -68,6 +73,7 @@ class HybridModel {
     std::shared_ptr<const llm::Tokenizer> tokenizer;  // required
     PromptTemplate prompt_template = PromptTemplate::CollmMovie();
     int max_titles = 10;                              // Default: 10 (CoLLM)
+    int max_history_ids = 10;                         // <HistoryItemIDs> slots at most
     model::Sasrec sasrec{nullptr};                    // required when the template has slots
     MappingLayer mapping{nullptr};                    // required when the template has slots
     std::optional<llm::LoraAdapter> lora;             // unmerged adapter (training); none = merged/no LoRA
@@ -97,6 +103,10 @@ class HybridModel {
   // lacks that slot.
   torch::Tensor UserSlotVectors(const std::vector<const std::vector<int64_t>*>& histories);
   torch::Tensor ItemSlotVectors(const std::vector<int64_t>& items);
+  // The <HistoryItemIDs> slot vectors of `items` (see HistorySlotItems):
+  // [N, D_llm], or undefined when the template has no such slots or `items`
+  // is empty. Differentiable.
+  torch::Tensor HistorySlotVectors(const std::vector<int64_t>& items);
 
   const Parts& parts() const { return parts_; }
   Parts& mutable_parts() { return parts_; }
@@ -117,6 +127,12 @@ class HybridModel {
   int yes_id_;
   bool uses_sasrec_;
 };
+
+// What a prompt's <HistoryItemIDs> slots show: the last `slots` items of
+// `history` (SASRec indices, oldest first), appended to *items; slots
+// beyond the history's length show item 0 (padding) first.
+void AppendHistorySlotItems(const std::vector<int64_t>& history, size_t slots,
+                            std::vector<int64_t>* items);
 
 // The first token of "Yes" as the tokenizer encodes an answer (CoLLM takes
 // the first id of tokenizer("Yes")); -1 when it encodes to nothing.

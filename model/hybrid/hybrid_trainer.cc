@@ -265,6 +265,12 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
   torch::manual_seed(options.seed);
   if (!base.sasrec.is_empty()) base.sasrec->eval();  // no SASRec dropout while fine-tuning
 
+  SASRECLLM_ASSIGN_OR_RETURN(const PromptTemplate slot_template,
+                             PromptTemplate::Named(options.prompt_template));
+  if (!slot_template.has_feature_slots()) {
+    return InvalidArgumentError("prompt template " + options.prompt_template +
+                                " has no feature slots (the text-only stage's is set apart)");
+  }
   HybridModel::Parts parts = std::move(base);
   HybridTrainResult result;
   int64_t steps_this_run = 0;  // for max_steps_this_run, over all stages
@@ -276,8 +282,7 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
     const std::string last_dir = stage_dir + "/last";
     if (root) fs::create_directories(stage_dir, ec);
 
-    parts.prompt_template = spec.text_only ? PromptTemplate::TallrecMovie()
-                                           : PromptTemplate::CollmMovie();
+    parts.prompt_template = spec.text_only ? PromptTemplate::TallrecMovie() : slot_template;
     if (spec.train_lora && !parts.lora.has_value()) {
       SASRECLLM_ASSIGN_OR_RETURN(
           llm::LoraAdapter lora,
@@ -358,7 +363,7 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
     info["llm"] = options.llm_dir;
     info["strategy"] = StrategyName(strategy);
     info["stage"] = spec.name;
-    info["template_name"] = spec.text_only ? "tallrec_movie" : "collm_movie";
+    info["template_name"] = spec.text_only ? "tallrec_movie" : options.prompt_template;
 
     log("stage " + std::to_string(si + 1) + "/" + std::to_string(stages.size()) + " " +
         spec.name + ": " + std::to_string(n) + " training rows, " + std::to_string(valid.size()) +

@@ -89,6 +89,9 @@ struct HybridTrainOptions {
   // time-boxed runs and tests of resume. Default: 0
   int64_t max_steps_this_run = 0;
   llm::LoraConfig lora;            // Default: r 8, alpha 16, dropout 0.05, q_proj v_proj
+  // The prompt of the stages with feature slots (PromptTemplate::Named);
+  // text-only stages use tallrec_movie. Default: "collm_movie"
+  std::string prompt_template = "collm_movie";
   std::string llm_dir;             // base LLM folder (recorded in checkpoints)
   std::string out_dir;             // required
   bool resume = true;              // continue from out_dir when it holds a run

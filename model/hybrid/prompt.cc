@@ -17,6 +17,16 @@ constexpr char kTallrecMovie[] =
     "Using all available information, make a prediction about whether the user would enjoy "
     "the movie titled <TargetItemTitle>? Answer with \"Yes\" or \"No\". \n#Answer:";
 
+constexpr char kCollmMovieHistoryIds[] =
+    "#Question: A user has given high ratings to the following movies: <ItemTitleList>, with "
+    "the features <HistoryItemIDs>. Additionally, we have information about the user's "
+    "preferences encoded in the feature <UserID>. Using all available information, make a "
+    "prediction about whether the user would enjoy the movie titled <TargetItemTitle> with the "
+    "feature <TargetItemID>? Answer with \"Yes\" or \"No\". \n#Answer:";
+
+constexpr const char* kPlaceholders[] = {kItemTitleList, kUserId, kTargetItemTitle,
+                                         kTargetItemId, kHistoryItemIds};
+
 size_t CountOf(const std::string& text, const std::string& needle) {
   size_t n = 0;
   for (size_t pos = text.find(needle); pos != std::string::npos;
@@ -37,16 +47,20 @@ void ReplaceAll(std::string* text, const std::string& from, const std::string& t
 
 PromptTemplate PromptTemplate::CollmMovie() { return PromptTemplate(kCollmMovie); }
 PromptTemplate PromptTemplate::TallrecMovie() { return PromptTemplate(kTallrecMovie); }
+PromptTemplate PromptTemplate::CollmMovieHistoryIds() {
+  return PromptTemplate(kCollmMovieHistoryIds);
+}
 
 StatusOr<PromptTemplate> PromptTemplate::Named(const std::string& name) {
   if (name == "collm_movie") return CollmMovie();
   if (name == "tallrec_movie") return TallrecMovie();
+  if (name == "collm_movie_history_ids") return CollmMovieHistoryIds();
   return InvalidArgumentError("unknown prompt template \"" + name +
-                              "\" (known: collm_movie, tallrec_movie)");
+                              "\" (known: collm_movie, tallrec_movie, collm_movie_history_ids)");
 }
 
 StatusOr<PromptTemplate> PromptTemplate::Parse(std::string text) {
-  for (const char* p : {kItemTitleList, kUserId, kTargetItemTitle, kTargetItemId}) {
+  for (const char* p : kPlaceholders) {
     if (CountOf(text, p) > 1) {
       return InvalidArgumentError(std::string("prompt template: ") + p + " occurs more than once");
     }
@@ -55,7 +69,7 @@ StatusOr<PromptTemplate> PromptTemplate::Parse(std::string text) {
   if (item == std::string::npos) {
     return InvalidArgumentError("prompt template: <TargetItemTitle> is missing");
   }
-  for (const char* p : {kItemTitleList, kUserId}) {
+  for (const char* p : {kItemTitleList, kUserId, kHistoryItemIds}) {
     const size_t pos = text.find(p);
     if (pos != std::string::npos && pos > item) {
       return InvalidArgumentError(std::string("prompt template: ") + p +
@@ -74,12 +88,19 @@ bool PromptTemplate::has_user_slot() const { return text_.find(kUserId) != std::
 bool PromptTemplate::has_item_slot() const {
   return text_.find(kTargetItemId) != std::string::npos;
 }
+bool PromptTemplate::has_history_slots() const {
+  return text_.find(kHistoryItemIds) != std::string::npos;
+}
+bool PromptTemplate::has_feature_slots() const {
+  return has_user_slot() || has_item_slot() || has_history_slots();
+}
 
 PromptBuilder::PromptBuilder(PromptTemplate prompt_template, const llm::Tokenizer* tokenizer,
-                             int max_titles, int slot_token_id)
+                             int max_titles, int max_history_ids, int slot_token_id)
     : template_(std::move(prompt_template)),
       tokenizer_(tokenizer),
       max_titles_(max_titles),
+      max_history_ids_(std::max(max_history_ids, 0)),
       slot_token_id_(slot_token_id >= 0 ? slot_token_id
                                         : std::max(tokenizer->bos_id(), 0)) {
   const std::string& text = template_.text();
@@ -95,50 +116,68 @@ std::string PromptBuilder::TitleList(const std::vector<std::string>& history_tit
   for (size_t i = first; i < n; ++i) {
     // A title that spells a placeholder must not create a second slot.
     std::string title = history_titles[i];
-    for (const char* p : {kItemTitleList, kUserId, kTargetItemTitle, kTargetItemId}) {
-      ReplaceAll(&title, p, "");
-    }
+    for (const char* p : kPlaceholders) ReplaceAll(&title, p, "");
     list += (i > first ? ", \"" : "\"") + title + "\"";
   }
   return list;
 }
 
-PromptTokens PromptBuilder::EncodeWithSlot(const std::string& text, const char* slot_name,
-                                           bool first) const {
+PromptTokens PromptBuilder::EncodeWithSlots(const std::string& text, int history_slots,
+                                            bool first) const {
   PromptTokens out;
-  const size_t slot = slot_name != nullptr ? text.find(slot_name) : std::string::npos;
-  const std::string before = text.substr(0, slot);
-  std::vector<int> ids = tokenizer_->Encode(before, /*bos=*/first, /*eos=*/false,
-                                            /*leading_space=*/first);
-  out.ids = std::move(ids);
-  if (slot != std::string::npos) {
-    out.slot = static_cast<int>(out.ids.size());
-    out.ids.push_back(slot_token_id_);
-    const std::string after = text.substr(slot + std::string(slot_name).size());
-    if (!after.empty()) {
-      std::vector<int> rest =
-          tokenizer_->Encode(after, /*bos=*/false, /*eos=*/false, /*leading_space=*/false);
-      out.ids.insert(out.ids.end(), rest.begin(), rest.end());
+  size_t pos = 0;     // start of the text not yet encoded
+  bool start = true;  // the next piece is the first one
+  auto encode_piece = [&](size_t end) {
+    const std::string piece = text.substr(pos, end - pos);
+    // The first piece is always encoded (it carries BOS); later empty ones
+    // add nothing.
+    if (start || !piece.empty()) {
+      std::vector<int> ids = tokenizer_->Encode(piece, /*bos=*/first && start, /*eos=*/false,
+                                                /*leading_space=*/first && start);
+      out.ids.insert(out.ids.end(), ids.begin(), ids.end());
     }
+    start = false;
+  };
+  for (;;) {
+    // The next placeholder that becomes slot tokens.
+    size_t next = std::string::npos;
+    const char* name = nullptr;
+    for (const char* p : {kUserId, kTargetItemId, kHistoryItemIds}) {
+      const size_t at = text.find(p, pos);
+      if (at < next) next = at, name = p;
+    }
+    if (name == nullptr) break;
+    encode_piece(next);
+    if (name == kHistoryItemIds) {
+      for (int k = 0; k < history_slots; ++k) {
+        out.history_slots.push_back(static_cast<int>(out.ids.size()));
+        out.ids.push_back(slot_token_id_);
+      }
+    } else {
+      out.slot = static_cast<int>(out.ids.size());
+      out.ids.push_back(slot_token_id_);
+    }
+    pos = next + std::string(name).size();
   }
+  encode_piece(text.size());
   return out;
 }
 
-StatusOr<PromptTokens> PromptBuilder::BuildPrefix(
-    const std::vector<std::string>& history_titles) const {
+StatusOr<PromptTokens> PromptBuilder::BuildPrefix(const std::vector<std::string>& history_titles,
+                                                  int history_length) const {
   std::string text = prefix_text_;
   ReplaceAll(&text, kItemTitleList, TitleList(history_titles));
-  return EncodeWithSlot(text, kUserId, /*first=*/true);
+  if (history_length < 0) history_length = static_cast<int>(history_titles.size());
+  const int history_slots = std::min(history_length, max_history_ids_);
+  return EncodeWithSlots(text, history_slots, /*first=*/true);
 }
 
 StatusOr<PromptTokens> PromptBuilder::BuildSuffix(const std::string& target_title) const {
   std::string title = target_title;
-  for (const char* p : {kItemTitleList, kUserId, kTargetItemTitle, kTargetItemId}) {
-    ReplaceAll(&title, p, "");
-  }
+  for (const char* p : kPlaceholders) ReplaceAll(&title, p, "");
   std::string text = suffix_text_;
   ReplaceAll(&text, kTargetItemTitle, title);
-  return EncodeWithSlot(text, kTargetItemId, /*first=*/false);
+  return EncodeWithSlots(text, /*history_slots=*/0, /*first=*/false);
 }
 
 std::string PromptBuilder::Render(const std::vector<std::string>& history_titles,

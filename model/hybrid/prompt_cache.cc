@@ -17,9 +17,10 @@ StatusOr<std::shared_ptr<const PromptCache>> PromptCache::Build(
   return std::shared_ptr<const PromptCache>(std::move(cache));
 }
 
-StatusOr<PromptTokens> PromptCache::Prefix(const std::vector<std::string>& history_titles) const {
-  if (history_titles.empty()) return empty_history_prefix_;
-  return builder_->BuildPrefix(history_titles);
+StatusOr<PromptTokens> PromptCache::Prefix(const std::vector<std::string>& history_titles,
+                                           int history_length) const {
+  if (history_titles.empty() && history_length <= 0) return empty_history_prefix_;
+  return builder_->BuildPrefix(history_titles, history_length);
 }
 
 StatusOr<PromptTokens> PromptCache::Suffix(const std::string& title) const {

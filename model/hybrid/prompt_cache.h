@@ -36,8 +36,10 @@ class PromptCache {
   static StatusOr<std::shared_ptr<const PromptCache>> Build(const PromptBuilder* builder,
                                                            const std::vector<std::string>& titles);
 
-  // PromptBuilder::BuildPrefix(history_titles); cached for an empty history.
-  StatusOr<PromptTokens> Prefix(const std::vector<std::string>& history_titles) const;
+  // PromptBuilder::BuildPrefix(history_titles, history_length); cached for
+  // an empty history.
+  StatusOr<PromptTokens> Prefix(const std::vector<std::string>& history_titles,
+                                int history_length = -1) const;
   // PromptBuilder::BuildSuffix(title); cached for the titles given to Build.
   StatusOr<PromptTokens> Suffix(const std::string& title) const;
 

@@ -46,6 +46,37 @@ TEST(HybridModelTest, SlotsCarryTheSasrecVectors) {
   EXPECT_GT(std::abs((*la - *lc).item<float>()), 1e-6);
 }
 
+TEST(HybridModelTest, HistorySlotsCarryTheLastHistoryItemsEmbeddings) {
+  // A prompt whose only feature is <HistoryItemIDs>, so the history reaches
+  // the LLM through those slots alone (titles kept equal).
+  HybridModel::Parts parts = TinyParts(kItems);
+  parts.prompt_template = *PromptTemplate::Parse("Seen <HistoryItemIDs>. Like <TargetItemTitle>?");
+  parts.max_history_ids = 2;
+  auto model = HybridModel::Create(std::move(parts));
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_TRUE((*model)->uses_sasrec());
+  HybridExample a;
+  a.history = {1, 2, 3, 4, 5, 6};
+  a.history_titles.assign(6, "same");
+  a.target_title = "T";
+  HybridExample older = a, last = a, second_last = a;
+  older.history[3] = 9;        // not among the last two: not shown
+  last.history[5] = 9;         // shown in the last slot
+  second_last.history[4] = 9;  // shown in the first slot
+  auto logits = (*model)->YesLogits({a, older, last, second_last}, false);
+  ASSERT_TRUE(logits.ok()) << logits.status();
+  const auto at = [&](int i) { return (*logits)[i].item<float>(); };
+  EXPECT_NEAR(at(0), at(1), 1e-6);
+  EXPECT_GT(std::abs(at(0) - at(2)), 1e-6);
+  EXPECT_GT(std::abs(at(0) - at(3)), 1e-6);
+  EXPECT_GT(std::abs(at(2) - at(3)), 1e-6);  // slots are told apart by position
+
+  std::vector<int64_t> items;
+  AppendHistorySlotItems({4, 5, 6}, 2, &items);
+  AppendHistorySlotItems({7}, 3, &items);  // a shorter history: padding first
+  EXPECT_EQ(items, (std::vector<int64_t>{5, 6, 0, 0, 7}));
+}
+
 TEST(HybridModelTest, TextOnlyTemplateIgnoresSasrec) {
   HybridModel::Parts parts = TextOnlyParts(kItems);
   auto model = HybridModel::Create(std::move(parts));

@@ -67,6 +67,25 @@ void ExpectSame(const std::vector<std::vector<float>>& a, const std::vector<std:
   }
 }
 
+// `logits` are what the scorer training and eval-hybrid use
+// (HybridModel::YesLogits) gives, one pair at a time.
+void ExpectTheTrainingScorersLogits(HybridModel& model, const std::vector<RerankQuery>& queries,
+                                    const std::vector<std::vector<float>>& logits) {
+  ASSERT_EQ(logits.size(), queries.size());
+  for (size_t q = 0; q < queries.size(); ++q) {
+    for (size_t c = 0; c < queries[q].candidates.size(); ++c) {
+      HybridExample e;
+      e.history = queries[q].history;
+      e.history_titles = queries[q].history_titles;
+      e.target = queries[q].candidates[c].item;
+      e.target_title = queries[q].candidates[c].title;
+      auto alone = model.YesLogits({e}, /*train=*/false);
+      ASSERT_TRUE(alone.ok()) << alone.status();
+      EXPECT_NEAR(logits[q][c], (*alone)[0].item<float>(), 1e-5) << q << "/" << c;
+    }
+  }
+}
+
 TEST(HybridRerankerTest, PrefixSharedScoringEqualsUnsharedAndTheTrainingScorer) {
   std::shared_ptr<HybridModel> model = TinyModel();
   ASSERT_NE(model, nullptr);
@@ -75,25 +94,29 @@ TEST(HybridRerankerTest, PrefixSharedScoringEqualsUnsharedAndTheTrainingScorer) 
   auto shared = Score(model, queries, {.share_prefix = true}, &shared_stats);
   auto unshared = Score(model, queries, {.share_prefix = false}, &unshared_stats);
   ExpectSame(shared, unshared, "shared vs unshared");
-
-  // The scorer training and eval-hybrid use, one pair at a time.
-  for (size_t q = 0; q < queries.size(); ++q) {
-    for (size_t c = 0; c < queries[q].candidates.size(); ++c) {
-      HybridExample e;
-      e.history = queries[q].history;
-      e.history_titles = queries[q].history_titles;
-      e.target = queries[q].candidates[c].item;
-      e.target_title = queries[q].candidates[c].title;
-      auto alone = model->YesLogits({e}, /*train=*/false);
-      ASSERT_TRUE(alone.ok()) << alone.status();
-      EXPECT_NEAR(shared[q][c], (*alone)[0].item<float>(), 1e-5) << q << "/" << c;
-    }
-  }
+  ExpectTheTrainingScorersLogits(*model, queries, shared);
   // The same tokens are scored; sharing ran each prefix once.
   EXPECT_GT(shared_stats.reused_tokens, 0);
   EXPECT_EQ(unshared_stats.reused_tokens, 0);
   EXPECT_EQ(shared_stats.prefill_tokens + shared_stats.reused_tokens,
             unshared_stats.prefill_tokens);
+}
+
+TEST(HybridRerankerTest, HistoryItemSlotsScoreAsInTraining) {
+  HybridModel::Parts parts = TinyParts(kItems);
+  parts.prompt_template = PromptTemplate::CollmMovieHistoryIds();
+  parts.max_history_ids = 4;  // the long history shows only its last four
+  auto created = HybridModel::Create(std::move(parts));
+  ASSERT_TRUE(created.ok()) << created.status();
+  std::shared_ptr<HybridModel> model = std::move(created).value();
+  std::vector<RerankQuery> queries = MixedQueries();
+  // A server lists titles of items SASRec does not know: more titles than
+  // history items; the slots follow the history.
+  queries[2].history_titles.push_back("A cold item's title");
+  auto shared = Score(model, queries, {.share_prefix = true});
+  auto unshared = Score(model, queries, {.share_prefix = false});
+  ExpectSame(shared, unshared, "shared vs unshared");
+  ExpectTheTrainingScorersLogits(*model, queries, shared);
 }
 
 TEST(HybridRerankerTest, MixedLongAndShortHistoriesTogetherEqualOneAtATime) {

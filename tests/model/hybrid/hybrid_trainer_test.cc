@@ -66,6 +66,18 @@ class HybridTrainerTest : public ::testing::Test {
     return sum / rows.size();
   }
 
+  // Exports a hybrid checkpoint as a bundle with a catalog of the test's items.
+  static Status Export(const std::string& checkpoint, const std::string& bundle_dir) {
+    std::vector<model::CatalogEntry> entries;
+    for (int64_t i = 1; i <= kItems; ++i) {
+      entries.push_back({i, std::to_string(i), "Item " + std::to_string(i)});
+    }
+    SASRECLLM_ASSIGN_OR_RETURN(auto catalog, model::Catalog::FromEntries(entries));
+    model::BundleManifest manifest;
+    manifest.model_version = "test-hybrid";
+    return ExportHybridBundle(checkpoint, bundle_dir, catalog, manifest);
+  }
+
   static std::map<std::string, torch::Tensor> Read(const std::string& path) {
     auto t = model::ReadSafetensors(path);
     EXPECT_TRUE(t.ok()) << t.status();
@@ -113,14 +125,8 @@ TEST_F(HybridTrainerTest, JointTrainingLowersTheLossAndCheckpointsScoreTheSame) 
   for (size_t i = 0; i < valid_.size(); ++i) EXPECT_NEAR((*a)[i], (*b)[i], 1e-5);
 
   // export -> load the bundle -> the same scores as in training.
-  std::vector<model::CatalogEntry> entries;
-  for (int64_t i = 1; i <= kItems; ++i) entries.push_back({i, std::to_string(i), "Item " + std::to_string(i)});
-  auto catalog = model::Catalog::FromEntries(entries);
-  ASSERT_TRUE(catalog.ok());
-  model::BundleManifest manifest;
-  manifest.model_version = "test-hybrid";
   TempDir bundle;
-  Status exported = ExportHybridBundle(result->final_dir, bundle.path(), *catalog, manifest);
+  Status exported = Export(result->final_dir, bundle.path());
   ASSERT_TRUE(exported.ok()) << exported;
   auto served = LoadBundleHybridModel(bundle.path(), {});
   ASSERT_TRUE(served.ok()) << served.status();
@@ -144,6 +150,39 @@ TEST_F(HybridTrainerTest, JointTrainingLowersTheLossAndCheckpointsScoreTheSame) 
   ASSERT_FALSE(corrupted.ok());
   EXPECT_NE(corrupted.status().message().find(weights), std::string::npos) << corrupted.status();
   EXPECT_NE(corrupted.status().message().find("SHA-256"), std::string::npos) << corrupted.status();
+}
+
+TEST_F(HybridTrainerTest, HistoryItemSlotsTrainAndSurviveExport) {
+  HybridModel::Parts parts = base_;
+  parts.prompt_template = PromptTemplate::CollmMovieHistoryIds();
+  parts.max_history_ids = 2;
+  auto before_model = HybridModel::Create(parts);  // before training moves the shared parts
+  ASSERT_TRUE(before_model.ok()) << before_model.status();
+  const double before = MeanBce(**before_model, train_);
+  TempDir out;
+  HybridTrainOptions options = Options(out.path());
+  options.prompt_template = "collm_movie_history_ids";
+  options.epochs = 1;
+  auto result = TrainHybrid(Strategy::kJoint, parts, train_, valid_, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+
+  auto trained = LoadHybridCheckpoint(result->final_dir, {});
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  const HybridModel::Parts& got = (*trained)->parts();
+  EXPECT_TRUE(got.prompt_template.has_history_slots());
+  EXPECT_EQ(got.max_history_ids, 2);
+  EXPECT_LT(MeanBce(**trained, train_), before - 0.02);
+
+  TempDir bundle;
+  Status exported = Export(result->final_dir, bundle.path());
+  ASSERT_TRUE(exported.ok()) << exported;
+  auto served = LoadBundleHybridModel(bundle.path(), {});
+  ASSERT_TRUE(served.ok()) << served.status();
+  EXPECT_EQ((*served)->parts().max_history_ids, 2);
+  auto a = ScoreExamples(**trained, valid_, 32);
+  auto b = ScoreExamples(**served, valid_, 16);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (size_t i = 0; i < valid_.size(); ++i) EXPECT_NEAR((*a)[i], (*b)[i], 1e-5);
 }
 
 TEST_F(HybridTrainerTest, EachStrategyChangesExactlyThePartsItTrains) {

@@ -24,7 +24,7 @@ TEST(PromptTest, CollmTemplateRendersTheLastTitlesQuoted) {
 
 TEST(PromptTest, PrefixAndSuffixTokensSpellThePromptWithOneTokenPerSlot) {
   ByteTokenizer tok;
-  PromptBuilder builder(PromptTemplate::CollmMovie(), &tok, 10, /*slot_token_id=*/0);
+  PromptBuilder builder(PromptTemplate::CollmMovie(), &tok, 10, 10, /*slot_token_id=*/0);
   StatusOr<PromptTokens> prefix = builder.BuildPrefix({"Heat (1995)"});
   StatusOr<PromptTokens> suffix = builder.BuildSuffix("Up (2009)");
   ASSERT_TRUE(prefix.ok() && suffix.ok());
@@ -83,6 +83,43 @@ TEST(PromptTest, TitlesCannotInjectSlotsAndBadTemplatesAreRefused) {
   EXPECT_FALSE(PromptTemplate::Parse("<UserID> <UserID> <TargetItemTitle>").ok());
   EXPECT_TRUE(PromptTemplate::Parse("<ItemTitleList> <UserID> <TargetItemTitle>?").ok());
   EXPECT_FALSE(PromptTemplate::Named("nope").ok());
+  EXPECT_FALSE(PromptTemplate::Parse("<HistoryItemIDs> <HistoryItemIDs> <TargetItemTitle>").ok());
+  EXPECT_FALSE(PromptTemplate::Parse("<TargetItemTitle> <HistoryItemIDs>").ok());
+  EXPECT_TRUE(PromptTemplate::Parse("<HistoryItemIDs> <TargetItemTitle>").ok());
+}
+
+TEST(PromptTest, HistoryItemIdsAreOneSlotPerRecentHistoryItem) {
+  ByteTokenizer tok;
+  const PromptTemplate with_ids = PromptTemplate::CollmMovieHistoryIds();
+  EXPECT_TRUE(with_ids.has_history_slots() && with_ids.has_feature_slots());
+  EXPECT_FALSE(PromptTemplate::CollmMovie().has_history_slots());
+  EXPECT_TRUE(PromptTemplate::Named("collm_movie_history_ids").ok());
+  PromptBuilder builder(with_ids, &tok, /*max_titles=*/10, /*max_history_ids=*/3,
+                        /*slot_token_id=*/0);
+  const std::vector<std::string> titles = {"A", "B", "C", "D", "E"};
+
+  // Five items, at most three shown: three slot tokens in a row, before the
+  // user slot; the text around them is the template's.
+  auto prefix = builder.BuildPrefix(titles);
+  ASSERT_TRUE(prefix.ok()) << prefix.status();
+  ASSERT_EQ(prefix->history_slots.size(), 3u);
+  EXPECT_EQ(prefix->history_slots[1], prefix->history_slots[0] + 1);
+  EXPECT_EQ(prefix->history_slots[2], prefix->history_slots[0] + 2);
+  EXPECT_LT(prefix->history_slots[2], prefix->slot);
+  for (int col : prefix->history_slots) EXPECT_EQ(prefix->ids[col], 0);
+  const std::string text = tok.Decode(prefix->ids);  // slot id 0 decodes to nothing
+  EXPECT_NE(text.find("\"E\", with the features . Additionally"), std::string::npos) << text;
+
+  // The count follows the history's length where it differs from the
+  // titles' (a server knows titles SASRec does not), capped at three.
+  EXPECT_EQ(builder.BuildPrefix(titles, 2)->history_slots.size(), 2u);
+  EXPECT_EQ(builder.BuildPrefix(titles, 0)->history_slots.size(), 0u);
+  EXPECT_EQ(builder.BuildPrefix({}, 7)->history_slots.size(), 3u);
+  EXPECT_TRUE(builder.BuildPrefix({})->history_slots.empty());
+  // The suffix never has any; CoLLM's template neither.
+  EXPECT_TRUE(builder.BuildSuffix("Z")->history_slots.empty());
+  PromptBuilder collm(PromptTemplate::CollmMovie(), &tok);
+  EXPECT_TRUE(collm.BuildPrefix(titles)->history_slots.empty());
 }
 
 }  // namespace
