@@ -154,17 +154,28 @@ torch::Tensor FindItemEmbeddingParameter(Sasrec& model) {
 // ---------------------------------------------------------------------------
 // Sampler
 
-SasrecBatchSampler::SasrecBatchSampler(const SplitData& split, int64_t maxlen, uint64_t seed)
-    : split_(split), maxlen_(maxlen), rng_(seed) {
-  train_sets_.resize(split.user_num + 1);
+std::shared_ptr<const SasrecBatchSampler::TrainItemSets> SasrecBatchSampler::BuildTrainItemSets(
+    const SplitData& split) {
+  auto sets = std::make_shared<TrainItemSets>(split.user_num + 1);
   for (int64_t u = 1; u <= split.user_num; ++u) {
     const auto& train = split.train[u];
     if (train.size() < 2) continue;
-    users_.push_back(u);
-    auto& set = train_sets_[u];
+    auto& set = (*sets)[u];
     set.assign(train.begin(), train.end());
     std::sort(set.begin(), set.end());
     set.erase(std::unique(set.begin(), set.end()), set.end());
+  }
+  return sets;
+}
+
+SasrecBatchSampler::SasrecBatchSampler(const SplitData& split, int64_t maxlen, uint64_t seed)
+    : SasrecBatchSampler(split, maxlen, seed, BuildTrainItemSets(split)) {}
+
+SasrecBatchSampler::SasrecBatchSampler(const SplitData& split, int64_t maxlen, uint64_t seed,
+                                       std::shared_ptr<const TrainItemSets> train_sets)
+    : split_(split), maxlen_(maxlen), rng_(seed), train_sets_(std::move(train_sets)) {
+  for (int64_t u = 1; u <= split.user_num; ++u) {
+    if (split.train[u].size() >= 2) users_.push_back(u);
   }
   std::shuffle(users_.begin(), users_.end(), rng_);
 }
@@ -195,7 +206,7 @@ SasrecBatch SasrecBatchSampler::Next(int64_t batch_size, ShardRange rows) {
     const int64_t row = i - rows.begin;
     if (kept_row) users[row] = u;
     const auto& train = split_.train[u];
-    const auto& set = train_sets_[u];
+    const auto& set = (*train_sets_)[u];
     int64_t nxt = train.back();
     int64_t idx = t_len - 1;
     for (auto it = train.rbegin() + 1; it != train.rend() && idx >= 0; ++it, --idx) {
@@ -216,8 +227,10 @@ SasrecBatch SasrecBatchSampler::Next(int64_t batch_size, ShardRange rows) {
 
 SasrecWarpSampler::SasrecWarpSampler(const SplitData& split, int64_t maxlen, uint64_t seed,
                                      int64_t streams) {
+  const auto train_sets = SasrecBatchSampler::BuildTrainItemSets(split);
   for (int64_t i = 0; i < std::max<int64_t>(streams, 1); ++i) {
-    streams_.push_back(std::make_unique<SasrecBatchSampler>(split, maxlen, seed + 104729ULL * i));
+    streams_.push_back(std::make_unique<SasrecBatchSampler>(split, maxlen, seed + 104729ULL * i,
+                                                            train_sets));
   }
 }
 

@@ -42,18 +42,18 @@
 #include <torch/torch.h>
 
 #include <cstdint>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "base/json.h"
+#include "base/status.h"
 #include "model/distributed.h"
 #include "model/interaction_data.h"
-#include "base/json.h"
 #include "model/sasrec.h"
 #include "model/sasrec_eval.h"
-#include "base/status.h"
 
 namespace sasrecllm::model {
 
@@ -77,6 +77,13 @@ class SasrecBatchSampler {
   // order shuffled anew for every pass (as pmixer's sampler does), so a
   // batch may straddle two passes. Precondition: at least one user has >= 2 train items.
   SasrecBatchSampler(const SplitData& split, int64_t maxlen, uint64_t seed);
+  // Each user's train items, sorted and unique (index: user id), as the
+  // samplers of one split share them; users with < 2 train items have none.
+  using TrainItemSets = std::vector<std::vector<int64_t>>;
+  static std::shared_ptr<const TrainItemSets> BuildTrainItemSets(const SplitData& split);
+  // The same sampler with `train_sets` (BuildTrainItemSets(split)) shared.
+  SasrecBatchSampler(const SplitData& split, int64_t maxlen, uint64_t seed,
+                     std::shared_ptr<const TrainItemSets> train_sets);
 
   SasrecBatch Next(int64_t batch_size) { return Next(batch_size, {0, batch_size}); }
   // Draws a batch of batch_size users, exactly as Next(batch_size) (the same
@@ -91,7 +98,7 @@ class SasrecBatchSampler {
   std::mt19937_64 rng_;
   std::vector<int64_t> users_;                    // eligible user ids, in this pass's order
   size_t next_user_ = 0;                          // users_[next_user_] is drawn next
-  std::vector<std::vector<int64_t>> train_sets_;  // sorted unique train items per user
+  std::shared_ptr<const TrainItemSets> train_sets_;  // sorted unique train items per user
 };
 
 // pmixer's WarpSampler as a whole: it runs three worker processes, each

@@ -20,21 +20,26 @@
 #              slot of its own, beside the sequence vector
 #   history-ids-none  the control: the same prompt text with no history
 #              slot (--max-history-ids 0)
+#   history-ids-titles  history-ids with the 10 history titles too (the
+#              full prompt; about 2.3x the training cost)
 # SASRec alone on the same rows is the reference row.
 #
 # Usage: scripts/collm-ablation.sh [VARIANT...]   (default: the first four)
 # A variant whose results exist is skipped, so two calls with different
 # variants can run side by side (one per core) and a last call prints the table
-# (OUT/ablation-ENCODER-seedSEED/results.md; other seeds give the spread).
+# (OUT/ablation-ENCODER-seedSEED/results.md; other seeds give the spread). A
+# variant being trained holds a lock: a second call with it stops at once.
 # Needs train-collm.sh's steps 1-2 (OUT/llm and the SASRec encoders); runs them
 # when missing. Knobs (environment), train-collm.sh's defaults for a subset run:
 #   SAMPLES=3000 VALID_SAMPLES=1000 EPOCHS=1 EVAL_EVERY=100 SEED=42
 #   ENCODER=pointwise (or next-item) THREADS=$(nproc) BUILD_DIR=build
+#   CLI=BUILD_DIR/sasrecllm (a copy of the binary lets a long run go on while
+#   the build directory is rebuilt)
 set -euo pipefail
 source "$(dirname "$0")/paths.sh"  # ROOT, SHARED, BUILD_DIR; cd "$ROOT"
 OUT=$BUILD_DIR/collm
 DATA=$SHARED/data/collm-ml1m
-CLI=$BUILD_DIR/sasrecllm
+CLI=${CLI:-$BUILD_DIR/sasrecllm}
 SAMPLES=${SAMPLES:-3000}
 VALID_SAMPLES=${VALID_SAMPLES:-1000}
 EPOCHS=${EPOCHS:-1}
@@ -44,7 +49,7 @@ ENCODER=${ENCODER:-pointwise}
 THREADS=${THREADS:-$(nproc)}
 RUNTIME=(--threads "$THREADS" --device "${DEVICE:-cpu}" --dtype "${DTYPE:-float32}")
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-ALL_VARIANTS="full no-lora no-titles no-sasrec wide-lora high-lr history-ids history-ids-none"
+ALL_VARIANTS="full no-lora no-titles no-sasrec wide-lora high-lr history-ids history-ids-none history-ids-titles"
 VARIANTS=${*:-"full no-lora no-titles no-sasrec"}
 
 case "$ENCODER" in
@@ -70,6 +75,14 @@ ABL=$OUT/ablation-$ENCODER-seed$SEED
 mkdir -p "$ABL/results"
 for variant in $VARIANTS; do
   [ -f "$ABL/results/$variant-valid.json" ] && continue
+  # Two calls training one variant would write into one folder (each replacing
+  # the other's best/ checkpoint), so the second stops here. The lock is let go
+  # when this call's shell exits, however it ends.
+  exec {lock}>"$ABL/$variant.lock"
+  if ! flock --nonblock "$lock"; then
+    echo "collm-ablation: variant $variant is being trained by another call ($ABL/$variant.lock)" >&2
+    exit 1
+  fi
   strategy=joint
   checkpoint=$ABL/$variant/final
   extra=()
@@ -82,6 +95,7 @@ for variant in $VARIANTS; do
     history-ids) extra=(--max-titles 0 --prompt-template collm_movie_history_ids) ;;
     history-ids-none) extra=(--max-titles 0 --prompt-template collm_movie_history_ids
                              --max-history-ids 0) ;;
+    history-ids-titles) extra=(--prompt-template collm_movie_history_ids) ;;
     no-sasrec) strategy=two-stage; checkpoint=$ABL/$variant/1-text-lora/best ;;
   esac
   echo "== ablation $variant: train-hybrid --strategy $strategy ${extra[*]}" >&2
@@ -102,7 +116,8 @@ rows = [("full", "yes", "yes", "yes"), ("no-lora", "yes", "no (frozen LLM)", "ye
         ("wide-lora", "yes", "rank 16 on q/k/v/o/gate/up/down", "no"),
         ("high-lr", "yes", "yes, lr 3e-3 (mapping too)", "no"),
         ("history-ids", "yes, and one per recent history item", "yes", "no"),
-        ("history-ids-none", "yes (history-ids prompt text, no history slot)", "yes", "no")]
+        ("history-ids-none", "yes (history-ids prompt text, no history slot)", "yes", "no"),
+        ("history-ids-titles", "yes, and one per recent history item", "yes", "yes")]
 lines = ["| variant | SASRec slots | LoRA | history titles | valid AUC | valid UAUC | "
          "warm AUC | warm UAUC | cold AUC | cold UAUC |", "|---|---|---|---|---|---|---|---|---|---|"]
 def fmt(report, subset, metric):

@@ -112,10 +112,18 @@ torch::Tensor HybridModel::UserSlotVectors(
   return parts_.mapping->forward(user);                                             // [N, D_llm]
 }
 
-torch::Tensor HybridModel::HistorySlotVectors(const std::vector<int64_t>& items) {
-  if (!parts_.prompt_template.has_history_slots() || items.empty()) return torch::Tensor();
+torch::Tensor HybridModel::MappedItemEmbeddings(const std::vector<int64_t>& items) {
   torch::Tensor item = parts_.sasrec->ItemEmbeddings().index_select(0, SasrecItems(items));  // [N, d_rec]
   return parts_.mapping->forward(item);  // [N, D_llm]
+}
+torch::Tensor HybridModel::HistorySlotVectors(const std::vector<int64_t>& items) {
+  if (!parts_.prompt_template.has_history_slots() || items.empty()) return torch::Tensor();
+  return MappedItemEmbeddings(items);
+}
+torch::Tensor HybridModel::SpliceHistorySlots(const torch::Tensor& embeds,
+                                              const HistorySlots& slots) {
+  return SpliceSlotVectors(embeds, HistorySlotVectors(slots.items), slots.rows, slots.cols,
+                           /*values_by_row=*/false);
 }
 
 void AppendHistorySlotItems(const std::vector<int64_t>& history, size_t slots,
@@ -126,10 +134,15 @@ void AppendHistorySlotItems(const std::vector<int64_t>& history, size_t slots,
   }
 }
 
+void HistorySlots::Add(int64_t row, const std::vector<int>& slot_cols,
+                       const std::vector<int64_t>& history) {
+  for (int col : slot_cols) rows.push_back(row), cols.push_back(col);
+  AppendHistorySlotItems(history, slot_cols.size(), &items);
+}
+
 torch::Tensor HybridModel::ItemSlotVectors(const std::vector<int64_t>& items) {
   if (!parts_.prompt_template.has_item_slot() || items.empty()) return torch::Tensor();
-  torch::Tensor item = parts_.sasrec->ItemEmbeddings().index_select(0, SasrecItems(items));  // [N, d_rec]
-  return parts_.mapping->forward(item);  // [N, D_llm]
+  return MappedItemEmbeddings(items);
 }
 
 StatusOr<torch::Tensor> HybridModel::YesLogits(const std::vector<HybridExample>& batch,
@@ -153,7 +166,7 @@ StatusOr<torch::Tensor> HybridModel::YesLogits(const std::vector<HybridExample>&
     torch::Tensor ids = torch::zeros({b, t_max}, torch::kLong);  // [B, T], 0-padded on the right
     torch::Tensor last = torch::zeros({b}, torch::kLong);        // [B]
     std::vector<int64_t> user_rows, user_cols, item_rows, item_cols;
-    std::vector<int64_t> history_items, history_rows, history_cols;
+    HistorySlots history_slots;
     auto ids_a = ids.accessor<int64_t, 2>();
     for (int64_t i = 0; i < b; ++i) {
       const EncodedPrompt& p = prompts[i];
@@ -161,16 +174,13 @@ StatusOr<torch::Tensor> HybridModel::YesLogits(const std::vector<HybridExample>&
       last[i] = static_cast<int64_t>(p.ids.size()) - 1;
       if (p.user_slot >= 0) user_rows.push_back(i), user_cols.push_back(p.user_slot);
       if (p.item_slot >= 0) item_rows.push_back(i), item_cols.push_back(p.item_slot);
-      for (int col : p.history_slots) history_rows.push_back(i), history_cols.push_back(col);
-      AppendHistorySlotItems(batch[i].history, p.history_slots.size(), &history_items);
+      history_slots.Add(i, p.history_slots, batch[i].history);
     }
     SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor embeds, llm.Embed(ids));  // [B, T, D]
     auto [user_vec, item_vec] = SlotEmbeddings(batch);                  // [B, D] each
     embeds = SpliceSlotVectors(embeds, user_vec, user_rows, user_cols, /*values_by_row=*/true);
     embeds = SpliceSlotVectors(embeds, item_vec, item_rows, item_cols, /*values_by_row=*/true);
-    const torch::Tensor history_vec = HistorySlotVectors(history_items);  // [K, D]
-    embeds = SpliceSlotVectors(embeds, history_vec, history_rows, history_cols,
-                               /*values_by_row=*/false);
+    embeds = SpliceHistorySlots(embeds, history_slots);
 
     llm::ForwardArgs args;
     args.inputs_embeds = embeds;

@@ -66,6 +66,23 @@ torch::Tensor SpliceSlotVectors(const torch::Tensor& embeds, const torch::Tensor
                                 const std::vector<int64_t>& rows,
                                 const std::vector<int64_t>& cols, bool values_by_row);
 
+// What a prompt's <HistoryItemIDs> slots show: the last `slots` items of
+// `history` (SASRec indices, oldest first), appended to *items; slots
+// beyond the history's length show item 0 (padding) first.
+void AppendHistorySlotItems(const std::vector<int64_t>& history, size_t slots,
+                            std::vector<int64_t>* items);
+
+// The <HistoryItemIDs> slots of a batch of prompts, gathered for one splice:
+// slot k sits at (rows[k], cols[k]) of the batch's embeddings and shows
+// items[k].
+struct HistorySlots {
+  std::vector<int64_t> items, rows, cols;
+
+  // Adds the slots of the prompt in `row`, at positions `slot_cols` (oldest
+  // history item first), for `history` (SASRec indices, oldest first).
+  void Add(int64_t row, const std::vector<int>& slot_cols, const std::vector<int64_t>& history);
+};
+
 class HybridModel {
  public:
   struct Parts {
@@ -103,10 +120,13 @@ class HybridModel {
   // lacks that slot.
   torch::Tensor UserSlotVectors(const std::vector<const std::vector<int64_t>*>& histories);
   torch::Tensor ItemSlotVectors(const std::vector<int64_t>& items);
-  // The <HistoryItemIDs> slot vectors of `items` (see HistorySlotItems):
+  // The <HistoryItemIDs> slot vectors of `items` (see AppendHistorySlotItems):
   // [N, D_llm], or undefined when the template has no such slots or `items`
   // is empty. Differentiable.
   torch::Tensor HistorySlotVectors(const std::vector<int64_t>& items);
+  // `embeds` ([B, T, D_llm]) with the history slots gathered in `slots`
+  // replaced by their vectors (SpliceSlotVectors). Differentiable.
+  torch::Tensor SpliceHistorySlots(const torch::Tensor& embeds, const HistorySlots& slots);
 
   const Parts& parts() const { return parts_; }
   Parts& mutable_parts() { return parts_; }
@@ -121,18 +141,14 @@ class HybridModel {
   torch::Tensor SasrecInput(const std::vector<const std::vector<int64_t>*>& histories) const;
   // Valid SASRec indices of `items` (others -> 0): [N] int64 on the LLM's device.
   torch::Tensor SasrecItems(const std::vector<int64_t>& items) const;
+  // mapping(SASRec item embedding) of `items`: [N, D_llm]. Differentiable.
+  torch::Tensor MappedItemEmbeddings(const std::vector<int64_t>& items);
 
   Parts parts_;
   PromptBuilder builder_;
   int yes_id_;
   bool uses_sasrec_;
 };
-
-// What a prompt's <HistoryItemIDs> slots show: the last `slots` items of
-// `history` (SASRec indices, oldest first), appended to *items; slots
-// beyond the history's length show item 0 (padding) first.
-void AppendHistorySlotItems(const std::vector<int64_t>& history, size_t slots,
-                            std::vector<int64_t>* items);
 
 // The first token of "Yes" as the tokenizer encodes an answer (CoLLM takes
 // the first id of tokenizer("Yes")); -1 when it encodes to nothing.

@@ -181,7 +181,8 @@ StatusOr<llm::KvCache> HybridReranker::PrefillPrefixes(const std::vector<RerankQ
   auto prefix_a = prefix_ids.accessor<int64_t, 2>();
   auto mask_a = prefix_mask->accessor<bool, 2>();
   std::vector<const std::vector<int64_t>*> histories;
-  std::vector<int64_t> user_rows, user_cols, history_items, history_rows, history_cols;
+  std::vector<int64_t> user_rows, user_cols;
+  HistorySlots history_slots;
   for (int64_t r = 0; r < rows; ++r) {
     const PromptTokens& prefix = encoded[pieces[r].query].prefix;
     for (size_t j = 0; j < prefix.ids.size(); ++j) {
@@ -190,17 +191,13 @@ StatusOr<llm::KvCache> HybridReranker::PrefillPrefixes(const std::vector<RerankQ
     }
     histories.push_back(&queries[pieces[r].query].history);
     if (prefix.slot >= 0) user_rows.push_back(r), user_cols.push_back(prefix.slot);
-    for (int col : prefix.history_slots) history_rows.push_back(r), history_cols.push_back(col);
-    AppendHistorySlotItems(queries[pieces[r].query].history, prefix.history_slots.size(),
-                           &history_items);
+    history_slots.Add(r, prefix.history_slots, queries[pieces[r].query].history);
   }
   SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor prefix_embeds, llm.Embed(prefix_ids));  // [R, P, D]
   torch::Tensor user_vec = model_->UserSlotVectors(histories);                    // [R, D]
   prefix_embeds = SpliceSlotVectors(prefix_embeds, user_vec, user_rows, user_cols,
                                     /*values_by_row=*/true);
-  torch::Tensor history_vec = model_->HistorySlotVectors(history_items);          // [K, D]
-  prefix_embeds = SpliceSlotVectors(prefix_embeds, history_vec, history_rows, history_cols,
-                                    /*values_by_row=*/false);
+  prefix_embeds = model_->SpliceHistorySlots(prefix_embeds, history_slots);
   SASRECLLM_ASSIGN_OR_RETURN(llm::KvCache cache, llm.NewCache(rows, prefix_max));
   llm::ForwardArgs prefill;
   prefill.inputs_embeds = prefix_embeds;

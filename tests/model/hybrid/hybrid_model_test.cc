@@ -75,6 +75,13 @@ TEST(HybridModelTest, HistorySlotsCarryTheLastHistoryItemsEmbeddings) {
   AppendHistorySlotItems({4, 5, 6}, 2, &items);
   AppendHistorySlotItems({7}, 3, &items);  // a shorter history: padding first
   EXPECT_EQ(items, (std::vector<int64_t>{5, 6, 0, 0, 7}));
+
+  HistorySlots slots;  // the same two prompts as rows 0 and 1 of a batch
+  slots.Add(0, {10, 11}, {4, 5, 6});
+  slots.Add(1, {3, 4, 5}, {7});
+  EXPECT_EQ(slots.items, items);
+  EXPECT_EQ(slots.rows, (std::vector<int64_t>{0, 0, 1, 1, 1}));
+  EXPECT_EQ(slots.cols, (std::vector<int64_t>{10, 11, 3, 4, 5}));
 }
 
 TEST(HybridModelTest, TextOnlyTemplateIgnoresSasrec) {
