@@ -23,11 +23,13 @@
 #                    next-item or pointwise
 #   SEED=42          train-sasrec's and train-hybrid's --seed
 #   THREADS=$(nproc) DEVICE=cpu DTYPE=float32 BUILD_DIR=build
+#   CLI=BUILD_DIR/sasrecllm (a copy of the binary lets a long run go on while
+#   the build directory is rebuilt)
 set -euo pipefail
 source "$(dirname "$0")/paths.sh"  # ROOT, SHARED, BUILD_DIR; cd "$ROOT"
 OUT=$BUILD_DIR/collm
 DATA=$SHARED/data/collm-ml1m
-CLI=$BUILD_DIR/sasrecllm
+CLI=${CLI:-$BUILD_DIR/sasrecllm}
 SAMPLES=${SAMPLES:-0}
 VALID_SAMPLES=${VALID_SAMPLES:-0}
 EPOCHS=${EPOCHS:-2}
