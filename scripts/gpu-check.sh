@@ -37,6 +37,12 @@ log() { echo "== $* ($(date +%T))" | tee -a "$OUT/summary.txt"; }
 log "device"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$OUT/summary.txt"
 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' | tee -a "$OUT/summary.txt"
+# libstdc++ symbols that this libtorch exports itself (pytorch/pytorch#133437):
+# the reason every binary here links libstdc++ first (cmake/libstdcxx_first.cmake;
+# link_tests checks that it works with this toolchain).
+TORCH_LIB=$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
+echo "std::filesystem symbols exported by libtorch_cpu.so: $(nm -D --defined-only \
+  "$TORCH_LIB/libtorch_cpu.so" 2>/dev/null | grep -c ' _ZNSt10filesystem')" | tee -a "$OUT/summary.txt"
 
 log "build model/ + cli against $TORCH_PREFIX"
 GEN=(); command -v ninja >/dev/null && GEN=(-G Ninja)
