@@ -174,8 +174,9 @@ SasrecBatchSampler::SasrecBatchSampler(const SplitData& split, int64_t maxlen, u
 SasrecBatchSampler::SasrecBatchSampler(const SplitData& split, int64_t maxlen, uint64_t seed,
                                        std::shared_ptr<const TrainItemSets> train_sets)
     : split_(split), maxlen_(maxlen), rng_(seed), train_sets_(std::move(train_sets)) {
+  // Eligible users are those with a train-item set (>= 2 train items).
   for (int64_t u = 1; u <= split.user_num; ++u) {
-    if (split.train[u].size() >= 2) users_.push_back(u);
+    if (!(*train_sets_)[u].empty()) users_.push_back(u);
   }
   std::shuffle(users_.begin(), users_.end(), rng_);
 }
