@@ -5,6 +5,8 @@
 #include <numeric>
 #include <unordered_map>
 
+#include "base/file.h"
+
 namespace sasrecllm {
 namespace {
 
@@ -201,6 +203,17 @@ PointwiseReport EvaluatePointwise(const std::vector<PointwiseRow>& rows) {
     subsets.Add(row.score, row.label, user, row.warm);
   }
   return subsets.Report();
+}
+
+Status WriteScoresFile(const std::string& path, const std::vector<float>& scores) {
+  std::string text;
+  text.reserve(scores.size() * 12);
+  char line[32];
+  for (float score : scores) {
+    std::snprintf(line, sizeof line, "%.9g\n", static_cast<double>(score));
+    text += line;
+  }
+  return WriteStringToFile(path, text);
 }
 
 }  // namespace sasrecllm

@@ -87,6 +87,11 @@ struct PointwiseRow {
 // Metrics of all rows, the warm rows and the cold rows.
 PointwiseReport EvaluatePointwise(const std::vector<PointwiseRow>& rows);
 
+// Writes one score per line, scores[i] on line i + 1 of the split it came from
+// (`eval-sasrec --pointwise --scores`, `eval-hybrid --scores`), with 9
+// significant digits so that a float reads back exactly. The file is replaced.
+Status WriteScoresFile(const std::string& path, const std::vector<float>& scores);
+
 }  // namespace sasrecllm
 
 #endif  // SASRECLLM_BASE_AUC_H_

@@ -17,6 +17,7 @@ Command AddExport(CLI::App& app);             // export (SASRec folder or --hybr
 Command AddBenchSasrec(CLI::App& app);        // bench-sasrec
 Command AddTrainHybrid(CLI::App& app);        // train-hybrid
 Command AddEvalHybrid(CLI::App& app);         // eval-hybrid
+Command AddFuseHybrid(CLI::App& app);         // fuse-hybrid
 Command AddSynthesizeBundle(CLI::App& app);   // synthesize-bundle
 #ifdef SASRECLLM_HAVE_ANN
 Command AddBuildIndex(CLI::App& app);         // build-index (FAISS, cli/ann_commands.cc)

@@ -1,5 +1,5 @@
-// `sasrecllm train-hybrid` and `eval-hybrid`: SASRecLLM on a CoLLM-format
-// split (train.tsv, valid.tsv, test.tsv, items.tsv).
+// `sasrecllm train-hybrid`, `eval-hybrid` and `fuse-hybrid`: SASRecLLM on a
+// CoLLM-format split (train.tsv, valid.tsv, test.tsv, items.tsv).
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -231,9 +231,7 @@ int EvalHybrid(const EvalHybridFlags& f) {
     if (Status s = WriteJsonOutput(f.json, DumpJson(j, 2)); !s.ok()) return Fail(s);
   }
   if (!f.scores.empty()) {
-    std::string text;
-    for (float p : *scores) text += std::to_string(p) + "\n";
-    if (Status s = WriteStringToFile(f.scores, text); !s.ok()) return Fail(s);
+    if (Status s = WriteScoresFile(f.scores, *scores); !s.ok()) return Fail(s);
   }
   return kExitOk;
 }
@@ -344,6 +342,138 @@ rank 0 alone validates, prints and writes OUT. A run resumes at any N.)");
   return sub.RunWith(TrainHybrid);
 }
 
+struct FuseHybridFlags {
+  std::string model, sasrec, data, out, json;
+  int64_t batch_size = 64;
+  RuntimeFlags runtime;
+};
+
+int FuseHybrid(const FuseHybridFlags& f) {
+  StatusOr<llm::LlamaModel::Options> llm_options = RuntimeOptions(f.runtime);
+  if (!llm_options.ok()) return RuntimeOptionsError(llm_options.status());
+  hybrid::HybridLoadOptions load;
+  load.llm = *llm_options;
+  auto model = hybrid::LoadHybridCheckpoint(f.model, load);
+  if (!model.ok()) return Fail(model.status());
+  auto info = hybrid::ReadHybridInfo(f.model);
+  if (!info.ok()) return Fail(info.status());
+  hybrid::HybridModel::Parts parts = (*model)->parts();
+  if (!parts.fusion.is_identity()) {
+    return UsageError(f.model + " is fused already (\"fusion\" in its hybrid.json): fuse the "
+                      "checkpoint it came from");
+  }
+  if ((*model)->uses_sasrec() && !f.sasrec.empty()) {
+    return UsageError(f.model + " has its own SASRec (its feature slots use it); --sasrec "
+                      "is for a text-only checkpoint");
+  }
+  if (!(*model)->uses_sasrec()) {
+    if (f.sasrec.empty()) {
+      return UsageError(f.model + " is text-only: --sasrec names the SASRec to fuse it with");
+    }
+    auto sasrec = model::LoadSasrecCheckpoint(f.sasrec);
+    if (!sasrec.ok()) return Fail(sasrec.status());
+    parts.sasrec = *sasrec;
+    parts.sasrec->to(llm_options->device);
+    parts.sasrec->eval();
+    // The same parts with a SASRec attached (the fusion is still the default).
+    model = hybrid::HybridModel::Create(parts);
+    if (!model.ok()) return Fail(model.status());
+  }
+
+  auto rows = ReadSplit(f.data, "valid");
+  if (!rows.ok()) return Fail(rows.status());
+  auto items = model::ReadItemsTsv(f.data + "/items.tsv");
+  if (!items.ok()) return Fail(items.status());
+  const auto examples =
+      hybrid::ExamplesFromCollmRows(*rows, *items, parts.sasrec->config().item_num);
+  const auto start = std::chrono::steady_clock::now();
+  auto yes = hybrid::ExampleLogits(**model, examples, f.batch_size,
+                                   [](size_t done, size_t total) {
+                                     std::cerr << "LLM: scored " << done << "/" << total << "\n";
+                                   },
+                                   hybrid::LogitKind::kYes);
+  if (!yes.ok()) return Fail(yes.status());
+  auto sasrec = hybrid::ExampleLogits(**model, examples, 1024, nullptr, hybrid::LogitKind::kSasrec);
+  if (!sasrec.ok()) return Fail(sasrec.status());
+  std::vector<int> labels;
+  std::vector<int64_t> users;
+  for (const CollmRow& r : *rows) {
+    labels.push_back(r.label != 0 ? 1 : 0);
+    users.push_back(r.user_id);
+  }
+  auto fit = hybrid::FitScoreFusion(*yes, *sasrec, labels, users);
+  if (!fit.ok()) return Fail(fit.status());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  parts.fusion = fit->fusion;
+  auto fused = hybrid::HybridModel::Create(parts);
+  if (!fused.ok()) return Fail(fused.status());
+  Json out_info = *info;
+  Json fit_json = Json::object();
+  fit_json["llm_valid_auc"] = fit->llm_auc;
+  fit_json["sasrec_valid_auc"] = fit->sasrec_auc;
+  fit_json["fused_valid_auc"] = fit->fused_auc;
+  fit_json["cross_validated_valid_auc"] = fit->cross_validated_auc;
+  fit_json["valid_rows"] = static_cast<int64_t>(rows->size());
+  fit_json["fused_from"] = f.model;
+  if (!f.sasrec.empty()) fit_json["sasrec"] = f.sasrec;
+  out_info["stage"] = "fusion";
+  out_info["valid_auc"] = fit->fused_auc;
+  out_info["fusion_fit"] = fit_json;
+  if (Status s = hybrid::SaveHybridCheckpoint(f.out, **fused, out_info); !s.ok()) return Fail(s);
+
+  std::ostream& text = TextStream(f.json);
+  text << "fitted on " << rows->size() << " validation rows in " << seconds << " s:\n"
+       << "  logit = " << fit->fusion.llm_weight << " * LLM + " << fit->fusion.sasrec_weight
+       << " * SASRec + " << fit->fusion.bias << "\n"
+       << "  valid AUC: LLM alone " << fit->llm_auc << ", SASRec alone " << fit->sasrec_auc
+       << ", fused " << fit->fused_auc << " (in sample), " << fit->cross_validated_auc
+       << " (5-fold by user)\n"
+       << "wrote " << f.out << "\n";
+  if (fit->cross_validated_auc <= std::max(fit->llm_auc, fit->sasrec_auc)) {
+    std::cerr << "note: the cross-validated fused AUC is not above the better scorer alone; "
+                 "the fusion is unlikely to help on new rows\n";
+  }
+  if (!f.json.empty()) {
+    Json j = fit_json;
+    j["fusion"] = fit->fusion.ToJson();
+    j["out"] = f.out;
+    j["seconds"] = seconds;
+    if (Status s = WriteJsonOutput(f.json, DumpJson(j, 2)); !s.ok()) return Fail(s);
+  }
+  return kExitOk;
+}
+
+Command AddFuseHybrid(CLI::App& app) {
+  Subcommand<FuseHybridFlags> sub(
+      app, "fuse-hybrid",
+      "fit a late fusion of a hybrid checkpoint's LLM score with SASRec's on validation",
+      R"(Writes OUT: the checkpoint --model with a score fusion (model/hybrid/score_fusion.h)
+  logit = a * (the LLM's "Yes" logit) + b * (SASRec's logit of the pair) + c
+with a, b, c fitted by logistic regression on DATA/valid.tsv (the test rows
+are not read). SASRec's logit is the point-wise one: its user representation of
+the row's history dotted with the item's embedding (0 for a cold item).
+
+--model is any hybrid checkpoint: one with feature slots is fused with its own
+SASRec; a text-only one (two-stage's 1-text-lora/best, TALLRec-style) with the
+SASRec that --sasrec names, which also becomes its stage 1 when exported.
+Prints the AUC of each scorer alone, of the fusion in sample, and of a 5-fold
+cross-validation by user (each user's rows scored by weights fitted on other
+users): the honest estimate of what the fusion adds. eval-hybrid and export
+read OUT as any checkpoint; the server applies the fusion to every candidate.)");
+  FuseHybridFlags& f = sub.flags();
+  sub->add_option("--model", f.model, "hybrid checkpoint folder (with hybrid.json)")->required();
+  sub->add_option("--sasrec", f.sasrec,
+                  "SASRec checkpoint folder to fuse with (text-only --model only)");
+  sub->add_option("--data", f.data, "CoLLM split folder (valid.tsv, items.tsv)")->required();
+  sub->add_option("--out", f.out, "checkpoint folder to write (replaced whole)")->required();
+  sub->add_option("--batch-size", f.batch_size, "LLM scoring batch size")->check(AtLeast(1));
+  sub->add_option("--json", f.json, kJsonHelp)->type_name("FILE");
+  AddRuntimeFlags(sub.app(), &f.runtime);
+  return sub.RunWith(FuseHybrid);
+}
+
 Command AddEvalHybrid(CLI::App& app) {
   Subcommand<EvalHybridFlags> sub(
       app, "eval-hybrid", "AUC / UAUC (all, warm, cold rows) of a hybrid checkpoint",
@@ -359,7 +489,9 @@ OUT/final or OUT/<stage>/best) and prints AUC and UAUC on all, warm and cold row
                   "score only a seeded random subset of N rows (0 = all)");
   sub->add_flag("--merge-lora", f.merge_lora, "merge the adapter into the LLM first (as served)");
   sub->add_option("--json", f.json, kJsonHelp)->type_name("FILE");
-  sub->add_option("--scores", f.scores, "also write one P(like) per row to this file");
+  sub->add_option("--scores", f.scores,
+                  "also write one P(like) per row to this file, in the split's row order")
+      ->type_name("FILE");
   AddRuntimeFlags(sub.app(), &f.runtime);
   return sub.RunWith(EvalHybrid);
 }

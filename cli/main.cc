@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = AddData(app);
   for (Command c : {AddTrainSasrec(app), AddEvalSasrec(app), AddExport(app),
                     AddBenchSasrec(app), AddTrainHybrid(app), AddEvalHybrid(app),
+                    AddFuseHybrid(app),
                     AddConvertLlama2c(app), AddGenerate(app), AddTokenize(app),
                     AddInitLlm(app), AddBenchLlm(app), AddLlmMemory(app),
                     AddSynthesizeBundle(app)}) {

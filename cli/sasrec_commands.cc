@@ -82,13 +82,15 @@ StatusOr<std::vector<CollmRow>> LoadCollmRows(const std::string& path) {
 }
 
 // SASRec's point-wise scores of `rows` and their AUC / UAUC report; notes ids
-// beyond the model's item_num on stderr.
+// beyond the model's item_num on stderr. `scores_out`, when given, receives
+// the score of each row.
 StatusOr<PointwiseReport> ScoreCollmRows(model::Sasrec sasrec,
-                                                const std::vector<CollmRow>& rows,
-                                                int64_t batch_size,
-                                                model::SasrecPointwiseStats* stats) {
+                                         const std::vector<CollmRow>& rows, int64_t batch_size,
+                                         model::SasrecPointwiseStats* stats,
+                                         std::vector<float>* scores_out = nullptr) {
   SASRECLLM_ASSIGN_OR_RETURN(std::vector<float> scores,
                              model::SasrecPointwiseScores(sasrec, rows, batch_size, stats));
+  if (scores_out != nullptr) *scores_out = scores;
   if (stats->unknown_items > 0 || stats->unknown_history > 0) {
     std::cerr << "note: " << stats->unknown_items << " candidate item(s) beyond the model's "
               << "item_num " << sasrec->config().item_num << " scored 0.5 (cold); "
@@ -408,6 +410,7 @@ struct EvalSasrecFlags {
   int64_t batch_size = 1024;
   int64_t threads = DefaultThreads();
   std::string json;
+  std::string scores;  // --pointwise: one score per row to this file
 };
 
 int EvalSasrec(const EvalSasrecFlags& f) {
@@ -417,6 +420,7 @@ int EvalSasrec(const EvalSasrecFlags& f) {
   const std::string& json_target = f.json;
   std::ostream& text = TextStream(json_target);
 
+  if (!f.scores.empty() && !f.pointwise) return UsageError("--scores needs --pointwise");
   if (f.pointwise) {
     const int64_t batch_size = f.batch_size;
     const std::string path = CollmSplitPath(f.data, split_name);
@@ -426,9 +430,14 @@ int EvalSasrec(const EvalSasrecFlags& f) {
     if (!rows.ok()) return Fail(rows.status());
     const auto start = std::chrono::steady_clock::now();
     model::SasrecPointwiseStats stats;
-    StatusOr<PointwiseReport> report = ScoreCollmRows(*sasrec, *rows, batch_size, &stats);
+    std::vector<float> scores;
+    StatusOr<PointwiseReport> report =
+        ScoreCollmRows(*sasrec, *rows, batch_size, &stats, &scores);
     if (!report.ok()) return Fail(report.status());
     const double seconds = SecondsSince(start);
+    if (!f.scores.empty()) {
+      if (Status s = WriteScoresFile(f.scores, scores); !s.ok()) return Fail(s);
+    }
     std::cerr << "scored " << rows->size() << " rows in " << seconds << " s\n";
     if (!json_target.empty()) {
       Json j = report->ToJson();
@@ -625,6 +634,10 @@ embedding and scores 0.5 (cold). Both counts are reported on stderr.)");
   sub->add_option("--threads", f.threads, "libtorch threads (default: all cores)")
       ->check(AtLeast(1));
   sub->add_option("--json", f.json, kJsonHelp)->type_name("FILE");
+  sub->add_option("--scores", f.scores,
+                  "--pointwise: also write one P(like) per row to this file, in the split's "
+                  "row order")
+      ->type_name("FILE");
   return sub.RunWith(EvalSasrec);
 }
 

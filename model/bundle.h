@@ -65,7 +65,7 @@ struct BundleManifest {
   int64_t max_history = 50;        // longest history a request may send, in [1, kMaxHistoryLimit]; Default: sasrec.maxlen
   std::vector<std::string> components = {"sasrec"};
   Json extra = Json::object();     // free-form provenance (data set, metrics, command)
-  // With the "mapping" and "llm" components: {"template": "...", "max_titles": 10,
+  // With the "llm" component: {"template": "...", "max_titles": 10,
   // "yes_token_id": N, ...} (see model/hybrid/hybrid_bundle.h). Null otherwise.
   Json hybrid;
   // The ANN index a bundle carries (format version 2), null when none:

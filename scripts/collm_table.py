@@ -69,6 +69,17 @@ def hybrid_rows(out, encoder):
                      seconds(os.path.join(hyb, "results", s + ".seconds")), rate))
         if best is None or last["best_valid_auc"] > best[1]:
             best = (s, last["best_valid_auc"])
+    # The late fusion (fuse-hybrid): its weights are fitted on validation, so
+    # its validation AUC is the 5-fold cross-validated one, not the in-sample.
+    fit = load(os.path.join(hyb, "results", "fusion-fit.json"))
+    test = load(os.path.join(hyb, "results", "fusion-test.json"))
+    if fit and test:
+        valid = fit["cross_validated_valid_auc"]
+        rows.append(("late fusion: text-only LoRA + SASRec %s (weights fitted on valid; "
+                     "valid AUC cross-validated)" % encoder, valid, test,
+                     int(fit["seconds"]), None))
+        if best is None or valid > best[1]:
+            best = ("fusion", valid)
     return rows, best
 
 

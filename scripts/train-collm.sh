@@ -10,8 +10,12 @@
 #      VALIDATION AUC (ENCODER=best; or next-item / pointwise), the mapping
 #      layer sized to it; two-stage's first stage is the text-only
 #      TALLRec-style model; each evaluated on test
-#   4. the best on VALIDATION AUC exported to build/collm/bundle
-#   5. the results table (build/collm/results.md)
+#   3b. late fusion: that text-only model's logit and the encoder's own,
+#      weighed by a logistic regression fitted on the validation rows
+#      (sasrecllm fuse-hybrid), evaluated on test
+#   4. the results table (build/collm/results.md)
+#   5. the best on VALIDATION AUC exported to build/collm/bundle (the fusion
+#      competes with its cross-validated validation AUC)
 # Every step is skipped when its output exists, so re-running resumes
 # (train-hybrid itself resumes mid-stage). Knobs (environment):
 #   SAMPLES=0        training rows per strategy (0 = all 33,891; CPU time grows with it)
@@ -19,6 +23,7 @@
 #   EPOCHS=2         epochs per stage
 #   EVAL_EVERY=0     validate every N steps (0 = at each epoch's end)
 #   STRATEGIES="two-stage two-stage-tune-encoder joint"
+#   FUSION=1         step 3b (needs two-stage's first stage); 0 skips it
 #   ENCODER=best     the SASRec the hybrid uses: best (on validation AUC),
 #                    next-item or pointwise
 #   SEED=42          train-sasrec's and train-hybrid's --seed
@@ -119,6 +124,16 @@ if [ -d "$HYB/two-stage/1-text-lora/best" ]; then
   [ -f "$HYB/results/tallrec-test.json" ] ||
     "$CLI" eval-hybrid --model "$HYB/two-stage/1-text-lora/best" --data "$DATA" \
       --split test --json "$HYB/results/tallrec-test.json" "${RUNTIME[@]}"
+  if [ "${FUSION:-1}" = 1 ] && grep -q '"done": true' "$HYB/two-stage/1-text-lora/state.json"; then
+    log "3b. late fusion of the text-only model and SASRec $ENCODER_NAME, fitted on validation"
+    [ -f "$HYB/fusion/final/hybrid.json" ] ||
+      "$CLI" fuse-hybrid --model "$HYB/two-stage/1-text-lora/best" --sasrec "$SASREC" \
+        --data "$DATA" --out "$HYB/fusion/final" --json "$HYB/results/fusion-fit.json" \
+        "${RUNTIME[@]}"
+    [ -f "$HYB/results/fusion-test.json" ] ||
+      "$CLI" eval-hybrid --model "$HYB/fusion/final" --data "$DATA" --split test \
+        --json "$HYB/results/fusion-test.json" "${RUNTIME[@]}"
+  fi
 fi
 
 log "4. results"

@@ -113,7 +113,7 @@ size_t LlmStage::Run(const std::vector<Request*>& batch, std::vector<absl::Statu
   const absl::Time start = absl::Now();
   hybrid::RerankStats stats;
   torch::NoGradGuard no_grad;
-  StatusOr<std::vector<std::vector<float>>> logits = reranker_.YesLogits(queries, skip, &stats);
+  StatusOr<std::vector<std::vector<float>>> logits = reranker_.Logits(queries, skip, &stats);
   const absl::Duration took = absl::Now() - start;
   if (stats.forward_passes > 0) {  // batches that did nothing say nothing about cost
     expected_batch_time_ = batches_measured_ == 0 ? took : 0.8 * expected_batch_time_ + 0.2 * took;
@@ -167,7 +167,7 @@ absl::Status LlmStage::Warmup() {
     if (absl::Status s = FromModelStatus(reranker_.PrecomputeEmptyPrefix()); !s.ok()) return s;
   }
   if (!tuning_options_.enabled) {
-    return FromModelStatus(reranker_.YesLogits({WarmupQuery(3, 2)}).status());
+    return FromModelStatus(reranker_.Logits({WarmupQuery(3, 2)}).status());
   }
   LlmPassTuner tuner({.max_requests = tuning_options_.max_requests});
   absl::StatusOr<LlmPassTuning> tuning = tuner.Tune(

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,12 @@ int64_t ParameterCount(const std::vector<torch::Tensor>& parameters) {
   int64_t n = 0;
   for (const torch::Tensor& p : parameters) n += p.numel();
   return n;
+}
+
+// "none" for the LLM's logit alone, else "LLM*yes+SASREC*sasrec+BIAS".
+std::string FusionText(const hybrid::ScoreFusion& fusion) {
+  if (fusion.is_identity()) return "none";
+  return absl::StrCat(fusion.llm_weight, "*yes+", fusion.sasrec_weight, "*sasrec+", fusion.bias);
 }
 
 RequestBuilder::Options BuilderOptions(const ServiceOptions& options, bool has_llm) {
@@ -151,9 +158,11 @@ void ServingModel::FillModelInfo(v1::GetModelInfoResponse* response) const {
         llm_stage_ != nullptr ? llm_stage_->options().max_batch_tokens
                               : options_.rerank.max_batch_tokens,
         " configured_max_batch_tokens=", options_.rerank.max_batch_tokens,
-        " prefix_sharing=", options_.rerank.share_prefix ? "true" : "false"));
+        " prefix_sharing=", options_.rerank.share_prefix ? "true" : "false",
+        // How the score combines the LLM's and SASRec's logits (score_fusion.h).
+        " score_fusion=", FusionText(hybrid_model.parts().fusion)));
     llm->set_parameters(llm_parameters_);
-    if (hybrid_model.uses_sasrec()) {
+    if (hybrid_model.uses_mapping()) {
       v1::ComponentInfo* mapping = response->add_components();
       mapping->set_name("mapping");
       mapping->set_config(absl::StrCat("d_rec=", hybrid_model.parts().mapping->d_rec(),

@@ -18,19 +18,23 @@ Status ExportHybridBundle(const std::string& checkpoint_dir, const std::string& 
   SASRECLLM_ASSIGN_OR_RETURN(std::unique_ptr<HybridModel> model,
                              LoadHybridCheckpoint(checkpoint_dir, load));
   if (!model->uses_sasrec()) {
-    return FailedPreconditionError(checkpoint_dir +
-                                   ": a text-only checkpoint has no SASRec to serve stage 1");
+    return FailedPreconditionError(
+        checkpoint_dir + ": a text-only checkpoint has no SASRec to serve stage 1 "
+                         "(fuse-hybrid --sasrec gives it one)");
   }
   const HybridModel::Parts& parts = model->parts();
   manifest.sasrec = parts.sasrec->config();
   manifest.max_history = parts.sasrec->config().maxlen;
-  manifest.components = {"sasrec", "mapping", "llm"};
+  manifest.components = model->uses_mapping()
+                            ? std::vector<std::string>{"sasrec", "mapping", "llm"}
+                            : std::vector<std::string>{"sasrec", "llm"};
   Json hybrid = Json::object();
   hybrid["template"] = parts.prompt_template.text();
   hybrid["max_titles"] = parts.max_titles;
   hybrid["max_history_ids"] = parts.max_history_ids;
   hybrid["yes_token_id"] = model->yes_token_id();
   hybrid["tokenizer"] = parts.tokenizer->kind();
+  if (!parts.fusion.is_identity()) hybrid["fusion"] = parts.fusion.ToJson();
   for (const char* key : {"strategy", "stage", "valid_auc"}) {
     if (const Json* v = FindKey(info, key); v != nullptr) hybrid[key] = *v;
   }
@@ -43,7 +47,9 @@ Status ExportHybridBundle(const std::string& checkpoint_dir, const std::string& 
     std::error_code ec;
     fs::create_directories(staging + "/llm", ec);
     if (ec) return InternalError(staging + "/llm: cannot create folder: " + ec.message());
-    SASRECLLM_RETURN_IF_ERROR(SaveMapping(parts.mapping, staging + "/mapping.safetensors"));
+    if (model->uses_mapping()) {
+      SASRECLLM_RETURN_IF_ERROR(SaveMapping(parts.mapping, staging + "/mapping.safetensors"));
+    }
     std::map<std::string, torch::Tensor> weights = parts.llm->Weights();
     SASRECLLM_RETURN_IF_ERROR(model::WriteSafetensors(
         staging + "/llm/model.safetensors", weights, {{"source", "sasrecllm export (LoRA merged)"}}));
@@ -100,9 +106,16 @@ StatusOr<std::unique_ptr<HybridModel>> LoadBundleHybridModel(const model::Bundle
                              llm::LoadTokenizer(bundle_dir + "/llm", llm->config().vocab_size));
   parts.llm = std::move(llm);
   parts.tokenizer = std::move(tokenizer);
-  SASRECLLM_ASSIGN_OR_RETURN(parts.mapping, LoadMapping(bundle_dir + "/mapping.safetensors"));
-  parts.mapping->to(options.device);
-  parts.mapping->eval();
+  if (const Json* fusion = FindKey(hybrid, "fusion"); fusion != nullptr) {
+    StatusOr<ScoreFusion> parsed = ScoreFusion::FromJson(*fusion);
+    if (!parsed.ok()) return parsed.status().WithPrefix(manifest_path + ": hybrid");
+    parts.fusion = *parsed;
+  }
+  if (parts.prompt_template.has_feature_slots()) {
+    SASRECLLM_ASSIGN_OR_RETURN(parts.mapping, LoadMapping(bundle_dir + "/mapping.safetensors"));
+    parts.mapping->to(options.device);
+    parts.mapping->eval();
+  }
   parts.sasrec = bundle->sasrec();
   StatusOr<std::unique_ptr<HybridModel>> model = HybridModel::Create(std::move(parts));
   if (!model.ok()) return model.status().WithPrefix(bundle_dir);

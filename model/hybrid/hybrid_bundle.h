@@ -1,11 +1,13 @@
 // SASRecLLM serving bundles: writing one from a hybrid checkpoint (the
 // LoRA adapter merged into the LLM's weights) and loading its scorer.
 //
-//   bundle/manifest.json        components ["sasrec", "mapping", "llm"] and
-//                               "hybrid": {"template", "max_titles", "yes_token_id", ...}
+//   bundle/manifest.json        components ["sasrec", "mapping", "llm"] (no "mapping"
+//                               for a text-only prompt) and "hybrid": {"template",
+//                               "max_titles", "yes_token_id", "fusion" (score_fusion.h,
+//                               absent = the "Yes" logit alone), ...}
 //   bundle/catalog.tsv          (model/catalog.h)
 //   bundle/sasrec.safetensors   (model/bundle.h)
-//   bundle/mapping.safetensors  (mapping.h)
+//   bundle/mapping.safetensors  (mapping.h; templates with feature slots)
 //   bundle/llm/                 config.json, model.safetensors (merged), the tokenizer file
 //
 //   SASRECLLM_RETURN_IF_ERROR(ExportHybridBundle("runs/joint/final", "bundle", catalog, manifest));

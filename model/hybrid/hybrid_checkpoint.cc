@@ -31,8 +31,10 @@ Status SaveHybridCheckpoint(const std::string& dir, const HybridModel& model, co
       SASRECLLM_ASSIGN_OR_RETURN(const std::string base_model, GetStringOr(info, "llm", ""));
       SASRECLLM_RETURN_IF_ERROR(parts.lora->SavePeft(staging + "/lora", base_model));
     }
-    if (model.uses_sasrec()) {
+    if (model.uses_mapping()) {
       SASRECLLM_RETURN_IF_ERROR(SaveMapping(parts.mapping, staging + "/mapping.safetensors"));
+    }
+    if (model.uses_sasrec()) {
       SASRECLLM_RETURN_IF_ERROR(
           model::SaveSasrecCheckpoint(staging + "/sasrec", parts.sasrec, Json::object()));
     }
@@ -43,6 +45,11 @@ Status SaveHybridCheckpoint(const std::string& dir, const HybridModel& model, co
     out["max_titles"] = parts.max_titles;
     out["max_history_ids"] = parts.max_history_ids;
     out["yes_token_id"] = model.yes_token_id();
+    if (parts.fusion.is_identity()) {
+      out.erase("fusion");
+    } else {
+      out["fusion"] = parts.fusion.ToJson();
+    }
     return WriteStringToFile(staging + "/hybrid.json", DumpJson(out, 2) + "\n");
   });
 }
@@ -84,12 +91,19 @@ StatusOr<std::unique_ptr<HybridModel>> LoadHybridCheckpoint(const std::string& d
     }
   }
   parts.llm = std::move(base);
+  if (const Json* fusion = FindKey(info, "fusion"); fusion != nullptr) {
+    StatusOr<ScoreFusion> parsed = ScoreFusion::FromJson(*fusion);
+    if (!parsed.ok()) return parsed.status().WithPrefix(info_path);
+    parts.fusion = *parsed;
+  }
   if (parts.prompt_template.has_feature_slots()) {
     SASRECLLM_ASSIGN_OR_RETURN(parts.mapping, LoadMapping(dir + "/mapping.safetensors"));
-    SASRECLLM_ASSIGN_OR_RETURN(parts.sasrec, model::LoadSasrecCheckpoint(dir + "/sasrec"));
     parts.mapping->to(llm_options.device);
-    parts.sasrec->to(llm_options.device);
     parts.mapping->eval();
+  }
+  if (parts.prompt_template.has_feature_slots() || parts.fusion.uses_sasrec()) {
+    SASRECLLM_ASSIGN_OR_RETURN(parts.sasrec, model::LoadSasrecCheckpoint(dir + "/sasrec"));
+    parts.sasrec->to(llm_options.device);
     parts.sasrec->eval();
   }
   StatusOr<std::unique_ptr<HybridModel>> model = HybridModel::Create(std::move(parts));

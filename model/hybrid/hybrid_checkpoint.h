@@ -5,10 +5,12 @@
 //   DIR/hybrid.json           {"format": "sasrecllm-hybrid-checkpoint", "llm": "/abs/llm",
 //                              "template": "...", "template_name": "collm_movie",
 //                              "max_titles": 10, "strategy": "...", "stage": "...",
-//                              "valid_auc": 0.71, ...}
+//                              "valid_auc": 0.71, ...,
+//                              "fusion": {...} (score_fusion.h; absent = the "Yes" logit alone)}
 //   DIR/lora/                 PEFT adapter (adapter_config.json, adapter_model.safetensors)
 //   DIR/mapping.safetensors   the mapping layer (templates with slots)
-//   DIR/sasrec/               pmixer-layout SASRec (config.json, model.safetensors)
+//   DIR/sasrec/               pmixer-layout SASRec (templates with slots, or a fusion that
+//                             weighs SASRec's logit)
 //
 //   SASRECLLM_RETURN_IF_ERROR(SaveHybridCheckpoint(dir, model, info));
 //   SASRECLLM_ASSIGN_OR_RETURN(auto model, LoadHybridCheckpoint(dir, options));

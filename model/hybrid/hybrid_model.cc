@@ -13,7 +13,7 @@ int YesTokenId(const llm::Tokenizer& tokenizer) {
 
 HybridModel::HybridModel(Parts parts, PromptBuilder builder, int yes_id)
     : parts_(std::move(parts)), builder_(std::move(builder)), yes_id_(yes_id) {
-  uses_sasrec_ = parts_.prompt_template.has_feature_slots();
+  uses_sasrec_ = parts_.prompt_template.has_feature_slots() || parts_.fusion.uses_sasrec();
 }
 
 StatusOr<std::unique_ptr<HybridModel>> HybridModel::Create(Parts parts) {
@@ -44,6 +44,11 @@ StatusOr<std::unique_ptr<HybridModel>> HybridModel::Create(Parts parts) {
                                   "-dim vectors, the LLM's hidden_size is " +
                                   std::to_string(parts.llm->config().hidden_size));
     }
+  }
+  if (parts.fusion.uses_sasrec() && parts.sasrec.is_empty()) {
+    return InvalidArgumentError("HybridModel: the score fusion weighs SASRec's logit (weight " +
+                                std::to_string(parts.fusion.sasrec_weight) +
+                                "), so SASRec is required");
   }
   const int yes_id = YesTokenId(*parts.tokenizer);
   if (yes_id < 0) return InvalidArgumentError("HybridModel: \"Yes\" encodes to no token");
@@ -86,7 +91,7 @@ torch::Tensor HybridModel::SasrecItems(const std::vector<int64_t>& items) const 
 
 std::pair<torch::Tensor, torch::Tensor> HybridModel::SlotEmbeddings(
     const std::vector<HybridExample>& batch) {
-  if (!uses_sasrec_) return {};
+  if (!uses_mapping()) return {};
   const int64_t b = static_cast<int64_t>(batch.size());
   std::vector<const std::vector<int64_t>*> histories;
   std::vector<int64_t> targets;
@@ -193,6 +198,46 @@ StatusOr<torch::Tensor> HybridModel::YesLogits(const std::vector<HybridExample>&
     return logits.view({b});
   } catch (const std::exception& e) {
     return InternalError(std::string("HybridModel::YesLogits: ") + TorchErrorMessage(e));
+  }
+}
+
+torch::Tensor HybridModel::SasrecLogits(const std::vector<const std::vector<int64_t>*>& histories,
+                                        const std::vector<int64_t>& user_of,
+                                        const std::vector<int64_t>& items) {
+  model::Sasrec& sasrec = parts_.sasrec;
+  torch::Tensor users = sasrec->UserRepresentation(SasrecInput(histories));  // [U, d_rec]
+  const torch::Tensor rows =
+      torch::tensor(user_of, torch::kLong).to(parts_.llm->options().device);   // [K]
+  const torch::Tensor valid = SasrecItems(items);                               // [K], 0 = cold
+  torch::Tensor item = sasrec->ItemEmbeddings().index_select(0, valid);          // [K, d_rec]
+  torch::Tensor logits = (users.index_select(0, rows) * item).sum(-1);           // [K]
+  // The padding row's embedding is trained to 0 by pmixer's layout, but a
+  // cold item's logit is 0 by contract, whatever that row holds.
+  return torch::where(valid > 0, logits, torch::zeros_like(logits)).to(torch::kFloat);
+}
+
+torch::Tensor HybridModel::SasrecLogits(const std::vector<HybridExample>& batch) {
+  std::vector<const std::vector<int64_t>*> histories;
+  std::vector<int64_t> user_of, items;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    histories.push_back(&batch[i].history);
+    user_of.push_back(static_cast<int64_t>(i));
+    items.push_back(batch[i].target);
+  }
+  return SasrecLogits(histories, user_of, items);  // [B]
+}
+
+StatusOr<torch::Tensor> HybridModel::Logits(const std::vector<HybridExample>& batch, bool train) {
+  SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor yes, YesLogits(batch, train));  // [B]
+  const ScoreFusion& fusion = parts_.fusion;
+  if (fusion.is_identity()) return yes;
+  try {
+    torch::AutoGradMode grad_mode(train);
+    torch::Tensor out = yes * fusion.llm_weight + fusion.bias;  // [B]
+    if (fusion.uses_sasrec()) out = out + SasrecLogits(batch) * fusion.sasrec_weight;
+    return out;
+  } catch (const std::exception& e) {
+    return InternalError(std::string("HybridModel::Logits: ") + TorchErrorMessage(e));
   }
 }
 

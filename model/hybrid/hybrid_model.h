@@ -5,17 +5,21 @@
 // when the template has them, each <HistoryItemIDs> slot's by mapping(SASRec
 // item embedding of that history item),
 // runs the LLM (with an unmerged LoRA adapter while training, merged for
-// serving) and returns the logit of the "Yes" token at the last position.
+// serving) and returns the logit of the "Yes" token at the last position
+// (YesLogits). The model's score is Logits: that logit, combined with
+// SASRec's own logit of the pair when the parts carry a ScoreFusion
+// (score_fusion.h; by default the "Yes" logit alone, as CoLLM scores).
 // P(like) = sigmoid(logit); training minimises BCE against the label.
 //
-// A text-only template (TALLRec) uses no SASRec and no mapping layer.
+// A text-only template (TALLRec) uses no mapping layer, and no SASRec unless
+// its fusion does.
 //
-//   HybridModel::Parts parts;  // llm, tokenizer, sasrec, mapping, lora, template
+//   HybridModel::Parts parts;  // llm, tokenizer, sasrec, mapping, lora, template, fusion
 //   SASRECLLM_ASSIGN_OR_RETURN(auto model, HybridModel::Create(std::move(parts)));
-//   SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor logits, model->YesLogits(batch, /*train=*/false));
+//   SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor logits, model->Logits(batch, /*train=*/false));
 //
-// Thread safety: YesLogits(train=false) may run concurrently when the parts
-// are not being trained; training is single-threaded.
+// Thread safety: Logits / YesLogits(train=false) may run concurrently when
+// the parts are not being trained; training is single-threaded.
 #ifndef SASRECLLM_MODEL_HYBRID_HYBRID_MODEL_H_
 #define SASRECLLM_MODEL_HYBRID_HYBRID_MODEL_H_
 
@@ -28,6 +32,7 @@
 
 #include "model/hybrid/mapping.h"
 #include "model/hybrid/prompt.h"
+#include "model/hybrid/score_fusion.h"
 #include "model/llm/llama_model.h"
 #include "model/llm/lora.h"
 #include "model/llm/tokenizers/tokenizer.h"
@@ -91,9 +96,10 @@ class HybridModel {
     PromptTemplate prompt_template = PromptTemplate::CollmMovie();
     int max_titles = 10;                              // Default: 10 (CoLLM)
     int max_history_ids = 10;                         // <HistoryItemIDs> slots at most
-    model::Sasrec sasrec{nullptr};                    // required when the template has slots
+    model::Sasrec sasrec{nullptr};  // required when the template has slots or fusion uses SASRec
     MappingLayer mapping{nullptr};                    // required when the template has slots
     std::optional<llm::LoraAdapter> lora;             // unmerged adapter (training); none = merged/no LoRA
+    ScoreFusion fusion;                               // Default: the "Yes" logit alone
   };
 
   // INVALID_ARGUMENT when a required part is missing or dims disagree
@@ -105,6 +111,20 @@ class HybridModel {
   // autograd graph (gradients reach whatever requires grad: the LoRA
   // adapter, the mapping layer, SASRec) and enables LoRA dropout.
   StatusOr<torch::Tensor> YesLogits(const std::vector<HybridExample>& batch, bool train);
+  // [B] float32: the model's logit of P(like), YesLogits fused with
+  // SasrecLogits by parts().fusion (YesLogits itself when the fusion is the
+  // default). Same contract as YesLogits.
+  StatusOr<torch::Tensor> Logits(const std::vector<HybridExample>& batch, bool train);
+  // SASRec's own logit of each pair: dot(user representation of
+  // histories[user_of[k]], item embedding of items[k]); 0 for items outside
+  // 1..item_num (cold). histories: SASRec indices, oldest first. Returns [K]
+  // float32 on the LLM's device. Differentiable. Precondition: the model has
+  // a SASRec, user_of.size() == items.size(), user_of[k] < histories.size().
+  torch::Tensor SasrecLogits(const std::vector<const std::vector<int64_t>*>& histories,
+                             const std::vector<int64_t>& user_of,
+                             const std::vector<int64_t>& items);
+  // The same for each example's (history, target): [B].
+  torch::Tensor SasrecLogits(const std::vector<HybridExample>& batch);
 
   // The prompt of one example (for tests, logs and serving).
   StatusOr<EncodedPrompt> Encode(const HybridExample& example) const;
@@ -132,7 +152,10 @@ class HybridModel {
   Parts& mutable_parts() { return parts_; }
   const PromptBuilder& prompt_builder() const { return builder_; }
   int yes_token_id() const { return yes_id_; }
+  // True when the model runs SASRec: for feature slots, for the fusion, or both.
   bool uses_sasrec() const { return uses_sasrec_; }
+  // True when the template has feature slots (and the model a mapping layer).
+  bool uses_mapping() const { return parts_.prompt_template.has_feature_slots(); }
 
  private:
   HybridModel(Parts parts, PromptBuilder builder, int yes_id);

@@ -296,6 +296,47 @@ Status HybridReranker::RunSharedBatch(const std::vector<RerankQuery>& queries,
   return OkStatus();
 }
 
+StatusOr<std::vector<std::vector<float>>> HybridReranker::Logits(
+    const std::vector<RerankQuery>& queries, const std::function<bool(size_t)>& skip,
+    RerankStats* stats) {
+  SASRECLLM_ASSIGN_OR_RETURN(std::vector<std::vector<float>> logits,
+                             YesLogits(queries, skip, stats));
+  const ScoreFusion& fusion = model_->parts().fusion;
+  if (fusion.is_identity()) return logits;
+  std::vector<float> sasrec;  // one per candidate of the kept queries, in order
+  if (fusion.uses_sasrec()) {
+    // One SASRec pass for all kept queries: a user vector each, a dot
+    // product per candidate.
+    std::vector<const std::vector<int64_t>*> histories;
+    std::vector<int64_t> user_of, items;
+    for (size_t q = 0; q < queries.size(); ++q) {
+      if (logits[q].empty()) continue;  // dropped, or no candidates
+      const int64_t user = static_cast<int64_t>(histories.size());
+      histories.push_back(&queries[q].history);
+      for (const RerankCandidate& c : queries[q].candidates) {
+        user_of.push_back(user);
+        items.push_back(c.item);
+      }
+    }
+    if (!items.empty()) {
+      try {
+        torch::NoGradGuard no_grad;
+        torch::Tensor out = model_->SasrecLogits(histories, user_of, items)
+                                .to(torch::kCPU, torch::kFloat)
+                                .contiguous();  // [K]
+        sasrec.assign(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+      } catch (const std::exception& e) {
+        return InternalError("HybridReranker: SASRec logits: " + TorchErrorMessage(e));
+      }
+    }
+  }
+  size_t k = 0;
+  for (std::vector<float>& row : logits) {
+    for (float& logit : row) logit = fusion.Apply(logit, sasrec.empty() ? 0.0f : sasrec[k++]);
+  }
+  return logits;
+}
+
 Status HybridReranker::RunUnsharedBatch(const std::vector<RerankQuery>& queries,
                                         const std::vector<Encoded>& encoded,
                                         const std::vector<std::pair<size_t, size_t>>& pairs,

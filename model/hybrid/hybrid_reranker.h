@@ -23,12 +23,14 @@
 //
 // share_prefix = false runs every pair's whole prompt as one row (the
 // straightforward way; the benchmark's baseline). Both give the same
-// logits as HybridModel::YesLogits up to float rounding.
+// logits as HybridModel::YesLogits up to float rounding, and Logits (the
+// served score: fused with SASRec's logit when the model has a fusion) the
+// same as HybridModel::Logits.
 //
 //   HybridReranker reranker(model, {.share_prefix = true, .max_batch_tokens = 8192});
 //   RerankQuery q{.history = {3, 7}, .history_titles = {"Heat (1995)", "Up (2009)"},
 //                 .candidates = {{12, "Alien (1979)"}, {0, "A cold item (2024)"}}};
-//   SASRECLLM_ASSIGN_OR_RETURN(auto logits, reranker.YesLogits({q}));  // logits[0][c]
+//   SASRECLLM_ASSIGN_OR_RETURN(auto logits, reranker.Logits({q}));  // logits[0][c]
 //
 // Thread safety: YesLogits only reads the model (every call has its own KV
 // caches), so calls may run concurrently, on one reranker or several, as
@@ -97,6 +99,12 @@ class HybridReranker {
   // empty and its remaining work is not done (cancelled or expired
   // requests). `stats` (optional) is added to.
   StatusOr<std::vector<std::vector<float>>> YesLogits(
+      const std::vector<RerankQuery>& queries,
+      const std::function<bool(size_t query)>& skip = nullptr, RerankStats* stats = nullptr);
+  // The same, as the model scores: each "Yes" logit fused with SASRec's
+  // logit of its pair by the model's ScoreFusion (YesLogits itself when the
+  // fusion is the default). Dropped queries stay empty.
+  StatusOr<std::vector<std::vector<float>>> Logits(
       const std::vector<RerankQuery>& queries,
       const std::function<bool(size_t query)>& skip = nullptr, RerankStats* stats = nullptr);
 

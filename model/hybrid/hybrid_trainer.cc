@@ -201,10 +201,15 @@ std::vector<StageSpec> StagesOf(Strategy strategy) {
   return {};
 }
 
-StatusOr<std::vector<float>> ScoreExamples(HybridModel& model,
+StatusOr<std::vector<float>> ExampleLogits(HybridModel& model,
                                            const std::vector<HybridExample>& examples,
                                            int64_t batch_size,
-                                           const std::function<void(size_t, size_t)>& progress) {
+                                           const std::function<void(size_t, size_t)>& progress,
+                                           LogitKind kind) {
+  if (kind == LogitKind::kSasrec && model.parts().sasrec.is_empty()) {
+    return FailedPreconditionError(
+        "ExampleLogits: SASRec's logits asked of a model without SASRec");
+  }
   // Similar lengths together: less padding.
   std::vector<std::pair<size_t, size_t>> by_length;  // (length, index)
   for (size_t i = 0; i < examples.size(); ++i) {
@@ -212,21 +217,50 @@ StatusOr<std::vector<float>> ScoreExamples(HybridModel& model,
     by_length.emplace_back(p.ids.size(), i);
   }
   std::sort(by_length.begin(), by_length.end());
-  std::vector<float> scores(examples.size(), 0.0f);
+  std::vector<float> scores(examples.size(), 0.0f);  // logits, in the examples' order
   auto last_report = Clock::now();
   for (size_t start = 0; start < by_length.size(); start += batch_size) {
     const size_t end = std::min(by_length.size(), start + static_cast<size_t>(batch_size));
     std::vector<HybridExample> batch;
     for (size_t k = start; k < end; ++k) batch.push_back(examples[by_length[k].second]);
-    SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor logits, model.YesLogits(batch, /*train=*/false));
-    torch::Tensor p = torch::sigmoid(logits).to(torch::kCPU, torch::kFloat).contiguous();  // [b]
-    const float* data = p.data_ptr<float>();
+    torch::Tensor logits;  // [b]
+    switch (kind) {
+      case LogitKind::kModel: {
+        SASRECLLM_ASSIGN_OR_RETURN(logits, model.Logits(batch, /*train=*/false));
+        break;
+      }
+      case LogitKind::kYes: {
+        SASRECLLM_ASSIGN_OR_RETURN(logits, model.YesLogits(batch, /*train=*/false));
+        break;
+      }
+      case LogitKind::kSasrec: {
+        torch::NoGradGuard no_grad;
+        try {
+          logits = model.SasrecLogits(batch);
+        } catch (const std::exception& e) {
+          return InternalError(std::string("SASRec logits: ") + TorchErrorMessage(e));
+        }
+        break;
+      }
+    }
+    logits = logits.to(torch::kCPU, torch::kFloat).contiguous();  // [b]
+    const float* data = logits.data_ptr<float>();
     for (size_t k = start; k < end; ++k) scores[by_length[k].second] = data[k - start];
     if (progress && (SecondsSince(last_report) > 10 || end == by_length.size())) {
       progress(end, by_length.size());
       last_report = Clock::now();
     }
   }
+  return scores;
+}
+
+StatusOr<std::vector<float>> ScoreExamples(HybridModel& model,
+                                           const std::vector<HybridExample>& examples,
+                                           int64_t batch_size,
+                                           const std::function<void(size_t, size_t)>& progress) {
+  SASRECLLM_ASSIGN_OR_RETURN(std::vector<float> scores,
+                             ExampleLogits(model, examples, batch_size, progress));
+  for (float& s : scores) s = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(s))));
   return scores;
 }
 
@@ -475,7 +509,7 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
         optimizer.zero_grad();
         double step_loss = 0;  // the global batch's mean BCE
         if (!batch.empty()) {
-          SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor logits, model->YesLogits(batch, /*train=*/true));
+          SASRECLLM_ASSIGN_OR_RETURN(torch::Tensor logits, model->Logits(batch, /*train=*/true));
           torch::Tensor target = torch::tensor(labels).to(logits.device());  // [b]
           torch::Tensor loss;
           if (dp == nullptr) {

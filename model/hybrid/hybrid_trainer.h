@@ -126,12 +126,27 @@ StatusOr<HybridTrainResult> TrainHybrid(Strategy strategy, HybridModel::Parts ba
                                         const std::vector<HybridExample>& valid,
                                         const HybridTrainOptions& options);
 
-// P(like) for every example, in order (eval mode, batched by prompt length).
-// progress(done, total) is called now and then when given.
+// P(like) for every example, in order (eval mode, batched by prompt length):
+// sigmoid(model.Logits). progress(done, total) is called now and then when
+// given.
 StatusOr<std::vector<float>> ScoreExamples(HybridModel& model,
                                            const std::vector<HybridExample>& examples,
                                            int64_t batch_size,
                                            const std::function<void(size_t, size_t)>& progress = {});
+
+// Which logit ExampleLogits returns.
+enum class LogitKind {
+  kModel,   // HybridModel::Logits: the model's score (fused when it has a fusion)
+  kYes,     // HybridModel::YesLogits: the LLM's "Yes" logit alone
+  kSasrec,  // HybridModel::SasrecLogits: SASRec's own (needs model.uses_sasrec())
+};
+
+// One logit per example, in order, as ScoreExamples batches them.
+StatusOr<std::vector<float>> ExampleLogits(HybridModel& model,
+                                           const std::vector<HybridExample>& examples,
+                                           int64_t batch_size,
+                                           const std::function<void(size_t, size_t)>& progress = {},
+                                           LogitKind kind = LogitKind::kModel);
 
 }  // namespace sasrecllm::hybrid
 

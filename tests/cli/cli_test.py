@@ -161,6 +161,8 @@ def check_corrupt_inputs(build, tmp):
           "--strategy", "joint", "--out", out("hyb")]),
         ("sasrecllm eval-hybrid (corrupt hybrid.json)",
          [tool, "eval-hybrid", "--model", hybrid, "--data", collm]),
+        ("sasrecllm fuse-hybrid (corrupt hybrid.json)",
+         [tool, "fuse-hybrid", "--model", hybrid, "--data", collm, "--out", out("fused")]),
         ("sasrecllm generate (corrupt config.json)",
          [tool, "generate", "--model", llm, "--steps", "4"]),
         ("sasrecllm tokenize (corrupt tokenizer.json)",

@@ -27,6 +27,9 @@ the negative control of the served-vs-offline checks, which must then fail.
    `export --hybrid`; a server on it re-ranks Recommend by llm_score, and
    `score-collm --mode hybrid` gives the AUC / UAUC (all, warm, cold) of the
    offline `sasrecllm eval-hybrid --merge-lora` to 1e-4; SIGTERM -> exit 0.
+   Then `fuse-hybrid` fits a score fusion on the split's validation rows; its
+   export, served, gives eval-hybrid's P(like) row by row, and they differ
+   from the unfused model's (the fusion is applied, not dropped).
 10. `train-sasrec --objective pointwise` on the tiny split: `eval-sasrec
    --pointwise` of the model it keeps gives the validation AUC it was selected
    on and the test AUC it printed; next-item-only flags are usage errors.
@@ -488,7 +491,7 @@ MUTATE_PROMPT = False
 # Served and offline P(like) must agree row by row to this.
 ROW_TOLERANCE = 1e-5
 # Two rows whose offline P(like) differ by at most this may swap order served:
-# 2 x ROW_TOLERANCE, plus the 6-decimal printing of both files.
+# 2 x ROW_TOLERANCE, plus 2e-6 of slack (the files once held 6 decimals; now 9 digits).
 NEAR_TIE = 2 * ROW_TOLERANCE + 2e-6
 
 
@@ -566,7 +569,7 @@ def check_hybrid(build, client_binary, sasrec, split, n_rows, items, work):
     check(served.get("mode") == "hybrid" and served.get("unknown_items") == 0,
           f"served in mode {served.get('mode')}, {served.get('unknown_items')} unknown items")
     # Row by row first (both files in split order): the real check. eval-hybrid
-    # prints P(like) to 6 decimals.
+    # prints P(like) with 9 significant digits, as the client does.
     with open(served_tsv) as f:
         served_rows = [line.split("\t") for line in f.read().splitlines()[1:]]
     with open(offline_txt) as f:
@@ -602,6 +605,69 @@ def check_hybrid(build, client_binary, sasrec, split, n_rows, items, work):
                       f"(|diff| <= {bounds[key]:.2e}, the share of pairs within {NEAR_TIE:.0e})")
     log(f"  hybrid AUC / UAUC max |diff| {worst:.2e}; build {t1 - t0:.1f} s, "
         f"served {t2 - t1:.1f} s, offline {t3 - t2:.1f} s")
+    check_fused_hybrid(build, client_binary, split, n_rows, checkpoint, offline_p, work)
+
+
+def check_fused_hybrid(build, client_binary, split, n_rows, checkpoint, unfused_p, work):
+    """fuse-hybrid on the joint checkpoint: the fitted fusion is exported and
+    served, and Score gives eval-hybrid's P(like) row by row."""
+    log("== fused hybrid: fuse-hybrid, export, served vs eval-hybrid row by row")
+    tool = os.path.join(build, "sasrecllm")
+    fused, bundle = os.path.join(work, "fused"), os.path.join(work, "fused-bundle")
+    fit_json = os.path.join(work, "fused-fit.json")
+    run([tool, "fuse-hybrid", "--model", checkpoint, "--data", split, "--out", fused,
+         "--threads", "1", "--json", fit_json])
+    with open(fit_json) as f:
+        fit = json.load(f)
+    weights = fit.get("fusion", {})
+    check(all(isinstance(weights.get(k), float) and math.isfinite(weights[k])
+              for k in ("llm_weight", "sasrec_weight", "bias"))
+          and weights.get("sasrec_weight") != 0.0
+          and 0.0 <= fit.get("cross_validated_valid_auc", -1) <= 1.0,
+          f"fuse-hybrid fitted a fusion ({weights}), cross-validated valid AUC "
+          f"{fit.get('cross_validated_valid_auc')}")
+    run([tool, "export", "--hybrid", fused, "--items", os.path.join(split, "items.tsv"),
+         "--out", bundle, "--model-version", "e2e-fused"])
+    served_tsv = os.path.join(work, "fused-served.tsv")
+    server = Server(os.path.join(build, "sasrecllm-server"), bundle, ["--threads", "1"],
+                    os.path.join(work, "fused-server.log"))
+    rc = 1
+    try:
+        client = Client(client_binary, server.wait_listening())
+        rc, _, _ = client("health", "--wait-s", "60")
+        check(rc == 0, "fused hybrid server is SERVING")
+        info = client.json("info")
+        llm = [c for c in info.get("components", []) if c.get("name") == "llm"]
+        config = llm[0].get("config", "") if llm else ""
+        check("score_fusion=" in config and "score_fusion=none" not in config,
+              f"info shows the served fusion ({config[config.find('score_fusion'):]})")
+        rc, _, err = client("score-collm", "--data", split, "--split", "test", "--mode", "hybrid",
+                            "--concurrency", "8", "--json", os.path.join(work, "fused.json"),
+                            "--scores", served_tsv, timeout=300)
+        check(rc == 0, f"fused score-collm over {n_rows} rows"
+                       + (f" (exit {rc}: {err.strip()[-300:]})" if rc else ""))
+    finally:
+        rc_term = server.terminate()
+    check(rc_term == 0, f"fused hybrid server exits 0 on SIGTERM (got {rc_term})")
+    if rc != 0:
+        return
+    offline_txt = os.path.join(work, "fused-offline-scores.txt")
+    run([tool, "eval-hybrid", "--model", fused, "--data", split, "--split", "test",
+         "--merge-lora", "--threads", "1", "--scores", offline_txt])
+    with open(served_tsv) as f:
+        served_p = [float(line.split("\t")[5]) for line in f.read().splitlines()[1:]]
+    with open(offline_txt) as f:
+        offline_p = [float(x) for x in f.read().split()]
+    row_diff = max((abs(a - b) for a, b in zip(served_p, offline_p)), default=math.inf)
+    # The fusion multiplies the LLM's logit, and with it the rounding that
+    # batching leaves in it, by llm_weight (large here: the tiny random LLM's
+    # logits barely vary, so the fit scales them up).
+    tolerance = ROW_TOLERANCE * max(1.0, abs(weights["llm_weight"]))
+    check(len(served_p) == len(offline_p) == n_rows and row_diff <= tolerance,
+          f"fused P(like) row by row: {len(served_p)} served, {len(offline_p)} offline rows, "
+          f"max |diff| {row_diff:.1e} <= {tolerance:.1e} ({ROW_TOLERANCE:.0e} x |llm_weight|)")
+    moved = max((abs(a - b) for a, b in zip(offline_p, unfused_p)), default=0.0)
+    check(moved > 1e-3, f"the fusion changes P(like) (max change {moved:.2e} over the unfused)")
 
 
 EXPECTED_METRICS = [

@@ -1,8 +1,12 @@
-// HybridModel: batching, slot replacement, text-only mode, dims checks.
+// HybridModel: batching, slot replacement, text-only mode, score fusion,
+// dims checks.
 #include "model/hybrid/hybrid_model.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "model/sasrec_pointwise.h"
 #include "tests/model/hybrid/test_parts.h"
 
 namespace sasrecllm::hybrid {
@@ -93,6 +97,56 @@ TEST(HybridModelTest, TextOnlyTemplateIgnoresSasrec) {
   ASSERT_TRUE(logits.ok()) << logits.status();
 }
 
+// SASRec's logit as eval-sasrec --pointwise computes it, from its probability.
+std::vector<double> PointwiseSasrecLogits(model::Sasrec sasrec,
+                                          const std::vector<HybridExample>& batch) {
+  std::vector<CollmRow> rows;
+  for (const HybridExample& e : batch) {
+    CollmRow r;
+    r.user_id = 1;
+    r.item_id = e.target == 0 ? 1000 : e.target;  // beyond item_num: cold
+    r.history = e.history;
+    rows.push_back(r);
+  }
+  auto p = model::SasrecPointwiseScores(sasrec, rows, 4);
+  EXPECT_TRUE(p.ok()) << p.status();
+  std::vector<double> out;
+  for (float q : *p) out.push_back(std::log(q / (1.0 - q)));
+  return out;
+}
+
+TEST(HybridModelTest, FusedLogitsAddSasrecsOwnLogitToTheLlms) {
+  for (bool text_only : {false, true}) {
+    HybridModel::Parts parts = text_only ? TextOnlyParts(kItems) : TinyParts(kItems);
+    parts.sasrec = testing::TinySasrec(kItems);
+    auto plain = HybridModel::Create(parts);
+    ASSERT_TRUE(plain.ok()) << plain.status();
+    EXPECT_EQ((*plain)->uses_sasrec(), !text_only);
+    parts.fusion = ScoreFusion{0.5, 2.0, -0.25};
+    auto fused = HybridModel::Create(parts);
+    ASSERT_TRUE(fused.ok()) << fused.status();
+    EXPECT_TRUE((*fused)->uses_sasrec());
+    EXPECT_EQ((*fused)->uses_mapping(), !text_only);
+
+    std::vector<HybridExample> batch = PlantedExamples(5, kItems, 4);
+    batch[1].target = 0;  // cold: SASRec's logit is 0
+    batch[2].history.clear();
+    batch[2].history_titles.clear();
+    auto yes = (*plain)->YesLogits(batch, false);
+    auto logits = (*fused)->Logits(batch, false);
+    ASSERT_TRUE(yes.ok() && logits.ok());
+    auto plain_logits = (*plain)->Logits(batch, false);
+    ASSERT_TRUE(plain_logits.ok());
+    EXPECT_TRUE(torch::equal(*plain_logits, *yes)) << "the default fusion changes nothing";
+    const std::vector<double> sasrec = PointwiseSasrecLogits(parts.sasrec, batch);
+    EXPECT_EQ(sasrec[1], 0.0);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const double expected = 0.5 * (*yes)[i].item<double>() + 2.0 * sasrec[i] - 0.25;
+      EXPECT_NEAR((*logits)[i].item<double>(), expected, 1e-4) << "row " << i;
+    }
+  }
+}
+
 TEST(HybridModelTest, MismatchedPartsAreRefused) {
   HybridModel::Parts parts = TinyParts(kItems);
   parts.mapping = MappingLayer(16, 31);  // the LLM's hidden size is 32
@@ -102,6 +156,12 @@ TEST(HybridModelTest, MismatchedPartsAreRefused) {
   HybridModel::Parts no_sasrec = TinyParts(kItems);
   no_sasrec.sasrec = nullptr;
   EXPECT_FALSE(HybridModel::Create(std::move(no_sasrec)).ok());
+  HybridModel::Parts fused_text_only = TextOnlyParts(kItems);
+  fused_text_only.fusion.sasrec_weight = 1.0;  // weighs a SASRec it does not have
+  auto refused = HybridModel::Create(std::move(fused_text_only));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("SASRec is required"), std::string::npos)
+      << refused.status();
 }
 
 }  // namespace

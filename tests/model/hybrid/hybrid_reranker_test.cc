@@ -67,6 +67,16 @@ void ExpectSame(const std::vector<std::vector<float>>& a, const std::vector<std:
   }
 }
 
+// The training scorer's example of candidate c of `query`.
+HybridExample ExampleOf(const RerankQuery& query, size_t c) {
+  HybridExample e;
+  e.history = query.history;
+  e.history_titles = query.history_titles;
+  e.target = query.candidates[c].item;
+  e.target_title = query.candidates[c].title;
+  return e;
+}
+
 // `logits` are what the scorer training and eval-hybrid use
 // (HybridModel::YesLogits) gives, one pair at a time.
 void ExpectTheTrainingScorersLogits(HybridModel& model, const std::vector<RerankQuery>& queries,
@@ -74,12 +84,7 @@ void ExpectTheTrainingScorersLogits(HybridModel& model, const std::vector<Rerank
   ASSERT_EQ(logits.size(), queries.size());
   for (size_t q = 0; q < queries.size(); ++q) {
     for (size_t c = 0; c < queries[q].candidates.size(); ++c) {
-      HybridExample e;
-      e.history = queries[q].history;
-      e.history_titles = queries[q].history_titles;
-      e.target = queries[q].candidates[c].item;
-      e.target_title = queries[q].candidates[c].title;
-      auto alone = model.YesLogits({e}, /*train=*/false);
+      auto alone = model.YesLogits({ExampleOf(queries[q], c)}, /*train=*/false);
       ASSERT_TRUE(alone.ok()) << alone.status();
       EXPECT_NEAR(logits[q][c], (*alone)[0].item<float>(), 1e-5) << q << "/" << c;
     }
@@ -272,6 +277,40 @@ TEST(HybridRerankerTest, TextOnlyModelsAndQueriesWithoutCandidates) {
   auto unshared = Score(model, queries, {.share_prefix = false});
   ExpectSame(shared, unshared, "text-only");
   EXPECT_TRUE(shared[2].empty());
+}
+
+TEST(HybridRerankerTest, FusedScoresAreTheModelsFusedLogits) {
+  for (bool text_only : {false, true}) {
+    HybridModel::Parts parts = text_only ? TextOnlyParts(kItems) : TinyParts(kItems);
+    parts.sasrec = testing::TinySasrec(kItems);
+    parts.fusion = ScoreFusion{0.75, 1.5, 0.125};
+    auto created = HybridModel::Create(std::move(parts));
+    ASSERT_TRUE(created.ok()) << created.status();
+    std::shared_ptr<HybridModel> model(std::move(created).value());
+    const std::vector<RerankQuery> queries = MixedQueries();
+    for (bool share : {true, false}) {
+      HybridReranker reranker(model, {.share_prefix = share});
+      // Query 2 is dropped: it stays empty, and the others keep their places.
+      auto logits = reranker.Logits(queries, [](size_t q) { return q == 2; });
+      ASSERT_TRUE(logits.ok()) << logits.status();
+      auto yes = reranker.YesLogits(queries);
+      ASSERT_TRUE(yes.ok()) << yes.status();
+      EXPECT_TRUE((*logits)[2].empty());
+      for (size_t q = 0; q < queries.size(); ++q) {
+        if (q == 2) continue;
+        ASSERT_EQ((*logits)[q].size(), queries[q].candidates.size());
+        for (size_t c = 0; c < queries[q].candidates.size(); ++c) {
+          const HybridExample e = ExampleOf(queries[q], c);
+          auto alone = model->Logits({e}, /*train=*/false);
+          ASSERT_TRUE(alone.ok()) << alone.status();
+          EXPECT_NEAR((*logits)[q][c], (*alone)[0].item<float>(), 1e-5)
+              << "text_only " << text_only << " share " << share << " " << q << "/" << c;
+          // The fusion moved the score: SASRec's logit is in it.
+          if (e.target != 0) EXPECT_GT(std::fabs((*logits)[q][c] - (*yes)[q][c]), 1e-4);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

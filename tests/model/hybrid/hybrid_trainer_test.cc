@@ -185,6 +185,64 @@ TEST_F(HybridTrainerTest, HistoryItemSlotsTrainAndSurviveExport) {
   for (size_t i = 0; i < valid_.size(); ++i) EXPECT_NEAR((*a)[i], (*b)[i], 1e-5);
 }
 
+TEST_F(HybridTrainerTest, AFusedTextOnlyCheckpointScoresTheSameSavedAndServed) {
+  HybridModel::Parts parts = base_;
+  parts.prompt_template = PromptTemplate::TallrecMovie();
+  parts.mapping = nullptr;
+  parts.fusion = ScoreFusion{0.5, 1.25, -0.1};
+  auto model = HybridModel::Create(parts);
+  ASSERT_TRUE(model.ok()) << model.status();
+  TempDir checkpoint;
+  Json info = Json::object();
+  info["llm"] = llm_dir_.path();
+  ASSERT_TRUE(SaveHybridCheckpoint(checkpoint.path(), **model, info).ok());
+  EXPECT_TRUE(std::filesystem::exists(checkpoint.path() + "/sasrec/model.safetensors"));
+  EXPECT_FALSE(std::filesystem::exists(checkpoint.path() + "/mapping.safetensors"));
+
+  auto loaded = LoadHybridCheckpoint(checkpoint.path(), {});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->parts().fusion.sasrec_weight, 1.25);
+  auto expected = ScoreExamples(**model, valid_, 32);
+  auto got = ScoreExamples(**loaded, valid_, 32);
+  ASSERT_TRUE(expected.ok() && got.ok());
+  for (size_t i = 0; i < valid_.size(); ++i) EXPECT_NEAR((*expected)[i], (*got)[i], 1e-6);
+
+  TempDir bundle;
+  Status exported = Export(checkpoint.path(), bundle.path());
+  ASSERT_TRUE(exported.ok()) << exported;
+  model::BundleLoadOptions load;
+  load.dir = bundle.path();
+  auto loaded_bundle = model::Bundle::Load(load);
+  ASSERT_TRUE(loaded_bundle.ok()) << loaded_bundle.status();
+  EXPECT_EQ((*loaded_bundle)->manifest().components,
+            (std::vector<std::string>{"sasrec", "llm"}));
+  auto served = LoadBundleHybridModel(**loaded_bundle, {});
+  ASSERT_TRUE(served.ok()) << served.status();
+  auto served_scores = ScoreExamples(**served, valid_, 16);
+  ASSERT_TRUE(served_scores.ok());
+  for (size_t i = 0; i < valid_.size(); ++i) EXPECT_NEAR((*expected)[i], (*served_scores)[i], 1e-5);
+
+  // Without the fusion a text-only checkpoint has no SASRec to serve stage 1.
+  parts.fusion = ScoreFusion();
+  auto text_only = HybridModel::Create(parts);
+  ASSERT_TRUE(text_only.ok());
+  TempDir plain;
+  ASSERT_TRUE(SaveHybridCheckpoint(plain.path(), **text_only, info).ok());
+  TempDir refused;
+  Status not_exported = Export(plain.path(), refused.path());
+  EXPECT_EQ(not_exported.code(), StatusCode::kFailedPrecondition) << not_exported;
+
+  // A fusion that does not parse is named with its file.
+  auto bad_info = ReadJsonFile(checkpoint.path() + "/hybrid.json");
+  ASSERT_TRUE(bad_info.ok());
+  (*bad_info)["fusion"]["bias"] = "high";
+  ASSERT_TRUE(WriteStringToFile(checkpoint.path() + "/hybrid.json", DumpJson(*bad_info)).ok());
+  auto bad = LoadHybridCheckpoint(checkpoint.path(), {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("hybrid.json"), std::string::npos) << bad.status();
+  EXPECT_NE(bad.status().message().find("bias"), std::string::npos) << bad.status();
+}
+
 TEST_F(HybridTrainerTest, EachStrategyChangesExactlyThePartsItTrains) {
   const auto sasrec0 = base_.sasrec->StateDict();
   const auto mapping0 = base_.mapping->StateDict();
