@@ -460,8 +460,9 @@ SASRec; a text-only one (two-stage's 1-text-lora/best, TALLRec-style) with the
 SASRec that --sasrec names, which also becomes its stage 1 when exported.
 Prints the AUC of each scorer alone, of the fusion in sample, and of a 5-fold
 cross-validation by user (each user's rows scored by weights fitted on other
-users): the honest estimate of what the fusion adds. eval-hybrid and export
-read OUT as any checkpoint; the server applies the fusion to every candidate.)");
+users): an estimate of the fused AUC on unseen users, noisy in the third
+decimal. eval-hybrid and export read OUT as any checkpoint; the server
+applies the fusion to every candidate.)");
   FuseHybridFlags& f = sub.flags();
   sub->add_option("--model", f.model, "hybrid checkpoint folder (with hybrid.json)")->required();
   sub->add_option("--sasrec", f.sasrec,
